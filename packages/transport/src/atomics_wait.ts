@@ -1,0 +1,26 @@
+/**
+ * Spin briefly, then sleep on the futex. Spinning wins when the peer is on
+ * another core; sleeping is what keeps more devices than cores from
+ * starving each other.
+ */
+const SPIN_ITERATIONS = 2000;
+
+/**
+ * Waits until `arr[index] !== value` or the deadline passes.
+ * Returns false on timeout. `deadline` is a performance.now() timestamp.
+ */
+export function waitWhileEqual(arr: Int32Array, index: number, value: number, deadline: number): boolean {
+  for (let i = 0; i < SPIN_ITERATIONS; i++) {
+    if (Atomics.load(arr, index) !== value) return true;
+  }
+  for (;;) {
+    if (Atomics.load(arr, index) !== value) return true;
+    const left = deadline - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(arr, index, value, Math.min(left, 50));
+  }
+}
+
+export function deadlineAfter(timeoutMs: number): number {
+  return timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+}

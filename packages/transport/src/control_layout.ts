@@ -1,0 +1,152 @@
+/**
+ * The pool's control block: every piece of memory-model state that more
+ * than one thread must agree on lives here, as Int32 records in one
+ * SharedArrayBuffer. Thread-local objects (Device, DmaBuf, Attachment) are
+ * thin views that carry a slot index and the generation they were issued at.
+ */
+
+export const MAGIC = 0x434f4c4c; // "COLL"
+
+export const enum Header {
+  MAGIC = 0,
+  LOCK = 1,
+  POOL_ID = 2,
+  PAGE_COUNT = 3,
+  FENCE_CURSOR = 4,
+  TOKEN_COUNTER = 5,
+  CAP_DEVICES = 6,
+  CAP_BUFFERS = 7,
+  CAP_EXPORTS = 8,
+  CAP_ATTACHMENTS = 9,
+  CAP_FENCES = 10,
+  CAP_FENCES_PER_BUFFER = 11,
+  SIZE = 16,
+}
+
+export const enum DeviceField {
+  STATE = 0,
+  OWNER = 1,
+  REFS = 2,
+  GEN = 3,
+  SIZE = 4,
+}
+export const enum DeviceState {
+  FREE = 0,
+  OPEN = 1,
+  /** closed by its owner but still held by live exports */
+  HELD = 2,
+}
+
+export const enum BufferField {
+  STATE = 0,
+  GEN = 1,
+  DEVICE = 2,
+  FIRST_PAGE = 3,
+  PAGES = 4,
+  /** live exports of this buffer */
+  EXPORTS = 5,
+  /** pinned dynamic attachments plus mapped static attachments */
+  PINS = 6,
+  /** bumped on every move; mappings issued under an older epoch are stale */
+  EPOCH = 7,
+  CPU_VIEWS = 8,
+  OWNER_FREED = 9,
+  SIZE = 10,
+}
+
+export const enum ExportField {
+  STATE = 0,
+  GEN = 1,
+  BUFFER = 2,
+  OFFSET_PAGES = 3,
+  PAGES = 4,
+  REFS = 5,
+  MAPS = 6,
+  SIZE = 7,
+}
+export const enum ExportState {
+  FREE = 0,
+  LIVE = 1,
+  REVOKED = 2,
+}
+
+export const enum AttachField {
+  STATE = 0,
+  GEN = 1,
+  EXPORT = 2,
+  DYNAMIC = 3,
+  PINNED = 4,
+  MAPS = 5,
+  INVALIDATED = 6,
+  SIZE = 7,
+}
+
+export const enum FenceField {
+  /** (generation << 2) | FenceState, so a waiter sleeps on one word */
+  WORD = 0,
+  ERRNO = 1,
+  SIZE = 2,
+}
+export const enum FenceState {
+  FREE = 0,
+  PENDING = 1,
+  SIGNALED = 2,
+  FAILED = 3,
+}
+
+export const enum ResvField {
+  /** fence slot + 1; 0 marks an empty entry */
+  FENCE = 0,
+  /** the fence word while pending: any other value means it has completed */
+  PENDING_WORD = 1,
+  USAGE = 2,
+  SIZE = 3,
+}
+
+export interface Capacities {
+  devices: number;
+  buffers: number;
+  exports: number;
+  attachments: number;
+  fences: number;
+  fencesPerBuffer: number;
+}
+
+export const DEFAULT_CAPACITIES: Capacities = {
+  devices: 64,
+  buffers: 4096,
+  exports: 4096,
+  attachments: 8192,
+  fences: 8192,
+  fencesPerBuffer: 16,
+};
+
+export interface Layout {
+  caps: Capacities;
+  pages: number;
+  pageTable: number;
+  devices: number;
+  buffers: number;
+  exports: number;
+  attachments: number;
+  fences: number;
+  resv: number;
+  totalWords: number;
+}
+
+export function computeLayout(pageCount: number, caps: Capacities): Layout {
+  let at = Header.SIZE;
+  const take = (words: number): number => {
+    const start = at;
+    at += words;
+    return start;
+  };
+  const pageTable = take(pageCount);
+  const devices = take(caps.devices * DeviceField.SIZE);
+  const buffers = take(caps.buffers * BufferField.SIZE);
+  const exports = take(caps.exports * ExportField.SIZE);
+  const attachments = take(caps.attachments * AttachField.SIZE);
+  const fences = take(caps.fences * FenceField.SIZE);
+  const resv = take(caps.buffers * caps.fencesPerBuffer * ResvField.SIZE);
+  return { caps, pages: pageCount, pageTable, devices, buffers, exports, attachments, fences, resv, totalWords: at };
+}

@@ -1,0 +1,214 @@
+import { fail } from './errors.js';
+import { isPageMultiple, PAGE_SIZE } from './constants.js';
+import { AttachField, BufferField, DeviceField, DeviceState, ExportField, ExportState } from './control_layout.js';
+import { DmaBuf } from './dmabuf.js';
+import { finalizeBufferIfUnusedLocked, dropDeviceRefLocked } from './lifecycle.js';
+import { notifyMoved } from './move_notifier.js';
+import { allocatePagesLocked, scrubAndFreePagesLocked } from './page_allocator.js';
+import { tables } from './pool_tables.js';
+import type { Pool } from './pool.js';
+import { Reservation, Usage } from './reservation.js';
+
+/** Memory a device owns; its offset can change when the device moves it. */
+export class DeviceBuffer {
+  constructor(
+    readonly device: Device,
+    readonly slot: number,
+    readonly gen: number,
+    readonly size: number,
+  ) {}
+
+  /** Byte offset in the pool; re-read after a move. */
+  get offset(): number {
+    return tables(this.device.pool).buffers.get(this.slot, BufferField.FIRST_PAGE) * PAGE_SIZE;
+  }
+}
+
+export interface ExportOptions {
+  offset?: number;
+  size?: number;
+}
+
+export interface WaitOptions {
+  timeoutMs?: number;
+}
+
+/**
+ * A device opened by exactly one owner. Its buffers live in the shared
+ * pool; exporting one takes a reference on the device context, which keeps
+ * the device held (and unopenable) after close until the export dies.
+ */
+export class Device {
+  private closed = false;
+
+  private constructor(
+    readonly pool: Pool,
+    readonly index: number,
+    readonly token: number,
+  ) {}
+
+  static open(pool: Pool, index: number): Device {
+    const { devices } = tables(pool);
+    if (!Number.isInteger(index) || index < 0 || index >= devices.capacity) {
+      fail('EINVAL', `device index must be an integer in [0, ${devices.capacity}) (got ${index})`);
+    }
+    const token = pool.nextToken();
+    pool.locked(() => {
+      const state = devices.get(index, DeviceField.STATE);
+      if (state === DeviceState.OPEN) fail('EBUSY', `device ${index} is already open by another owner; close it there first`);
+      if (state === DeviceState.HELD) {
+        const exports = devices.get(index, DeviceField.REFS);
+        fail('EBUSY', `device ${index} is still held by ${exports} live export(s) of its previous owner; importers must release them first`);
+      }
+      devices.set(index, DeviceField.OWNER, token);
+      devices.set(index, DeviceField.REFS, 1);
+      devices.set(index, DeviceField.GEN, devices.get(index, DeviceField.GEN) + 1);
+      devices.set(index, DeviceField.STATE, DeviceState.OPEN);
+    });
+    return new Device(pool, index, token);
+  }
+
+  get isOpen(): boolean {
+    return !this.closed;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) fail('EINVAL', `device ${this.index} is closed; open it again to use it`);
+  }
+
+  private checkBuffer(buf: DeviceBuffer): void {
+    this.checkOpen();
+    if (!(buf instanceof DeviceBuffer) || buf.device !== this) fail('EINVAL', `buffer does not belong to device ${this.index}`);
+    const { buffers } = tables(this.pool);
+    if (!buffers.isLive(buf.slot, buf.gen) || buffers.get(buf.slot, BufferField.OWNER_FREED) !== 0) {
+      fail('EINVAL', 'buffer has been freed');
+    }
+  }
+
+  allocate(size: number): DeviceBuffer {
+    this.checkOpen();
+    if (!isPageMultiple(size) || size === 0) {
+      fail('EINVAL', `size must be a positive multiple of ${PAGE_SIZE} bytes (got ${size}); round it up to whole pages`);
+    }
+    const { buffers } = tables(this.pool);
+    const pages = size / PAGE_SIZE;
+    const rec = this.pool.locked(() => {
+      const r = buffers.claimLocked(1) ?? fail('ENOMEM', `all ${buffers.capacity} buffer records are in use; free buffers first`);
+      try {
+        buffers.set(r.slot, BufferField.FIRST_PAGE, allocatePagesLocked(this.pool, pages, r.slot));
+      } catch (e) {
+        buffers.freeLocked(r.slot);
+        throw e;
+      }
+      buffers.set(r.slot, BufferField.DEVICE, this.index);
+      buffers.set(r.slot, BufferField.PAGES, pages);
+      return r;
+    });
+    return new DeviceBuffer(this, rec.slot, rec.gen, size);
+  }
+
+  /** The owner's own CPU view. It goes stale when the buffer is moved. */
+  view(buf: DeviceBuffer): Uint8Array {
+    this.checkBuffer(buf);
+    return this.pool.u8(buf.offset, buf.size);
+  }
+
+  reservation(buf: DeviceBuffer): Reservation {
+    this.checkBuffer(buf);
+    return new Reservation(this.pool, buf.slot, buf.gen);
+  }
+
+  /** Frees once every fence on the buffer has signalled; exports keep the pages alive until released. */
+  free(buf: DeviceBuffer, options: WaitOptions = {}): void {
+    this.checkBuffer(buf);
+    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? Infinity);
+    this.pool.locked(() => {
+      tables(this.pool).buffers.set(buf.slot, BufferField.OWNER_FREED, 1);
+      finalizeBufferIfUnusedLocked(this.pool, buf.slot);
+    });
+  }
+
+  export(buf: DeviceBuffer, options: ExportOptions = {}): DmaBuf {
+    this.checkBuffer(buf);
+    const offset = options.offset ?? 0;
+    const size = options.size ?? buf.size - offset;
+    if (!isPageMultiple(offset)) fail('EINVAL', `options.offset must be a multiple of ${PAGE_SIZE} (got ${offset})`);
+    if (!isPageMultiple(size) || size === 0) fail('EINVAL', `options.size must be a positive multiple of ${PAGE_SIZE} (got ${size})`);
+    if (offset + size > buf.size) fail('EINVAL', `export range [${offset}, ${offset + size}) exceeds the ${buf.size}-byte buffer`);
+    const { exports, buffers, devices } = tables(this.pool);
+    const rec = this.pool.locked(() => {
+      const r = exports.claimLocked(ExportState.LIVE) ?? fail('ENOMEM', `all ${exports.capacity} export records are in use; release dma-bufs first`);
+      // Take every reference before the handle exists: nobody can import
+      // an export whose buffer or device context might still go away.
+      buffers.add(buf.slot, BufferField.EXPORTS, 1);
+      devices.add(this.index, DeviceField.REFS, 1);
+      exports.set(r.slot, ExportField.BUFFER, buf.slot);
+      exports.set(r.slot, ExportField.OFFSET_PAGES, offset / PAGE_SIZE);
+      exports.set(r.slot, ExportField.PAGES, size / PAGE_SIZE);
+      exports.set(r.slot, ExportField.REFS, 1);
+      return r;
+    });
+    return DmaBuf.fromExport(this.pool, { kind: 'dmabuf', pool: this.pool.id, slot: rec.slot, gen: rec.gen, size });
+  }
+
+  /**
+   * Moves an unpinned buffer to other pages (defragmentation, eviction).
+   * Every dynamic attachment is told through invalidateMappings and must
+   * map again; mappings issued before the move are refused as stale.
+   */
+  move(buf: DeviceBuffer, options: WaitOptions = {}): void {
+    this.checkBuffer(buf);
+    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? Infinity);
+    const { buffers, exports, attachments } = tables(this.pool);
+    const notified = this.pool.locked(() => {
+      const pins = buffers.get(buf.slot, BufferField.PINS);
+      if (pins > 0) fail('EBUSY', `buffer is pinned by ${pins} attachment(s); importers must unpin (or unmap static mappings) before it can move`);
+      const views = buffers.get(buf.slot, BufferField.CPU_VIEWS);
+      if (views > 0) fail('EBUSY', `buffer has ${views} CPU view(s) open; end them before moving`);
+      const pages = buffers.get(buf.slot, BufferField.PAGES);
+      const oldFirst = buffers.get(buf.slot, BufferField.FIRST_PAGE);
+      const newFirst = allocatePagesLocked(this.pool, pages, buf.slot);
+      const mem = new Uint8Array(this.pool.memory.buffer);
+      mem.copyWithin(newFirst * PAGE_SIZE, oldFirst * PAGE_SIZE, (oldFirst + pages) * PAGE_SIZE);
+      scrubAndFreePagesLocked(this.pool, oldFirst, pages);
+      buffers.set(buf.slot, BufferField.FIRST_PAGE, newFirst);
+      buffers.add(buf.slot, BufferField.EPOCH, 1);
+      const out: { slot: number; gen: number }[] = [];
+      for (const a of attachments.liveSlots()) {
+        const e = attachments.get(a, AttachField.EXPORT);
+        if (exports.get(e, ExportField.BUFFER) === buf.slot && attachments.get(a, AttachField.DYNAMIC) === 1) {
+          attachments.set(a, AttachField.INVALIDATED, 1);
+          out.push({ slot: a, gen: attachments.get(a, AttachField.GEN) });
+        }
+      }
+      return out;
+    });
+    notifyMoved(this.pool.id, notified);
+  }
+
+  /**
+   * Gives the device up. Buffers without exports are scrubbed and freed
+   * now; exported ones live on, holding the device, until released.
+   */
+  close(options: WaitOptions = {}): void {
+    this.checkOpen();
+    const { buffers, devices } = tables(this.pool);
+    const mine = [...buffers.liveSlots()].filter(
+      (s) => buffers.get(s, BufferField.DEVICE) === this.index && buffers.get(s, BufferField.OWNER_FREED) === 0,
+    );
+    for (const s of mine) {
+      new Reservation(this.pool, s, buffers.get(s, BufferField.GEN)).wait(Usage.BOOKKEEP, options.timeoutMs ?? Infinity);
+    }
+    this.pool.locked(() => {
+      for (const s of mine) {
+        buffers.set(s, BufferField.OWNER_FREED, 1);
+        finalizeBufferIfUnusedLocked(this.pool, s);
+      }
+      if (devices.get(this.index, DeviceField.OWNER) === this.token) {
+        devices.set(this.index, DeviceField.STATE, DeviceState.HELD);
+        dropDeviceRefLocked(this.pool, this.index);
+      }
+    });
+    this.closed = true;
+  }
+}

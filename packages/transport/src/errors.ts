@@ -1,0 +1,43 @@
+/**
+ * Error codes follow errno names so that users coming from libfabric,
+ * dma-buf or NCCL recognise the failure class at a glance.
+ */
+export type ErrorCode =
+  | 'EBUSY'
+  | 'EINVAL'
+  | 'ENOENT'
+  | 'EACCES'
+  | 'EIO'
+  | 'ECANCELED'
+  | 'ETIMEDOUT'
+  | 'ESTALE'
+  | 'EPERM'
+  | 'EAGAIN'
+  | 'ENOMEM'
+  | 'ENOTCONN';
+
+export class TransportError extends Error {
+  readonly code: ErrorCode;
+
+  constructor(code: ErrorCode, message: string) {
+    super(`${code}: ${message}`);
+    this.name = 'TransportError';
+    this.code = code;
+  }
+}
+
+export function fail(code: ErrorCode, message: string): never {
+  throw new TransportError(code, message);
+}
+
+/** Errors cross worker boundaries as plain objects; this restores the class. */
+export function reviveError(value: unknown): Error {
+  if (value instanceof Error) return value;
+  if (value && typeof value === 'object' && 'code' in value && 'message' in value) {
+    const v = value as { code: ErrorCode; message: string };
+    const e = new TransportError(v.code, '');
+    e.message = v.message;
+    return e;
+  }
+  return new Error(String(value));
+}

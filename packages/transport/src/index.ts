@@ -1,0 +1,10 @@
+export { PAGE_SIZE, WASM_PAGE_SIZE, RESERVED_BYTES } from './constants.js';
+export { TransportError, reviveError, type ErrorCode } from './errors.js';
+export { Pool, type PoolDescriptor, type PoolOptions } from './pool.js';
+export type { Capacities } from './control_layout.js';
+export { Device, DeviceBuffer, type ExportOptions, type WaitOptions } from './device.js';
+export { DmaBuf, type DmaBufHandle } from './dmabuf.js';
+export { Attachment, CpuView, Mapping, type AttachOptions, type MapRange, type Segment } from './attachment.js';
+export { Fence, type FenceId } from './fence.js';
+export { Reservation, Usage, usageFor, type Access } from './reservation.js';
+export { SyncFile, type SyncFileDescriptor } from './sync_file.js';

@@ -1,0 +1,57 @@
+import { Worker } from 'node:worker_threads';
+import type { Pool } from '../../src/index.js';
+
+export interface Ref {
+  $ref: string;
+}
+
+export class ActorError extends Error {
+  constructor(
+    readonly code: string | undefined,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const fixture = new URL('../../dist-test/fixtures/device_actor.js', import.meta.url);
+
+/** A worker thread that runs transport calls on the test's behalf. */
+export class Actor {
+  private nextId = 0;
+  private readonly pending = new Map<number, { resolve: (v: any) => void; reject: (e: Error) => void }>();
+
+  private constructor(private readonly worker: Worker) {
+    worker.on('message', (msg: { id: number; result?: unknown; error?: { code?: string; message: string } }) => {
+      const p = this.pending.get(msg.id);
+      if (!p) return;
+      this.pending.delete(msg.id);
+      if (msg.error) p.reject(new ActorError(msg.error.code, msg.error.message));
+      else p.resolve(msg.result);
+    });
+    worker.on('error', (e) => {
+      for (const p of this.pending.values()) p.reject(e);
+      this.pending.clear();
+    });
+  }
+
+  static start(pool: Pool): Actor {
+    return new Actor(new Worker(fixture, { workerData: { pool: pool.describe() } }));
+  }
+
+  call(target: Ref | string, method: string, ...args: unknown[]): Promise<any> {
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, { resolve, reject });
+      this.worker.postMessage({ id, target, method, args });
+    });
+  }
+
+  helper(method: string, ...args: unknown[]): Promise<any> {
+    return this.call('$helper', method, ...args);
+  }
+
+  async stop(): Promise<void> {
+    await this.worker.terminate();
+  }
+}
