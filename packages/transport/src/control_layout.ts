@@ -20,6 +20,8 @@ export const enum Header {
   CAP_ATTACHMENTS = 9,
   CAP_FENCES = 10,
   CAP_FENCES_PER_BUFFER = 11,
+  CAP_MRS = 12,
+  CAP_ENDPOINTS = 13,
   SIZE = 16,
 }
 
@@ -103,6 +105,43 @@ export const enum ResvField {
   SIZE = 3,
 }
 
+/** A registered memory region, readable by every initiator thread. */
+export const enum MrField {
+  STATE = 0,
+  GEN = 1,
+  OFFSET = 2,
+  LENGTH = 3,
+  ACCESS = 4,
+  EXPORT = 5,
+  /** RMA copies in progress; close waits for them */
+  INFLIGHT = 6,
+  /** keys are scoped to the domain that registered them */
+  DOMAIN = 7,
+  SIZE = 8,
+}
+export const enum MrState {
+  FREE = 0,
+  LIVE = 1,
+  CLOSED = 2,
+}
+
+/** An shm endpoint: where its mailbox lives and the words peers bump. */
+export const enum EndpointField {
+  STATE = 0,
+  GEN = 1,
+  MAILBOX_PAGE = 2,
+  MAILBOX_PAGES = 3,
+  /** bumped (and notified) on every delivery, so a receiver can sleep on it */
+  DOORBELL = 4,
+  SEQ = 5,
+  REMOTE_WRITES = 6,
+  REMOTE_READS = 7,
+  DOMAIN = 8,
+  /** senders inside the mailbox; close drains them before freeing its pages */
+  INFLIGHT = 9,
+  SIZE = 10,
+}
+
 export interface Capacities {
   devices: number;
   buffers: number;
@@ -110,6 +149,8 @@ export interface Capacities {
   attachments: number;
   fences: number;
   fencesPerBuffer: number;
+  mrs: number;
+  endpoints: number;
 }
 
 export const DEFAULT_CAPACITIES: Capacities = {
@@ -119,6 +160,8 @@ export const DEFAULT_CAPACITIES: Capacities = {
   attachments: 8192,
   fences: 8192,
   fencesPerBuffer: 16,
+  mrs: 4096,
+  endpoints: 256,
 };
 
 export interface Layout {
@@ -131,6 +174,8 @@ export interface Layout {
   attachments: number;
   fences: number;
   resv: number;
+  mrs: number;
+  endpoints: number;
   totalWords: number;
 }
 
@@ -148,5 +193,7 @@ export function computeLayout(pageCount: number, caps: Capacities): Layout {
   const attachments = take(caps.attachments * AttachField.SIZE);
   const fences = take(caps.fences * FenceField.SIZE);
   const resv = take(caps.buffers * caps.fencesPerBuffer * ResvField.SIZE);
-  return { caps, pages: pageCount, pageTable, devices, buffers, exports, attachments, fences, resv, totalWords: at };
+  const mrs = take(caps.mrs * MrField.SIZE);
+  const endpoints = take(caps.endpoints * EndpointField.SIZE);
+  return { caps, pages: pageCount, pageTable, devices, buffers, exports, attachments, fences, resv, mrs, endpoints, totalWords: at };
 }

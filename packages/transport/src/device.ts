@@ -95,7 +95,7 @@ export class Device {
     const rec = this.pool.locked(() => {
       const r = buffers.claimLocked(1) ?? fail('ENOMEM', `all ${buffers.capacity} buffer records are in use; free buffers first`);
       try {
-        buffers.set(r.slot, BufferField.FIRST_PAGE, allocatePagesLocked(this.pool, pages, r.slot));
+        buffers.set(r.slot, BufferField.FIRST_PAGE, allocatePagesLocked(this.pool, pages, r.slot + 1));
       } catch (e) {
         buffers.freeLocked(r.slot);
         throw e;
@@ -167,7 +167,7 @@ export class Device {
       if (views > 0) fail('EBUSY', `buffer has ${views} CPU view(s) open; end them before moving`);
       const pages = buffers.get(buf.slot, BufferField.PAGES);
       const oldFirst = buffers.get(buf.slot, BufferField.FIRST_PAGE);
-      const newFirst = allocatePagesLocked(this.pool, pages, buf.slot);
+      const newFirst = allocatePagesLocked(this.pool, pages, buf.slot + 1);
       const mem = new Uint8Array(this.pool.memory.buffer);
       mem.copyWithin(newFirst * PAGE_SIZE, oldFirst * PAGE_SIZE, (oldFirst + pages) * PAGE_SIZE);
       scrubAndFreePagesLocked(this.pool, oldFirst, pages);

@@ -1,5 +1,6 @@
 import { fail } from './errors.js';
-import { AttachField, BufferField, ExportField, ExportState } from './control_layout.js';
+import { AttachField, BufferField, ExportField, ExportState, MrField } from './control_layout.js';
+import { drainInflight } from './inflight_guard.js';
 import { Attachment, type AttachOptions } from './attachment.js';
 import { dropExportRefLocked } from './lifecycle.js';
 import { notifyMoved } from './move_notifier.js';
@@ -112,6 +113,11 @@ export class DmaBuf {
       }
       return out;
     });
+    // RMA already past its checks may finish; nothing starts after this returns.
+    const { mrs } = tables(this.pool);
+    for (const m of mrs.liveSlots()) {
+      if (mrs.get(m, MrField.EXPORT) === this.handle.slot) drainInflight(this.pool.ctl, mrs.addr(m, MrField.INFLIGHT));
+    }
     notifyMoved(this.pool.id, notified);
   }
 

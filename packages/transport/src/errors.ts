@@ -14,7 +14,9 @@ export type ErrorCode =
   | 'EPERM'
   | 'EAGAIN'
   | 'ENOMEM'
-  | 'ENOTCONN';
+  | 'ENOTCONN'
+  /** libfabric's FI_EAVAIL: the next completion is an error; read it with readErr() */
+  | 'EAVAIL';
 
 export class TransportError extends Error {
   readonly code: ErrorCode;

@@ -8,3 +8,12 @@ export { Attachment, CpuView, Mapping, type AttachOptions, type MapRange, type S
 export { Fence, type FenceId } from './fence.js';
 export { Reservation, Usage, usageFor, type Access } from './reservation.js';
 export { SyncFile, type SyncFileDescriptor } from './sync_file.js';
+export { getInfo, selectProvider, type InfoHints } from './fabric/info.js';
+export { Fabric, Domain, type RegisterOptions } from './fabric/fabric.js';
+export { AddressVector } from './fabric/address_vector.js';
+export { CompletionQueue, type Completion, type CompletionError, type CompletionOp } from './fabric/completion_queue.js';
+export { Counter, type CounterEvent } from './fabric/counter.js';
+export { Endpoint, type RmaOp, type CqBindFlags } from './fabric/endpoint.js';
+export { MemoryRegion } from './fabric/memory_region.js';
+export { MrAccess, type MrAccessName } from './fabric/access.js';
+export type { Capability, EndpointAddress, FabricInfo, ProviderName, Provider } from './fabric/provider.js';

@@ -5,11 +5,12 @@ import type { Pool } from './pool.js';
 const FIRST_PAGE = RESERVED_BYTES / PAGE_SIZE;
 
 /**
- * First-fit allocation of contiguous 4 KiB pages; a page's word holds the
- * owning buffer slot + 1. Contiguity lets a mapping be one segment and a
+ * First-fit allocation of contiguous 4 KiB pages; a page's word holds a
+ * non-zero owner tag (buffer slot + 1, or a negative tag for host memory
+ * such as endpoint mailboxes). Contiguity lets a mapping be one segment and a
  * kernel run over it without gathers. Caller holds the pool lock.
  */
-export function allocatePagesLocked(pool: Pool, pages: number, bufferSlot: number): number {
+export function allocatePagesLocked(pool: Pool, pages: number, owner: number): number {
   const { ctl, layout } = pool;
   const base = layout.pageTable;
   let run = 0;
@@ -18,7 +19,7 @@ export function allocatePagesLocked(pool: Pool, pages: number, bufferSlot: numbe
       run++;
       if (run === pages) {
         const first = p - pages + 1;
-        ctl.fill(bufferSlot + 1, base + first, base + first + pages);
+        ctl.fill(owner, base + first, base + first + pages);
         return first;
       }
     } else {

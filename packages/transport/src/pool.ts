@@ -47,6 +47,8 @@ export class Pool {
       attachments: this.ctl[Header.CAP_ATTACHMENTS]!,
       fences: this.ctl[Header.CAP_FENCES]!,
       fencesPerBuffer: this.ctl[Header.CAP_FENCES_PER_BUFFER]!,
+      mrs: this.ctl[Header.CAP_MRS]!,
+      endpoints: this.ctl[Header.CAP_ENDPOINTS]!,
     };
     this.layout = computeLayout(this.ctl[Header.PAGE_COUNT]!, caps);
     this.id = this.ctl[Header.POOL_ID]!;
@@ -76,6 +78,8 @@ export class Pool {
     ctl[Header.CAP_ATTACHMENTS] = caps.attachments;
     ctl[Header.CAP_FENCES] = caps.fences;
     ctl[Header.CAP_FENCES_PER_BUFFER] = caps.fencesPerBuffer;
+    ctl[Header.CAP_MRS] = caps.mrs;
+    ctl[Header.CAP_ENDPOINTS] = caps.endpoints;
     return new Pool(memory, control);
   }
 

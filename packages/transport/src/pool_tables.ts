@@ -1,4 +1,4 @@
-import { AttachField, BufferField, DeviceField, ExportField, FenceField, ResvField } from './control_layout.js';
+import { AttachField, BufferField, DeviceField, EndpointField, ExportField, FenceField, MrField, ResvField } from './control_layout.js';
 import { RecordTable } from './record_table.js';
 import type { Pool } from './pool.js';
 
@@ -8,6 +8,8 @@ export interface PoolTables {
   exports: RecordTable;
   attachments: RecordTable;
   fences: RecordTable;
+  mrs: RecordTable;
+  endpoints: RecordTable;
 }
 
 const cache = new WeakMap<Pool, PoolTables>();
@@ -23,6 +25,8 @@ export function tables(pool: Pool): PoolTables {
       exports: new RecordTable(ctl, layout.exports, ExportField.SIZE, c.exports, 'dma-buf'),
       attachments: new RecordTable(ctl, layout.attachments, AttachField.SIZE, c.attachments, 'attachment'),
       fences: new RecordTable(ctl, layout.fences, FenceField.SIZE, c.fences, 'fence'),
+      mrs: new RecordTable(ctl, layout.mrs, MrField.SIZE, c.mrs, 'memory region'),
+      endpoints: new RecordTable(ctl, layout.endpoints, EndpointField.SIZE, c.endpoints, 'endpoint'),
     };
     cache.set(pool, t);
   }

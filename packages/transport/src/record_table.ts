@@ -34,10 +34,13 @@ export class RecordTable {
     return slot >= 0 && slot < this.capacity && this.get(slot, 0) !== 0 && this.get(slot, 1) === gen;
   }
 
-  /** Claims a free slot (pool lock held): clears it, bumps its generation. */
-  claimLocked(state: number): { slot: number; gen: number } | undefined {
+  /**
+   * Claims a free slot (pool lock held): clears it, bumps its generation.
+   * `reusable` widens "free" for tables that keep closed records readable.
+   */
+  claimLocked(state: number, reusable: (state: number) => boolean = (s) => s === 0): { slot: number; gen: number } | undefined {
     for (let slot = 0; slot < this.capacity; slot++) {
-      if (this.get(slot, 0) === 0) {
+      if (reusable(this.get(slot, 0))) {
         const gen = (this.get(slot, 1) + 1) & 0x3fffffff;
         this.ctl.fill(0, this.addr(slot, 0), this.addr(slot, this.recordSize));
         this.set(slot, 1, gen);

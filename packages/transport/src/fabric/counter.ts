@@ -1,0 +1,57 @@
+import { fail } from '../errors.js';
+
+export type CounterEvent = 'write' | 'read' | 'send' | 'recv' | 'remoteWrite' | 'remoteRead';
+export const COUNTER_EVENTS: readonly CounterEvent[] = ['write', 'read', 'send', 'recv', 'remoteWrite', 'remoteRead'];
+
+interface RemoteSource {
+  ctl: Int32Array;
+  index: number;
+  base: number;
+}
+
+/** fi_cntr: counts completions (and errors) of the events it is bound for. */
+export class Counter {
+  private local = 0;
+  private errorCount = 0;
+  /** @internal remote RMA events arrive as words bumped by other threads */
+  readonly remote: RemoteSource[] = [];
+  bindings = 0;
+
+  get value(): number {
+    let v = this.local;
+    for (const r of this.remote) v += Atomics.load(r.ctl, r.index) - r.base;
+    return v;
+  }
+
+  get errors(): number {
+    return this.errorCount;
+  }
+
+  /** @internal */
+  add(n = 1): void {
+    this.local += n;
+  }
+
+  /** @internal */
+  addError(): void {
+    this.errorCount++;
+  }
+
+  /** Blocks until value >= threshold, sleeping on the remote words it counts. */
+  wait(threshold: number, timeoutMs = Infinity): void {
+    if (!Number.isSafeInteger(threshold) || threshold < 0) fail('EINVAL', `threshold must be a non-negative integer (got ${threshold})`);
+    const end = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
+    for (;;) {
+      if (this.value >= threshold) return;
+      const left = end - performance.now();
+      if (left <= 0) fail('ETIMEDOUT', `counter at ${this.value}, below ${threshold}, after ${timeoutMs} ms`);
+      const r = this.remote[0];
+      if (!r) fail('ETIMEDOUT', `counter at ${this.value} counts only this thread's operations; it cannot reach ${threshold} while waiting`);
+      Atomics.wait(r.ctl, r.index, Atomics.load(r.ctl, r.index), Math.min(left, 5));
+    }
+  }
+
+  close(): void {
+    if (this.bindings > 0) fail('EBUSY', `counter is bound to ${this.bindings} open endpoint(s); close them first`);
+  }
+}

@@ -1,0 +1,216 @@
+import { pack, unpack } from 'msgpackr';
+import { fail, TransportError } from '../errors.js';
+import type { ShmEndpoint } from '../providers/shm/endpoint.js';
+import { AddressVector } from './address_vector.js';
+import { type CompletionOp, CompletionQueue } from './completion_queue.js';
+import { COUNTER_EVENTS, Counter, type CounterEvent } from './counter.js';
+import type { MemoryRegion } from './memory_region.js';
+import type { EndpointAddress, EndpointImpl } from './provider.js';
+
+export interface RmaOp {
+  /** the local memory region (its desc) holding the source (write) or target (read) */
+  mr: MemoryRegion;
+  /** offset inside the local region */
+  offset?: number;
+  length: number;
+  /** fi_addr of the target */
+  dest: number;
+  /** offset inside the target's region (FI_MR_OFFSET addressing) */
+  remoteOffset: number;
+  key: number;
+  context?: unknown;
+}
+
+interface PostedRecv {
+  tag: number;
+  ignore: number;
+  context: unknown;
+}
+
+export interface CqBindFlags {
+  transmit?: boolean;
+  recv?: boolean;
+}
+
+const U32 = 0xffffffff;
+
+function checkU32(name: string, v: number): void {
+  if (!Number.isInteger(v) || v < 0 || v > U32) fail('EINVAL', `${name} must be an integer in [0, 2^32) (got ${v})`);
+}
+
+/**
+ * fi_endpoint: RMA and tagged messaging towards peers in its address
+ * vector. Progress is manual (FI_PROGRESS_MANUAL): reading a bound CQ
+ * drains the provider's incoming queue and matches posted receives.
+ */
+export class Endpoint {
+  private txCq?: CompletionQueue;
+  private rxCq?: CompletionQueue;
+  private av?: AddressVector;
+  private readonly counters = new Map<CounterEvent, Counter>();
+  private readonly posted: PostedRecv[] = [];
+  private enabled = false;
+  private closed = false;
+  /** MRs registered with this endpoint (FI_MR_ENDPOINT); they must close first */
+  readonly boundMrs = new Set<MemoryRegion>();
+
+  constructor(
+    readonly impl: EndpointImpl,
+    private readonly onClose: (ep: Endpoint) => void,
+  ) {}
+
+  get address(): EndpointAddress {
+    return { ...this.impl.address };
+  }
+
+  bind(target: CompletionQueue | Counter | AddressVector, flags?: CqBindFlags | CounterEvent[]): this {
+    this.checkOpen();
+    if (this.enabled) fail('EINVAL', 'bind before enable(); the endpoint is already enabled');
+    if (target instanceof CompletionQueue) {
+      const f = (flags as CqBindFlags | undefined) ?? { transmit: true, recv: true };
+      if (!f.transmit && !f.recv) fail('EINVAL', 'bind a completion queue with transmit and/or recv');
+      if (f.transmit) this.txCq = target;
+      if (f.recv) this.rxCq = target;
+      target.endpoints.add(this);
+    } else if (target instanceof Counter) {
+      const events = flags as CounterEvent[] | undefined;
+      if (!Array.isArray(events) || events.length === 0 || events.some((e) => !COUNTER_EVENTS.includes(e))) {
+        fail('EINVAL', `bind a counter with a non-empty list of events from ${COUNTER_EVENTS.join(', ')}`);
+      }
+      for (const e of events) {
+        this.counters.set(e, target);
+        if (e === 'remoteWrite' || e === 'remoteRead') {
+          const shm = this.impl as ShmEndpoint;
+          const index = shm.remoteWord(e === 'remoteWrite' ? 'writes' : 'reads');
+          target.remote.push({ ctl: shm.pool.ctl, index, base: Atomics.load(shm.pool.ctl, index) });
+        }
+      }
+      target.bindings++;
+    } else if (target instanceof AddressVector) {
+      this.av = target;
+      target.bindings++;
+    } else {
+      fail('EINVAL', 'bind takes a CompletionQueue, Counter or AddressVector');
+    }
+    return this;
+  }
+
+  enable(): void {
+    this.checkOpen();
+    if (!this.txCq || !this.rxCq) fail('EINVAL', 'bind a completion queue for transmit and recv before enable()');
+    if (!this.av) fail('EINVAL', 'bind an address vector before enable()');
+    this.enabled = true;
+  }
+
+  private checkOpen(): void {
+    if (this.closed) fail('EINVAL', 'endpoint is closed');
+  }
+
+  private checkReady(): void {
+    this.checkOpen();
+    if (!this.enabled) fail('EINVAL', 'endpoint is not enabled; bind a CQ and an AV, then call enable()');
+  }
+
+  private completeTx(op: CompletionOp, context: unknown, length: number, err: TransportError | undefined, event: CounterEvent): void {
+    const counter = this.counters.get(event);
+    if (err) {
+      this.txCq!.push({ err: { op, context, code: err.code, message: err.message.replace(/^[A-Z]+: /, '') } });
+      counter?.addError();
+    } else {
+      this.txCq!.push({ ok: { op, context, length } });
+      counter?.add();
+    }
+  }
+
+  private checkRma(op: RmaOp): { remote: EndpointAddress; offset: number } {
+    this.checkReady();
+    if (!op || typeof op !== 'object') fail('EINVAL', 'RMA needs an options object');
+    if (!op.mr || !op.mr.isOpen) fail('EINVAL', 'op.mr must be an open local MemoryRegion (its desc)');
+    const offset = op.offset ?? 0;
+    if (!Number.isSafeInteger(offset) || offset < 0) fail('EINVAL', `op.offset must be a non-negative integer (got ${offset})`);
+    if (!Number.isSafeInteger(op.length) || op.length < 0) fail('EINVAL', `op.length must be a non-negative integer (got ${op.length})`);
+    if (!Number.isSafeInteger(op.remoteOffset) || op.remoteOffset < 0) fail('EINVAL', `op.remoteOffset must be a non-negative integer (got ${op.remoteOffset})`);
+    if (!Number.isSafeInteger(op.key)) fail('EINVAL', `op.key must be an integer (got ${op.key})`);
+    if (!this.txCq!.hasRoom()) fail('EAGAIN', 'transmit completion queue is full; read completions and retry');
+    return { remote: this.av!.lookup(op.dest), offset };
+  }
+
+  write(op: RmaOp): void {
+    const { remote, offset } = this.checkRma(op);
+    const err = this.impl.write({ local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key });
+    this.completeTx('write', op.context, op.length, err, 'write');
+  }
+
+  /** fi_writedata: the target's CQ gets a remote-write completion carrying `data` (32 bits). */
+  writedata(op: RmaOp & { data: number }): void {
+    const { remote, offset } = this.checkRma(op);
+    checkU32('op.data', op.data);
+    const err = this.impl.write({ local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key, data: op.data });
+    this.completeTx('write', op.context, op.length, err, 'write');
+  }
+
+  read(op: RmaOp): void {
+    const { remote, offset } = this.checkRma(op);
+    const err = this.impl.read({ local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key });
+    this.completeTx('read', op.context, op.length, err, 'read');
+  }
+
+  /** fi_tsend of a small control message, encoded with msgpackr. */
+  tsend(dest: number, tag: number, message: unknown, context?: unknown): void {
+    this.checkReady();
+    checkU32('tag', tag);
+    if (!this.txCq!.hasRoom()) fail('EAGAIN', 'transmit completion queue is full; read completions and retry');
+    const remote = this.av!.lookup(dest);
+    const bytes = pack(message);
+    const err = this.impl.send(remote, tag, bytes);
+    this.completeTx('send', context, bytes.length, err, 'send');
+  }
+
+  /** fi_trecv: matches a message whose tag equals `tag` outside the `ignore` bits. */
+  trecv(tag: number, ignore = 0, context?: unknown): void {
+    this.checkReady();
+    checkU32('tag', tag);
+    checkU32('ignore', ignore);
+    this.posted.push({ tag, ignore, context });
+  }
+
+  /** @internal drains incoming work into the receive CQ */
+  progress(): void {
+    if (this.closed || !this.rxCq) return;
+    for (const inc of this.impl.poll()) {
+      if (!this.rxCq.hasRoom()) return;
+      const source = this.av?.reverse(this.impl.address.provider, inc.source);
+      if (inc.kind === 'remote-write') {
+        this.rxCq.push({ ok: { op: 'remote-write', context: undefined, length: inc.length, data: inc.data, ...(source !== undefined && { source }) } });
+        inc.release();
+        continue;
+      }
+      const i = this.posted.findIndex((p) => ((inc.tag ^ p.tag) & ~p.ignore) >>> 0 === 0);
+      if (i < 0) continue; // unexpected: stays in the mailbox until a matching trecv
+      const [recv] = this.posted.splice(i, 1);
+      const message = unpack(Buffer.from(inc.payload));
+      this.rxCq.push({ ok: { op: 'recv', context: recv!.context, length: inc.length, tag: inc.tag, message, ...(source !== undefined && { source }) } });
+      this.counters.get('recv')?.add();
+      inc.release();
+    }
+  }
+
+  /** @internal */
+  waitIncoming(timeoutMs: number): void {
+    if (!this.closed) this.impl.waitIncoming(timeoutMs);
+  }
+
+  close(): void {
+    this.checkOpen();
+    const open = [...this.boundMrs].filter((m) => m.isOpen).length;
+    if (open > 0) fail('EBUSY', `endpoint has ${open} memory region(s) bound; close them before the endpoint`);
+    this.impl.close();
+    this.closed = true;
+    this.txCq?.endpoints.delete(this);
+    this.rxCq?.endpoints.delete(this);
+    const counters = new Set(this.counters.values());
+    for (const c of counters) c.bindings--;
+    if (this.av) this.av.bindings--;
+    this.onClose(this);
+  }
+}

@@ -1,0 +1,79 @@
+import { fail } from '../../errors.js';
+import type { Attachment, Mapping } from '../../attachment.js';
+import { MrField, MrState } from '../../control_layout.js';
+import type { DmaBuf } from '../../dmabuf.js';
+import { drainInflight } from '../../inflight_guard.js';
+import { tables } from '../../pool_tables.js';
+import type { Pool } from '../../pool.js';
+import type { MrImpl } from '../../fabric/provider.js';
+
+/**
+ * FI_MR_DMABUF for shm: a pinned dynamic attachment of the dma-buf whose
+ * mapping is published in the pool's MR table, so initiators in any
+ * thread can check key, range and access and copy straight into it.
+ */
+export class ShmMemoryRegion implements MrImpl {
+  private closed = false;
+
+  private constructor(
+    readonly pool: Pool,
+    readonly slot: number,
+    readonly key: number,
+    readonly length: number,
+    private readonly attachment: Attachment,
+    private readonly mapping: Mapping,
+  ) {}
+
+  static register(pool: Pool, domainToken: number, dmabuf: DmaBuf, offset: number, length: number, access: number): ShmMemoryRegion {
+    const { mrs } = tables(pool);
+    // The pin keeps the exporter from moving the pages for the MR's life.
+    const attachment = dmabuf.attach({ dynamic: true, invalidateMappings: () => {} });
+    let mapping: Mapping;
+    try {
+      attachment.pin();
+      const first = Math.floor(offset / 4096) * 4096;
+      const end = Math.ceil((offset + length) / 4096) * 4096;
+      mapping = attachment.map({ offset: first, length: Math.max(end - first, 4096) });
+    } catch (e) {
+      if (attachment.pinned) attachment.unpin();
+      attachment.detach();
+      throw e;
+    }
+    const segment = mapping.segments[0]!;
+    const start = segment.offset + (offset - mapping.offset);
+    const rec = pool.locked(() => {
+      const r = mrs.claimLocked(MrState.LIVE, (s) => s !== MrState.LIVE);
+      if (!r) return undefined;
+      mrs.set(r.slot, MrField.OFFSET, start);
+      mrs.set(r.slot, MrField.LENGTH, length);
+      mrs.set(r.slot, MrField.ACCESS, access);
+      mrs.set(r.slot, MrField.EXPORT, dmabuf.handle.slot);
+      mrs.set(r.slot, MrField.DOMAIN, domainToken);
+      return r;
+    });
+    if (!rec) {
+      attachment.unmap(mapping);
+      attachment.unpin();
+      attachment.detach();
+      fail('ENOMEM', `all ${mrs.capacity} memory-region records are in use; close some MRs first`);
+    }
+    return new ShmMemoryRegion(pool, rec.slot, rec.gen * mrs.capacity + rec.slot, length, attachment, mapping);
+  }
+
+  /** Pool byte offset of the region's first byte. */
+  get offset(): number {
+    return tables(this.pool).mrs.get(this.slot, MrField.OFFSET);
+  }
+
+  close(): void {
+    if (this.closed) fail('EINVAL', 'memory region is already closed');
+    this.closed = true;
+    const { mrs } = tables(this.pool);
+    // CLOSED keeps the key recognisable, so late RMA gets ECANCELED, not a silent miss.
+    mrs.set(this.slot, MrField.STATE, MrState.CLOSED);
+    drainInflight(this.pool.ctl, mrs.addr(this.slot, MrField.INFLIGHT));
+    this.attachment.unmap(this.mapping);
+    this.attachment.unpin();
+    this.attachment.detach();
+  }
+}
