@@ -6,7 +6,8 @@ export { Device, DeviceBuffer, type ExportOptions, type WaitOptions } from './de
 export { DmaBuf, type DmaBufHandle } from './dmabuf.js';
 export { Attachment, CpuView, Mapping, type AttachOptions, type MapRange, type Segment } from './attachment.js';
 export { Fence, type FenceId } from './fence.js';
-export { Reservation, Usage, usageFor, type Access } from './reservation.js';
+export { Reservation, Usage, usageFor, reservationAt, type Access } from './reservation.js';
+export { allocateHost, freeHost } from './host_memory.js';
 export { SyncFile, type SyncFileDescriptor } from './sync_file.js';
 export { getInfo, selectProvider, type InfoHints } from './fabric/info.js';
 export { Fabric, Domain, type RegisterOptions } from './fabric/fabric.js';

@@ -98,6 +98,20 @@ export class Reservation {
     for (const id of this.fences(usage)) waitFence(this.pool, id, deadline, timeoutMs);
   }
 
+  /**
+   * Lock-free hint for hot paths: false only when no entry at `usage` or
+   * below looks pending. A true answer is confirmed by wait() under the lock.
+   */
+  mayBlock(usage: Usage): boolean {
+    const { ctl } = this.pool;
+    for (let i = 0; i < this.pool.layout.caps.fencesPerBuffer; i++) {
+      const e = resvEntry(this.pool, this.bufferSlot, i);
+      const slot = Atomics.load(ctl, e + ResvField.FENCE) - 1;
+      if (slot >= 0 && Atomics.load(ctl, e + ResvField.USAGE) <= usage && isFencePending(this.pool, slot, Atomics.load(ctl, e + ResvField.PENDING_WORD))) return true;
+    }
+    return false;
+  }
+
   /** Whether waiting at `usage` would block right now. */
   test(usage: Usage): boolean {
     return this.fences(usage).length === 0;
@@ -122,7 +136,16 @@ export class Reservation {
   }
 }
 
-/** The buffer's reservation handle, for code that holds only its slot. */
-export function reservationOf(pool: Pool, bufferSlot: number): Reservation {
-  return new Reservation(pool, bufferSlot, tables(pool).buffers.get(bufferSlot, BufferField.GEN));
+/**
+ * The reservation of the device buffer holding pool byte `offset`, or
+ * undefined for memory no device buffer owns (host memory, the reserved
+ * page). Lets a collective honour fences on arrays it was handed.
+ */
+export function reservationAt(pool: Pool, offset: number): Reservation | undefined {
+  const page = Math.floor(offset / 4096);
+  if (page < 0 || page >= pool.layout.pages) return undefined;
+  const tag = Atomics.load(pool.ctl, pool.layout.pageTable + page);
+  if (tag <= 0) return undefined;
+  const slot = tag - 1;
+  return new Reservation(pool, slot, tables(pool).buffers.get(slot, BufferField.GEN));
 }

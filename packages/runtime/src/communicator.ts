@@ -1,0 +1,552 @@
+import {
+  allocateHost,
+  type Attachment,
+  type Device,
+  type DeviceBuffer,
+  DmaBuf,
+  Fence,
+  freeHost,
+  type Mapping,
+  type Pool,
+  reservationAt,
+  TransportError,
+  usageFor,
+} from '@collective/transport';
+import { type AlgoComm, type Algorithm, ALGO_CODE, type Call } from './algorithm.js';
+import { CollectiveError } from './comm_errors.js';
+import { blockWords, COMM_MAGIC, D, Hdr, MAX_RANKS, P, p2pBase, R, rankBase } from './comm_layout.js';
+import { type CollectiveKind, KIND } from './collective_kind.js';
+import { type DeviceArray, dtypeOf, poolOffset } from './device_array.js';
+import { checkDtype, DTYPE_BYTES, DTYPE_CODE, DTYPES, type Dtype } from './dtypes.js';
+import { defaultFlavor, type KernelFlavor, ReduceKernels } from './kernels/reduce_kernels.js';
+import { checkOp, OP_CODE, OPS, type ReduceOp } from './ops.js';
+import { RankSync } from './rank_sync.js';
+import { chooseAlgorithm } from './tuner.js';
+
+/** What ncclGetUniqueId returns: enough for every rank to find the same control block. */
+export interface CommId {
+  kind: 'comm-id';
+  pool: number;
+  offset: number;
+  nranks: number;
+  token: number;
+}
+
+export interface CommOptions {
+  /** default deadline of every call, ms */
+  timeoutMs?: number;
+  /** bytes of each of the two scratch slots per rank */
+  slotBytes?: number;
+  kernels?: KernelFlavor;
+}
+
+export interface CollectiveOptions {
+  op?: ReduceOp;
+  /** needed only to call a Uint16Array bfloat16 */
+  dtype?: Dtype;
+  root?: number;
+  /** force an algorithm; also COLLECTIVE_ALGO */
+  algo?: string;
+  timeoutMs?: number;
+}
+
+const DEFAULT_TIMEOUT_MS = 30_000;
+const DEFAULT_SLOT_BYTES = 1 << 20;
+const ARGS_BYTES = 4096;
+/** From this size a collective publishes fences on its buffers while it runs. */
+const FENCE_MIN_BYTES = 256 * 1024;
+
+function checkPositiveInt(name: string, v: number): void {
+  if (!Number.isSafeInteger(v) || v <= 0) throw new TransportError('EINVAL', `${name} must be a positive integer (got ${v})`);
+}
+
+interface PeerScratch {
+  offset: number;
+  dmabuf?: DmaBuf;
+  attachment?: Attachment;
+  mapping?: Mapping;
+}
+
+const localCopy: Algorithm = {
+  name: 'direct',
+  run(c, call) {
+    const reducing = call.kind === 'allReduce' || call.kind === 'reduce' || call.kind === 'reduceScatter';
+    if (reducing) c.kernels.reduce(call.op, call.dtype, call.recv, [call.send], call.count);
+    else c.copy(call.recv, call.send, call.count * call.elemBytes);
+  },
+};
+
+/**
+ * A group of ranks, one per device, that run collectives together
+ * (ncclComm_t). Every call is synchronous in the calling device thread,
+ * has a deadline, and checks that all ranks called the same thing.
+ */
+export class Communicator implements AlgoComm {
+  readonly mem: Uint8Array;
+  readonly kernels: ReduceKernels;
+  readonly slotBytes: number;
+  private readonly words: Int32Array;
+  private readonly sync: RankSync;
+  private readonly peers: PeerScratch[] = [];
+  private readonly scratchBuf: DeviceBuffer;
+  private readonly scratchExport: DmaBuf;
+  private readonly timeoutMs: number;
+  private seq = 0;
+  private arrivals = 0;
+  private stepBase = 0;
+  private pieces = 0;
+  private deadline = 0;
+  private current = '';
+  private readonly sendSeq: number[];
+  private readonly recvSeq: number[];
+  private error: Error | undefined;
+  private destroyed = false;
+  divisor = 1;
+
+  private constructor(
+    readonly pool: Pool,
+    readonly device: Device,
+    readonly id: CommId,
+    readonly rank: number,
+    options: CommOptions,
+  ) {
+    this.size = id.nranks;
+    this.timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+    this.slotBytes = options.slotBytes ?? DEFAULT_SLOT_BYTES;
+    this.mem = new Uint8Array(pool.memory.buffer);
+    this.words = new Int32Array(pool.memory.buffer, id.offset, blockWords(id.nranks));
+    this.sync = new RankSync(this.words, this.size);
+    this.sendSeq = new Array(this.size).fill(0);
+    this.recvSeq = new Array(this.size).fill(0);
+
+    const w = this.words;
+    const me = rankBase(rank);
+    if (Atomics.compareExchange(w, me + R.DEVICE, 0, device.index + 1) !== 0) {
+      throw new CollectiveError('EBUSY', `rank ${rank} has already joined this communicator`);
+    }
+    Atomics.add(w, Hdr.JOINED, 1);
+    // Registered scratch: exported as a dma-buf, imported by every peer.
+    this.scratchBuf = device.allocate(Math.ceil((ARGS_BYTES + 2 * this.slotBytes) / 4096) * 4096);
+    this.scratchExport = device.export(this.scratchBuf);
+    const h = this.scratchExport.handle;
+    w[me + R.SCRATCH_SLOT] = h.slot;
+    w[me + R.SCRATCH_GEN] = h.gen;
+    this.sync.post(me + R.SCRATCH_SIZE, h.size);
+    this.kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), this.scratchBuf.offset);
+
+    this.deadline = performance.now() + this.timeoutMs;
+    this.current = 'init';
+    for (let q = 0; q < this.size; q++) {
+      if (q === rank) {
+        this.peers.push({ offset: this.scratchBuf.offset });
+        continue;
+      }
+      this.wait(rankBase(q) + R.SCRATCH_SIZE, 1, () => `rank ${q} did not join`);
+      const b = rankBase(q);
+      const dmabuf = DmaBuf.import(pool, { kind: 'dmabuf', pool: pool.id, slot: w[b + R.SCRATCH_SLOT]!, gen: w[b + R.SCRATCH_GEN]!, size: w[b + R.SCRATCH_SIZE]! });
+      const attachment = dmabuf.attach();
+      const mapping = attachment.map();
+      this.peers.push({ offset: mapping.segments[0]!.offset, dmabuf, attachment, mapping });
+    }
+    this.arriveAll();
+  }
+
+  readonly size: number;
+
+  /** ncclGetUniqueId: a control block in the pool's host memory for `nranks` ranks. */
+  static createId(pool: Pool, nranks: number): CommId {
+    checkPositiveInt('nranks', nranks);
+    if (nranks > MAX_RANKS) throw new TransportError('EINVAL', `nranks must be at most ${MAX_RANKS} (got ${nranks})`);
+    const bytes = blockWords(nranks) * 4;
+    const offset = allocateHost(pool, bytes);
+    const w = new Int32Array(pool.memory.buffer, offset, blockWords(nranks));
+    const token = pool.nextToken();
+    w[Hdr.NRANKS] = nranks;
+    w[Hdr.TOKEN] = token;
+    w[Hdr.BYTES] = bytes;
+    Atomics.store(w, Hdr.MAGIC, COMM_MAGIC);
+    return { kind: 'comm-id', pool: pool.id, offset, nranks, token };
+  }
+
+  /** ncclCommInitRank: blocks until every rank has joined (or the timeout passes). */
+  static init(device: Device, id: CommId, rank: number, options: CommOptions = {}): Communicator {
+    const pool = device.pool;
+    if (!id || id.kind !== 'comm-id') throw new TransportError('EINVAL', 'id must come from Communicator.createId()');
+    if (id.pool !== pool.id) throw new TransportError('EINVAL', 'id belongs to another pool');
+    const w = new Int32Array(pool.memory.buffer, id.offset, 16);
+    if (w[Hdr.MAGIC] !== COMM_MAGIC || w[Hdr.TOKEN] !== id.token || w[Hdr.NRANKS] !== id.nranks) {
+      throw new TransportError('EINVAL', 'id does not name a live communicator (destroyed, or not from createId)');
+    }
+    if (!Number.isInteger(rank) || rank < 0 || rank >= id.nranks) {
+      throw new TransportError('EINVAL', `rank must be an integer in [0, ${id.nranks}) (got ${rank})`);
+    }
+    if (options.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', options.timeoutMs);
+    if (options.slotBytes !== undefined) {
+      checkPositiveInt('options.slotBytes', options.slotBytes);
+      if (options.slotBytes % 64 !== 0) throw new TransportError('EINVAL', `options.slotBytes must be a multiple of 64 (got ${options.slotBytes})`);
+    }
+    return new Communicator(pool, device, id, rank, options);
+  }
+
+  // ---- AlgoComm -------------------------------------------------------------
+
+  scratch(q: number, parity: number): number {
+    return this.peers[q]!.offset + ARGS_BYTES + parity * this.slotBytes;
+  }
+
+  private desc(q: number, field: D): number {
+    return this.words[rankBase(q) + R.DESC + (this.seq & 1) * R.DESC_WORDS + field]!;
+  }
+
+  peerSend(q: number): number {
+    return this.desc(q, D.SEND);
+  }
+
+  peerRecv(q: number): number {
+    return this.desc(q, D.RECV);
+  }
+
+  private wait(index: number, target: number, late: () => string): void {
+    this.sync.waitFor(index, target, this.deadline, () => `${this.current}: ${late()} within ${this.timeoutMs} ms`);
+  }
+
+  arriveAll(): void {
+    const a = ++this.arrivals;
+    this.sync.post(rankBase(this.rank) + R.ARRIVE, a);
+    for (let q = 0; q < this.size; q++) {
+      if (q !== this.rank) this.wait(rankBase(q) + R.ARRIVE, a, () => `rank ${q} did not reach the barrier`);
+    }
+  }
+
+  postStep(k: number): void {
+    this.sync.post(rankBase(this.rank) + R.STEP, (this.stepBase + k) | 0);
+  }
+
+  waitStep(q: number, k: number): void {
+    this.wait(rankBase(q) + R.STEP, (this.stepBase + k) | 0, () => `rank ${q} did not reach step ${k}`);
+  }
+
+  finishSteps(total: number): void {
+    this.stepBase = (this.stepBase + total) | 0;
+  }
+
+  nextPiece(): number {
+    return this.pieces++;
+  }
+
+  copy(dst: number, src: number, bytes: number): void {
+    if (bytes > 0 && dst !== src) this.mem.copyWithin(dst, src, src + bytes);
+  }
+
+  // ---- state -------------------------------------------------------------
+
+  /** ncclCommGetAsyncError: the error that made this communicator unusable, if any. */
+  asyncError(): Error | undefined {
+    if (!this.error) {
+      const aborted = Atomics.load(this.words, Hdr.ABORTED);
+      if (aborted !== 0 && !this.destroyed) return new CollectiveError('ECANCELED', `communicator was aborted by rank ${aborted - 1}`);
+    }
+    return this.error;
+  }
+
+  private checkUsable(): void {
+    if (this.destroyed) throw new CollectiveError('EINVAL', 'communicator is destroyed');
+    if (this.error) throw new CollectiveError('EIO', `communicator is unusable after an earlier error (${this.error.message}); destroy it and create a new one`);
+    const aborted = Atomics.load(this.words, Hdr.ABORTED);
+    if (aborted !== 0) throw new CollectiveError('ECANCELED', `communicator was aborted by rank ${aborted - 1}`);
+  }
+
+  // ---- collectives -------------------------------------------------------------
+
+  private resolve(what: string, a: DeviceArray, dtype: Dtype | undefined): [number, Dtype] {
+    if (dtype !== undefined) checkDtype('options.dtype', dtype);
+    return [poolOffset(this.pool, a, what), dtypeOf(a, dtype)];
+  }
+
+  private execute(kind: CollectiveKind, send: number, recv: number, count: number, dtype: Dtype, opts: CollectiveOptions, sendBytes: number, recvBytes: number): void {
+    this.checkUsable();
+    const op = opts.op === undefined ? 'sum' : checkOp('options.op', opts.op);
+    const root = opts.root ?? 0;
+    if (!Number.isInteger(root) || root < 0 || root >= this.size) {
+      throw new TransportError('EINVAL', `options.root must be an integer in [0, ${this.size}) (got ${root})`);
+    }
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
+    const eb = DTYPE_BYTES[dtype];
+    const alg = kind === 'barrier' || kind === 'split' ? undefined : this.size === 1 ? localCopy : chooseAlgorithm(kind, count * eb, this.size, opts.algo);
+    const seq = ++this.seq;
+    this.current = `${kind} #${seq}`;
+    this.deadline = performance.now() + timeoutMs;
+    this.divisor = op === 'avg' ? this.size : 1;
+    const call: Call = { kind, count, dtype, elemBytes: eb, op, root, send, recv, seq };
+    const fences = this.fenceBuffers(send, sendBytes, recv, recvBytes, timeoutMs);
+    try {
+      alg?.prepare?.(this, call);
+      const w = this.words;
+      const d = rankBase(this.rank) + R.DESC + (seq & 1) * R.DESC_WORDS;
+      w[d + D.KIND] = KIND[kind];
+      w[d + D.COUNT] = count;
+      w[d + D.DTYPE] = DTYPE_CODE[dtype];
+      w[d + D.OP] = OP_CODE[op];
+      w[d + D.ROOT] = root;
+      w[d + D.SEND] = send;
+      w[d + D.RECV] = recv;
+      w[d + D.ALGO] = alg ? ALGO_CODE[alg.name] : 0;
+      this.sync.post(rankBase(this.rank) + R.SEQ, seq);
+      for (let q = 0; q < this.size; q++) {
+        if (q === this.rank) continue;
+        this.wait(rankBase(q) + R.SEQ, seq, () => `rank ${q} did not arrive`);
+        this.checkSame(q, d);
+      }
+      alg?.run(this, call);
+    } catch (e) {
+      this.error = e as Error;
+      throw e;
+    } finally {
+      for (const f of fences) f.signal();
+    }
+  }
+
+  /** Mismatched calls are reported, never silently reduced. */
+  private checkSame(q: number, mine: number): void {
+    const w = this.words;
+    const theirs = rankBase(q) + R.DESC + (this.seq & 1) * R.DESC_WORDS;
+    const kindNames = Object.keys(KIND);
+    const fields: [D, string, (v: number) => string][] = [
+      [D.KIND, 'collective', (v) => kindNames[v - 1] ?? String(v)],
+      [D.COUNT, 'count', String],
+      [D.DTYPE, 'dtype', (v) => DTYPES[v] ?? String(v)],
+      [D.OP, 'op', (v) => OPS[v] ?? String(v)],
+      [D.ROOT, 'root', String],
+      [D.ALGO, 'algorithm', String],
+    ];
+    for (const [f, name, show] of fields) {
+      if (w[mine + f] !== w[theirs + f]) {
+        throw new CollectiveError('EINVAL', `${this.current}: rank ${q} passed ${name} ${show(w[theirs + f]!)} but rank ${this.rank} passed ${show(w[mine + f]!)}; every rank must make the same call`);
+      }
+    }
+  }
+
+  /** Honours KERNEL/WRITE fences on the buffers; large calls publish their own while they run. */
+  private fenceBuffers(send: number, sendBytes: number, recv: number, recvBytes: number, timeoutMs: number): Fence[] {
+    const out: Fence[] = [];
+    const big = Math.max(sendBytes, recvBytes) >= FENCE_MIN_BYTES;
+    const sendResv = sendBytes > 0 ? reservationAt(this.pool, send) : undefined;
+    const recvResv = recvBytes > 0 ? reservationAt(this.pool, recv) : undefined;
+    if (sendResv && sendResv.mayBlock(usageFor('read'))) sendResv.wait(usageFor('read'), timeoutMs);
+    if (recvResv && recvResv.mayBlock(usageFor('write'))) recvResv.wait(usageFor('write'), timeoutMs);
+    if (big && recvResv) {
+      const f = Fence.create(this.pool);
+      recvResv.add(f, 1);
+      out.push(f);
+    }
+    if (big && sendResv && sendResv !== recvResv && sendResv.bufferSlot !== recvResv?.bufferSlot) {
+      const f = Fence.create(this.pool);
+      sendResv.add(f, 2);
+      out.push(f);
+    }
+    return out;
+  }
+
+  /** ncclAllReduce; in place when send and recv are the same view. */
+  allReduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
+    const [s, dtype] = this.resolve('send', send, opts.dtype);
+    const [r, rd] = this.resolve('recv', recv, opts.dtype);
+    this.sameType(dtype, rd);
+    if (recv.length !== send.length) throw new TransportError('EINVAL', `allReduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
+    const bytes = send.length * DTYPE_BYTES[dtype];
+    this.execute('allReduce', s, r, send.length, dtype, opts, bytes, bytes);
+  }
+
+  /** ncclAllGather: recv holds size × send.length elements, rank q's block at q. */
+  allGather(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
+    const [s, dtype] = this.resolve('send', send, opts.dtype);
+    const [r, rd] = this.resolve('recv', recv, opts.dtype);
+    this.sameType(dtype, rd);
+    if (recv.length !== send.length * this.size) throw new TransportError('EINVAL', `allGather: recv must hold size × send.length = ${send.length * this.size} elements (got ${recv.length})`);
+    const eb = DTYPE_BYTES[dtype];
+    this.execute('allGather', s, r, send.length, dtype, opts, send.length * eb, recv.length * eb);
+  }
+
+  /** ncclReduceScatter: send holds size × recv.length elements; rank r gets block r reduced. */
+  reduceScatter(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
+    const [s, dtype] = this.resolve('send', send, opts.dtype);
+    const [r, rd] = this.resolve('recv', recv, opts.dtype);
+    this.sameType(dtype, rd);
+    if (send.length !== recv.length * this.size) throw new TransportError('EINVAL', `reduceScatter: send must hold size × recv.length = ${recv.length * this.size} elements (got ${send.length})`);
+    const eb = DTYPE_BYTES[dtype];
+    this.execute('reduceScatter', s, r, recv.length, dtype, opts, send.length * eb, recv.length * eb);
+  }
+
+  /** ncclBroadcast: the root's send reaches every rank's recv; send is read only on the root. */
+  broadcast(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
+    const [s, dtype] = this.resolve('send', send, opts.dtype);
+    const [r, rd] = this.resolve('recv', recv, opts.dtype);
+    this.sameType(dtype, rd);
+    if (this.rank === (opts.root ?? 0) && send.length < recv.length) throw new TransportError('EINVAL', `broadcast: the root's send has ${send.length} elements, fewer than recv's ${recv.length}`);
+    const bytes = recv.length * DTYPE_BYTES[dtype];
+    this.execute('broadcast', s, r, recv.length, dtype, opts, this.rank === (opts.root ?? 0) ? bytes : 0, bytes);
+  }
+
+  /** ncclReduce: the reduction lands in the root's recv only. */
+  reduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
+    const [s, dtype] = this.resolve('send', send, opts.dtype);
+    const [r, rd] = this.resolve('recv', recv, opts.dtype);
+    this.sameType(dtype, rd);
+    if (recv.length !== send.length) throw new TransportError('EINVAL', `reduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
+    const bytes = send.length * DTYPE_BYTES[dtype];
+    this.execute('reduce', s, r, send.length, dtype, opts, bytes, this.rank === (opts.root ?? 0) ? bytes : 0);
+  }
+
+  /** ncclAlltoAll: block q of send goes to rank q, landing at block `rank` of its recv. */
+  allToAll(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
+    const [s, dtype] = this.resolve('send', send, opts.dtype);
+    const [r, rd] = this.resolve('recv', recv, opts.dtype);
+    this.sameType(dtype, rd);
+    if (send.length !== recv.length || send.length % this.size !== 0) {
+      throw new TransportError('EINVAL', `allToAll: send and recv must have the same length, a multiple of size ${this.size} (got ${send.length} and ${recv.length})`);
+    }
+    if (s === r && this.size > 1) throw new TransportError('EINVAL', 'allToAll cannot run in place; pass a separate recv buffer');
+    const bytes = send.length * DTYPE_BYTES[dtype];
+    this.execute('allToAll', s, r, send.length / this.size, dtype, opts, bytes, bytes);
+  }
+
+  /** ncclBarrier-like: returns when every rank has called it. */
+  barrier(opts: { timeoutMs?: number } = {}): void {
+    this.execute('barrier', 0, 0, 0, 'uint8', opts, 0, 0);
+  }
+
+  private sameType(a: Dtype, b: Dtype): void {
+    if (a !== b) throw new TransportError('EINVAL', `send is ${a} but recv is ${b}; they must have the same dtype`);
+  }
+
+  // ---- point to point -------------------------------------------------------------
+
+  /**
+   * ncclSend/ncclRecv as one group: posts the send, completes the receive,
+   * then waits for the send to be consumed, so rings of sendRecv never deadlock.
+   * The receiver copies straight from the sender's buffer.
+   */
+  sendRecv(
+    send: { data: DeviceArray; peer: number } | undefined,
+    recv: { data: DeviceArray; peer: number } | undefined,
+    opts: { dtype?: Dtype; timeoutMs?: number } = {},
+  ): void {
+    this.checkUsable();
+    const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
+    this.deadline = performance.now() + timeoutMs;
+    this.current = 'sendRecv';
+    const w = this.words;
+    const checkPeer = (p: number, what: string) => {
+      if (!Number.isInteger(p) || p < 0 || p >= this.size) throw new TransportError('EINVAL', `${what}.peer must be an integer in [0, ${this.size}) (got ${p})`);
+    };
+    let sendCell = -1;
+    let sendSeq = 0;
+    try {
+      if (send) {
+        checkPeer(send.peer, 'send');
+        const [off, dtype] = this.resolve('send.data', send.data, opts.dtype);
+        sendCell = p2pBase(this.size, this.rank, send.peer);
+        w[sendCell + P.OFFSET] = off;
+        w[sendCell + P.COUNT] = send.data.length;
+        w[sendCell + P.DTYPE] = DTYPE_CODE[dtype];
+        sendSeq = ++this.sendSeq[send.peer]!;
+        this.sync.post(sendCell + P.POSTED, sendSeq);
+      }
+      if (recv) {
+        checkPeer(recv.peer, 'recv');
+        const [off, dtype] = this.resolve('recv.data', recv.data, opts.dtype);
+        const cell = p2pBase(this.size, recv.peer, this.rank);
+        const seq = ++this.recvSeq[recv.peer]!;
+        this.wait(cell + P.POSTED, seq, () => `rank ${recv.peer} did not send`);
+        const count = w[cell + P.COUNT]!;
+        const theirType = DTYPES[w[cell + P.DTYPE]!];
+        if (count !== recv.data.length || theirType !== dtype) {
+          w[cell + P.STATUS] = 1;
+          this.sync.post(cell + P.DONE, seq);
+          throw new CollectiveError('EINVAL', `sendRecv: rank ${recv.peer} sent ${count} ${theirType} but rank ${this.rank} expects ${recv.data.length} ${dtype}`);
+        }
+        w[cell + P.STATUS] = 0;
+        this.copy(off, w[cell + P.OFFSET]!, count * DTYPE_BYTES[dtype]);
+        this.sync.post(cell + P.DONE, seq);
+      }
+      if (send) {
+        this.wait(sendCell + P.DONE, sendSeq, () => `rank ${send.peer} did not receive`);
+        if (w[sendCell + P.STATUS] !== 0) {
+          throw new CollectiveError('EINVAL', `sendRecv: rank ${send.peer} refused ${send.data.length} elements from rank ${this.rank}: count or dtype mismatch`);
+        }
+      }
+    } catch (e) {
+      if (e instanceof CollectiveError) this.error = e;
+      throw e;
+    }
+  }
+
+  send(data: DeviceArray, peer: number, opts: { dtype?: Dtype; timeoutMs?: number } = {}): void {
+    this.sendRecv({ data, peer }, undefined, opts);
+  }
+
+  recv(data: DeviceArray, peer: number, opts: { dtype?: Dtype; timeoutMs?: number } = {}): void {
+    this.sendRecv(undefined, { data, peer }, opts);
+  }
+
+  // ---- lifecycle -------------------------------------------------------------
+
+  /**
+   * ncclCommSplit: ranks with the same color form a new communicator,
+   * ordered by key then by old rank; color -1 takes no part.
+   */
+  split(color: number, key: number, options: CommOptions = {}): Communicator | undefined {
+    if (!Number.isInteger(color) || color < -1) throw new TransportError('EINVAL', `color must be a non-negative integer or -1 (got ${color})`);
+    if (!Number.isInteger(key)) throw new TransportError('EINVAL', `key must be an integer (got ${key})`);
+    const w = this.words;
+    const me = rankBase(this.rank);
+    w[me + R.SPLIT_COLOR] = color;
+    w[me + R.SPLIT_KEY] = key;
+    this.execute('split', 0, 0, 0, 'uint8', {}, 0, 0);
+    const members: number[] = [];
+    for (let q = 0; q < this.size; q++) if (w[rankBase(q) + R.SPLIT_COLOR] === color) members.push(q);
+    members.sort((a, b) => w[rankBase(a) + R.SPLIT_KEY]! - w[rankBase(b) + R.SPLIT_KEY]! || a - b);
+    const leader = members[0]!;
+    if (color !== -1 && leader === this.rank) {
+      const id = Communicator.createId(this.pool, members.length);
+      w[me + R.SPLIT_CHILD] = id.offset;
+    }
+    this.arriveAll();
+    if (color === -1) return undefined;
+    const offset = w[rankBase(leader) + R.SPLIT_CHILD]!;
+    const child = new Int32Array(this.pool.memory.buffer, offset, 16);
+    const id: CommId = { kind: 'comm-id', pool: this.pool.id, offset, nranks: members.length, token: child[Hdr.TOKEN]! };
+    const comm = Communicator.init(this.device, id, members.indexOf(this.rank), { timeoutMs: this.timeoutMs, slotBytes: this.slotBytes, ...options });
+    // The leader's record may be reused by a later split only after everyone read it.
+    this.arriveAll();
+    return comm;
+  }
+
+  /** ncclCommAbort: every rank waiting in a call of this communicator fails now. */
+  abort(): void {
+    Atomics.compareExchange(this.words, Hdr.ABORTED, 0, this.rank + 1);
+    if (!this.destroyed) this.destroy();
+  }
+
+  /** ncclCommDestroy: releases this rank's scratch and its imports of the peers'. */
+  destroy(): void {
+    if (this.destroyed) throw new CollectiveError('EINVAL', 'communicator is already destroyed');
+    this.destroyed = true;
+    for (const p of this.peers) {
+      if (p.attachment && p.mapping) {
+        p.attachment.unmap(p.mapping);
+        p.attachment.detach();
+        p.dmabuf!.release();
+      }
+    }
+    this.scratchExport.release();
+    // Peers that still map the scratch keep its pages alive until they let go.
+    if (this.device.isOpen) this.device.free(this.scratchBuf);
+    if (Atomics.add(this.words, Hdr.LEFT, 1) + 1 === this.size) {
+      const bytes = this.words[Hdr.BYTES]!;
+      Atomics.store(this.words, Hdr.MAGIC, 0);
+      freeHost(this.pool, this.id.offset, bytes);
+    }
+  }
+}

@@ -1,0 +1,42 @@
+import { type Device, type DeviceBuffer, type Pool, TransportError } from '@collective/transport';
+import type { Communicator } from './communicator.js';
+import { type DeviceArray, viewOf } from './device_array.js';
+import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
+
+/** What an SPMD function gets in every device worker. */
+export class DeviceContext {
+  private readonly buffers: DeviceBuffer[] = [];
+
+  constructor(
+    readonly rank: number,
+    readonly size: number,
+    readonly comm: Communicator,
+    readonly device: Device,
+    readonly pool: Pool,
+    readonly args: unknown,
+  ) {}
+
+  /** Device memory for `count` elements, freed when the SPMD function returns. */
+  alloc(dtype: Dtype, count: number): DeviceArray {
+    checkDtype('dtype', dtype);
+    if (!Number.isSafeInteger(count) || count < 0) throw new TransportError('EINVAL', `count must be a non-negative integer (got ${count})`);
+    const bytes = Math.max(4096, Math.ceil((count * DTYPE_BYTES[dtype]) / 4096) * 4096);
+    const buf = this.device.allocate(bytes);
+    this.buffers.push(buf);
+    return viewOf(this.pool, dtype, buf.offset, count);
+  }
+
+  /** Frees memory from alloc() before the function returns. */
+  free(array: DeviceArray): void {
+    const i = this.buffers.findIndex((b) => b.offset === array.byteOffset);
+    if (i < 0) throw new TransportError('EINVAL', 'array was not allocated by this context (or was already freed)');
+    this.device.free(this.buffers.splice(i, 1)[0]!);
+  }
+
+  /** @internal */
+  release(): void {
+    for (const b of this.buffers.splice(0)) this.device.free(b);
+  }
+}
+
+export type SpmdFunction = (ctx: DeviceContext) => unknown;

@@ -1,0 +1,56 @@
+// The piscina worker behind World: one device and one rank per thread,
+// kept across tasks. Every task starts with a barrier, so n tasks submitted
+// together run on n distinct workers, one per rank.
+import { workerData } from 'node:worker_threads';
+import { pathToFileURL } from 'node:url';
+import { Device, Pool, type PoolDescriptor, TransportError } from '@collective/transport';
+import { type CommId, Communicator, type CommOptions } from './communicator.js';
+import { DeviceContext, type SpmdFunction } from './device_context.js';
+import type { WorldTask } from './world_task.js';
+
+interface WorkerData {
+  pool: PoolDescriptor;
+  id: CommId;
+  ranks: SharedArrayBuffer;
+  options: CommOptions;
+}
+
+const data = workerData as WorkerData;
+const pool = Pool.attach(data.pool);
+let state: { rank: number; device: Device; comm: Communicator } | undefined;
+
+function current(): NonNullable<typeof state> {
+  if (!state) throw new TransportError('EINVAL', 'device worker has no rank yet: World.start() initialises it');
+  return state;
+}
+
+export default async function run(task: WorldTask): Promise<{ rank: number; value: unknown }> {
+  if (task.type === 'init') {
+    const rank = Atomics.add(new Int32Array(data.ranks), 0, 1);
+    const device = Device.open(pool, rank);
+    state = { rank, device, comm: Communicator.init(device, data.id, rank, data.options) };
+    return { rank, value: rank };
+  }
+  const { rank, device, comm } = current();
+  if (task.type === 'close') {
+    comm.barrier();
+    comm.destroy();
+    device.close();
+    state = undefined;
+    return { rank, value: null };
+  }
+  comm.barrier();
+  const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
+  const mod = (await import(url)) as { default?: SpmdFunction };
+  if (typeof mod.default !== 'function') throw new TransportError('EINVAL', `${task.module} must export a default function (ctx) => result`);
+  const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args);
+  try {
+    return { rank, value: await mod.default(ctx) };
+  } catch (e) {
+    // Peers blocked on this rank fail now instead of at their deadline.
+    if (!comm.asyncError()) comm.abort();
+    throw e;
+  } finally {
+    ctx.release();
+  }
+}

@@ -1,0 +1,11 @@
+export { DTYPES, DTYPE_BYTES, checkDtype, type Dtype } from './dtypes.js';
+export { OPS, checkOp, type ReduceOp } from './ops.js';
+export { Communicator, type CommId, type CommOptions, type CollectiveOptions } from './communicator.js';
+export { CollectiveError } from './comm_errors.js';
+export { type DeviceArray, dtypeOf, viewOf } from './device_array.js';
+export { DeviceContext, type SpmdFunction } from './device_context.js';
+export { World, type WorldOptions } from './world.js';
+export { ALGORITHMS, type AlgorithmName } from './algorithm.js';
+export { chooseAlgorithm, algorithmNames, envAlgorithm, ALGO_ENV, ONESHOT_MAX_BYTES } from './tuner.js';
+export { ReduceKernels, defaultFlavor, type KernelFlavor } from './kernels/reduce_kernels.js';
+export { type CollectiveKind } from './collective_kind.js';

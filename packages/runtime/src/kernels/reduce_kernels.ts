@@ -1,0 +1,73 @@
+import type { Pool } from '@collective/transport';
+import type { Dtype } from '../dtypes.js';
+import type { ReduceOp } from '../ops.js';
+import { KERNELS_SCALAR, KERNELS_SIMD } from './kernels_wasm.js';
+
+type KernelFn = (dst: number, table: number, nsrc: number, count: number, divisor: number, flags: number) => void;
+
+/** flags for float16/bfloat16 ring and tree partials carried in float32 */
+export const SRC0_F32 = 1;
+export const DST_F32 = 2;
+
+export type KernelFlavor = 'simd' | 'scalar';
+
+const SIMD_BYTES = Buffer.from(KERNELS_SIMD, 'base64');
+const SCALAR_BYTES = Buffer.from(KERNELS_SCALAR, 'base64');
+
+/** Whether this engine runs the SIMD build; COLLECTIVE_KERNELS=scalar forces the fallback. */
+export function defaultFlavor(): KernelFlavor {
+  if (process.env.COLLECTIVE_KERNELS === 'scalar') return 'scalar';
+  return WebAssembly.validate(SIMD_BYTES) ? 'simd' : 'scalar';
+}
+
+const modules = new Map<KernelFlavor, WebAssembly.Module>();
+
+/**
+ * Reduce kernels instantiated over the pool's own memory: they read and
+ * write device buffers in place, with no copy into a separate heap.
+ */
+export class ReduceKernels {
+  private readonly fns = new Map<string, KernelFn>();
+  private readonly table: Int32Array;
+
+  /**
+   * `tableOffset` is 256 bytes of pool memory this thread alone uses for
+   * the kernels' source-pointer table.
+   */
+  constructor(
+    readonly pool: Pool,
+    readonly flavor: KernelFlavor,
+    readonly tableOffset: number,
+  ) {
+    let mod = modules.get(flavor);
+    if (!mod) {
+      mod = new WebAssembly.Module(flavor === 'simd' ? SIMD_BYTES : SCALAR_BYTES);
+      modules.set(flavor, mod);
+    }
+    const instance = new WebAssembly.Instance(mod, { env: { memory: pool.memory } });
+    for (const [name, fn] of Object.entries(instance.exports)) {
+      if (typeof fn === 'function') this.fns.set(name, fn as KernelFn);
+    }
+    this.table = new Int32Array(pool.memory.buffer, tableOffset, 64);
+  }
+
+  fn(op: ReduceOp, dtype: Dtype): KernelFn {
+    const f = this.fns.get(`reduce_${op === 'avg' ? 'sum' : op}_${dtype}`);
+    if (!f) throw new Error(`no kernel for ${op} ${dtype}`);
+    return f;
+  }
+
+  /** dst = srcs[0] op srcs[1] op ...; offsets are pool byte offsets. */
+  reduce(op: ReduceOp, dtype: Dtype, dst: number, srcs: readonly number[], count: number, divisor = 1, flags = 0): void {
+    const t = this.table;
+    for (let i = 0; i < srcs.length; i++) t[i] = srcs[i]!;
+    this.fn(op, dtype)(dst, this.tableOffset, srcs.length, count, divisor, flags);
+  }
+
+  /** Two-source form without a table rebuild per call site. */
+  reduce2(fn: KernelFn, dst: number, a: number, b: number, count: number): void {
+    this.table[0] = a;
+    this.table[1] = b;
+    fn(dst, this.tableOffset, 2, count, 1, 0);
+  }
+}

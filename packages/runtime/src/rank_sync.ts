@@ -1,0 +1,47 @@
+import { availableParallelism } from 'node:os';
+import { CollectiveError } from './comm_errors.js';
+import { Hdr } from './comm_layout.js';
+
+/**
+ * Waiting on peers' words: spin while the world fits the cores, then sleep
+ * on the futex. Every wait has a deadline and watches the abort word, so a
+ * rank that never arrives yields an error, not a hang.
+ */
+export class RankSync {
+  readonly spins: number;
+
+  constructor(
+    readonly words: Int32Array,
+    readonly nranks: number,
+  ) {
+    this.spins = nranks <= availableParallelism() ? 20_000 : 200;
+  }
+
+  /** Stores `value` and wakes sleepers, if any. */
+  post(index: number, value: number): void {
+    Atomics.store(this.words, index, value);
+    if (Atomics.load(this.words, Hdr.SLEEPERS) > 0) Atomics.notify(this.words, index);
+  }
+
+  /**
+   * Waits until words[index] - target >= 0 (wrap-safe). `describe` names
+   * what is late for the error message; it runs only on failure.
+   */
+  waitFor(index: number, target: number, deadline: number, describe: () => string): void {
+    const w = this.words;
+    for (let i = this.spins; i > 0; i--) {
+      if (((Atomics.load(w, index) - target) | 0) >= 0) return;
+    }
+    for (;;) {
+      const cur = Atomics.load(w, index);
+      if (((cur - target) | 0) >= 0) return;
+      const aborted = Atomics.load(w, Hdr.ABORTED);
+      if (aborted !== 0) throw new CollectiveError('ECANCELED', `${describe()}: the communicator was aborted by rank ${aborted - 1}`);
+      const left = deadline - performance.now();
+      if (left <= 0) throw new CollectiveError('ETIMEDOUT', `${describe()}`);
+      Atomics.add(w, Hdr.SLEEPERS, 1);
+      Atomics.wait(w, index, cur, Math.min(left, 20));
+      Atomics.sub(w, Hdr.SLEEPERS, 1);
+    }
+  }
+}

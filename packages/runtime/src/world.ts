@@ -1,0 +1,88 @@
+import { fileURLToPath } from 'node:url';
+import { Piscina } from 'piscina';
+import { Pool, TransportError } from '@collective/transport';
+import { Communicator, type CommOptions } from './communicator.js';
+import type { WorldTask } from './world_task.js';
+
+export interface WorldOptions extends CommOptions {
+  /** number of device workers (ranks) */
+  devices: number;
+  /** bytes of the shared pool; default 256 MiB */
+  poolBytes?: number;
+}
+
+/**
+ * N device workers sharing one pool, each owning a device and a rank of
+ * one communicator. piscina keeps the threads; launch() runs an SPMD module
+ * in all of them (the controller path for the main thread).
+ */
+export class World {
+  private closed = false;
+  private broken: Error | undefined;
+
+  private constructor(
+    readonly pool: Pool,
+    readonly size: number,
+    private readonly workers: Piscina,
+  ) {}
+
+  static async start(options: WorldOptions): Promise<World> {
+    const n = options.devices;
+    if (!Number.isSafeInteger(n) || n <= 0) throw new TransportError('EINVAL', `options.devices must be a positive integer (got ${String(n)})`);
+    const pool = Pool.create({ bytes: options.poolBytes ?? 256 * 1024 * 1024 });
+    const id = Communicator.createId(pool, n);
+    const { devices: _d, poolBytes: _p, ...commOptions } = options;
+    const workers = new Piscina({
+      filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
+      minThreads: n,
+      maxThreads: n,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      // Tasks of one round must all be running at once; never queue past n.
+      maxQueue: 'auto',
+      workerData: { pool: pool.describe(), id, ranks: new SharedArrayBuffer(4), options: commOptions },
+    });
+    const world = new World(pool, n, workers);
+    await world.all({ type: 'init' });
+    return world;
+  }
+
+  private async all(task: WorldTask): Promise<unknown[]> {
+    if (this.closed) throw new TransportError('EINVAL', 'world is closed');
+    if (this.broken) throw new TransportError('EIO', `world is unusable after an earlier failure (${this.broken.message}); close it and start a new one`);
+    const settled = await Promise.allSettled(Array.from({ length: this.size }, () => this.workers.run(task) as Promise<{ rank: number; value: unknown }>));
+    const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error & { code?: string });
+    if (failed.length > 0) {
+      // The rank that failed first is the story; peers' cancellations follow from it.
+      const cause = failed.find((e) => e.code !== 'ECANCELED' && e.code !== 'ETIMEDOUT') ?? failed[0]!;
+      this.broken = cause;
+      throw cause;
+    }
+    const out: unknown[] = new Array(this.size);
+    for (const s of settled) {
+      const v = (s as PromiseFulfilledResult<{ rank: number; value: unknown }>).value;
+      out[v.rank] = v.value;
+    }
+    return out;
+  }
+
+  /**
+   * Runs `module`'s default export in every device (SPMD) with a
+   * DeviceContext; resolves to the results in rank order.
+   */
+  async launch<T = unknown>(module: string | URL, args?: unknown): Promise<T[]> {
+    const path = module instanceof URL ? module.href : module;
+    return (await this.all({ type: 'spmd', module: path, args })) as T[];
+  }
+
+  /** Releases every device; after a failure the threads are simply ended with the pool. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    try {
+      if (!this.broken) await this.all({ type: 'close' });
+    } finally {
+      this.closed = true;
+      await this.workers.destroy();
+    }
+  }
+}

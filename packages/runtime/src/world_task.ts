@@ -1,0 +1,5 @@
+/** Messages from World to its device workers. */
+export type WorldTask =
+  | { type: 'init' }
+  | { type: 'close' }
+  | { type: 'spmd'; module: string; args: unknown };
