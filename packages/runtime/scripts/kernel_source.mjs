@@ -47,7 +47,18 @@ function sLoad(dt, ptr, asF32) {
   }
 }
 
-function sStore(dt, ptr, val, asF32) {
+// WebAssembly leaves the sign and payload of a NaN result open, and SIMD
+// and scalar instructions pick differently; every float store writes the
+// canonical quiet NaN so results are the same bytes on every path.
+// Inlined (V8 does not inline wasm calls here), through a tee'd local.
+const sCanon = (t, val) => `(select (${t}.const nan) (local.tee $cs ${val}) (${t}.ne (local.get $cs) (local.get $cs)))`;
+const vCanon = (t, val) =>
+  t === 'f32'
+    ? `(v128.bitselect (v128.const i32x4 0x7fc00000 0x7fc00000 0x7fc00000 0x7fc00000) (local.tee $cv ${val}) (f32x4.ne (local.get $cv) (local.get $cv)))`
+    : `(v128.bitselect (v128.const i64x2 0x7ff8000000000000 0x7ff8000000000000) (local.tee $cv ${val}) (f64x2.ne (local.get $cv) (local.get $cv)))`;
+
+function sStore(dt, ptr, rawVal, asF32) {
+  const val = T[dt].cls === 'int' ? rawVal : sCanon(T[dt].acc, rawVal);
   if (asF32) return `(f32.store ${ptr} ${val})`;
   switch (dt) {
     case 'float32': return `(f32.store ${ptr} ${val})`;
@@ -88,7 +99,8 @@ function vLoad(dt, ptr, asF32) {
   return `(v128.load align=1 ${ptr})`;
 }
 
-function vStore(dt, ptr, val, asF32) {
+function vStore(dt, ptr, rawVal, asF32) {
+  const val = T[dt].cls === 'int' ? rawVal : vCanon(T[dt].acc, rawVal);
   if (asF32 || T[dt].cls !== 'lowp') return `(v128.store align=1 ${ptr} ${val})`;
   const conv = dt === 'float16' ? `(call $f2h_v ${val})` : `(call $f2bf_v ${val})`;
   return `(i64.store align=1 ${ptr} (i64x2.extract_lane 0 (i16x8.narrow_i32x4_u ${conv} (v128.const i32x4 0 0 0 0))))`;
@@ -127,18 +139,30 @@ function body(dt, op, simd, f0, fd) {
   const floatDiv = t.cls !== 'int';
   const out = [];
   if (simd) {
-    if (!f0 && !fd) {
+    if (!f0 && !fd && t.cls !== 'lowp') {
       // Two sources, no division: the hot path of two-device all-reduce.
+      // Pointer-bumped and unrolled four vectors deep so the loop is bound
+      // by memory, not by address arithmetic.
+      const step = (off) => {
+        const ld = (p) => `(v128.load offset=${off} align=1 (local.get ${p}))`;
+        return vStore(dt, `(local.get $pd) offset`, vOpExpr(dt, op, ld('$s0'), ld('$s1')), false).replace('(local.get $pd) offset', '').replace('(v128.store align=1 ', `(v128.store offset=${off} align=1 (local.get $pd)`);
+      };
       out.push(`
     (if (i32.and (i32.eq (local.get $n) (i32.const 2)) (i32.eq (local.get $div) (i32.const 1))) (then
       (local.set $s0 ${srcPtr('(i32.const 0)')})
       (local.set $s1 ${srcPtr('(i32.const 1)')})
+      (local.set $pd (local.get $dst))
+      (local.set $i (i32.and (local.get $count) (i32.const ${~(4 * lanes - 1)})))
+      (local.set $pend (i32.add (local.get $dst) (i32.shl (local.get $i) (i32.const ${SHIFT[t.size]}))))
       (block $fb (loop $fl
-        (br_if $fb (i32.gt_u (i32.add (local.get $i) (i32.const ${2 * lanes})) (local.get $count)))
-        ${vStore(dt, addr('(local.get $dst)', t.size), vOpExpr(dt, op, vLoad(dt, addr('(local.get $s0)', t.size)), vLoad(dt, addr('(local.get $s1)', t.size))))}
-        (local.set $i (i32.add (local.get $i) (i32.const ${lanes})))
-        ${vStore(dt, addr('(local.get $dst)', t.size), vOpExpr(dt, op, vLoad(dt, addr('(local.get $s0)', t.size)), vLoad(dt, addr('(local.get $s1)', t.size))))}
-        (local.set $i (i32.add (local.get $i) (i32.const ${lanes})))
+        (br_if $fb (i32.ge_u (local.get $pd) (local.get $pend)))
+        ${step(0)}
+        ${step(16)}
+        ${step(32)}
+        ${step(48)}
+        (local.set $pd (i32.add (local.get $pd) (i32.const 64)))
+        (local.set $s0 (i32.add (local.get $s0) (i32.const 64)))
+        (local.set $s1 (i32.add (local.get $s1) (i32.const 64)))
         (br $fl)))))`);
     }
     out.push(`
@@ -205,8 +229,8 @@ function kernel(dt, op, simd) {
   });
   return `
   (func (export "reduce_${op}_${dt}") (param $dst i32) (param $tab i32) (param $n i32) (param $count i32) (param $div i32) (param $flags i32)
-    (local $i i32) (local $k i32) (local $vend i32) (local $s0 i32) (local $s1 i32)
-    (local $acc ${t.acc}) (local $x ${t.acc}) ${simd ? '(local $vacc v128) (local $vx v128)' : ''}
+    (local $i i32) (local $k i32) (local $vend i32) (local $s0 i32) (local $s1 i32) (local $pd i32) (local $pend i32)
+    (local $acc ${t.acc}) (local $x ${t.acc}) (local $cs ${t.acc}) ${simd ? '(local $vacc v128) (local $vx v128) (local $cv v128)' : ''}
     ${bodies.join('\n')})`;
 }
 

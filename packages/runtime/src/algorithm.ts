@@ -19,6 +19,8 @@ export interface Call {
   send: number;
   recv: number;
   seq: number;
+  /** scratch slot an algorithm's prepare() staged into, or -1 */
+  staged: number;
 }
 
 /**
@@ -48,6 +50,8 @@ export interface AlgoComm {
   copy(dst: number, src: number, bytes: number): void;
   /** divisor for avg, else 1 */
   readonly divisor: number;
+  /** A reusable array for kernel source offsets. */
+  sources(n: number): number[];
 }
 
 export interface Algorithm {

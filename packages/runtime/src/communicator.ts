@@ -7,6 +7,7 @@ import {
   Fence,
   freeHost,
   type Mapping,
+  mayBlockAt,
   type Pool,
   reservationAt,
   TransportError,
@@ -20,8 +21,8 @@ import { type DeviceArray, dtypeOf, poolOffset } from './device_array.js';
 import { checkDtype, DTYPE_BYTES, DTYPE_CODE, DTYPES, type Dtype } from './dtypes.js';
 import { defaultFlavor, type KernelFlavor, ReduceKernels } from './kernels/reduce_kernels.js';
 import { checkOp, OP_CODE, OPS, type ReduceOp } from './ops.js';
-import { RankSync } from './rank_sync.js';
-import { chooseAlgorithm } from './tuner.js';
+import { type CallClock, RankSync } from './rank_sync.js';
+import { ALGO_ENV, chooseAlgorithm } from './tuner.js';
 
 /** What ncclGetUniqueId returns: enough for every rank to find the same control block. */
 export interface CommId {
@@ -55,6 +56,11 @@ const DEFAULT_SLOT_BYTES = 1 << 20;
 const ARGS_BYTES = 4096;
 /** From this size a collective publishes fences on its buffers while it runs. */
 const FENCE_MIN_BYTES = 256 * 1024;
+const NO_FENCES: readonly Fence[] = [];
+const READ_WAITS = usageFor('read');
+const WRITE_WAITS = usageFor('write');
+/** Descriptor fields every rank must agree on. */
+const CHECKED = [D.KIND, D.COUNT, D.DTYPE, D.OP, D.ROOT, D.ALGO] as const;
 
 function checkPositiveInt(name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v <= 0) throw new TransportError('EINVAL', `${name} must be a positive integer (got ${v})`);
@@ -95,8 +101,14 @@ export class Communicator implements AlgoComm {
   private arrivals = 0;
   private stepBase = 0;
   private pieces = 0;
-  private deadline = 0;
-  private current = '';
+  private readonly clock: CallClock = { timeoutMs: 0, start: 0 };
+  private currentKind = 'init';
+  private waitPeer = 0;
+  private waitWhat = '';
+  private readonly late = (ms: number) => `${this.callName()}: rank ${this.waitPeer} ${this.waitWhat} within ${ms} ms`;
+  /** COLLECTIVE_ALGO, read once: process.env is slow on a hot path */
+  private readonly envAlgo = process.env[ALGO_ENV];
+  private readonly srcs: number[] = [];
   private readonly sendSeq: number[];
   private readonly recvSeq: number[];
   private error: Error | undefined;
@@ -134,14 +146,13 @@ export class Communicator implements AlgoComm {
     this.sync.post(me + R.SCRATCH_SIZE, h.size);
     this.kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), this.scratchBuf.offset);
 
-    this.deadline = performance.now() + this.timeoutMs;
-    this.current = 'init';
+    this.clock.timeoutMs = this.timeoutMs;
     for (let q = 0; q < this.size; q++) {
       if (q === rank) {
         this.peers.push({ offset: this.scratchBuf.offset });
         continue;
       }
-      this.wait(rankBase(q) + R.SCRATCH_SIZE, 1, () => `rank ${q} did not join`);
+      this.wait(rankBase(q) + R.SCRATCH_SIZE, 1, q, 'did not join');
       const b = rankBase(q);
       const dmabuf = DmaBuf.import(pool, { kind: 'dmabuf', pool: pool.id, slot: w[b + R.SCRATCH_SLOT]!, gen: w[b + R.SCRATCH_GEN]!, size: w[b + R.SCRATCH_SIZE]! });
       const attachment = dmabuf.attach();
@@ -206,24 +217,32 @@ export class Communicator implements AlgoComm {
     return this.desc(q, D.RECV);
   }
 
-  private wait(index: number, target: number, late: () => string): void {
-    this.sync.waitFor(index, target, this.deadline, () => `${this.current}: ${late()} within ${this.timeoutMs} ms`);
+  private callName(): string {
+    return this.currentKind === 'init' ? 'init' : `${this.currentKind} #${this.seq}`;
+  }
+
+  private wait(index: number, target: number, peer: number, what: string): void {
+    this.waitPeer = peer;
+    this.waitWhat = what;
+    this.sync.waitFor(index, target, this.clock, this.late);
   }
 
   arriveAll(): void {
     const a = ++this.arrivals;
     this.sync.post(rankBase(this.rank) + R.ARRIVE, a);
     for (let q = 0; q < this.size; q++) {
-      if (q !== this.rank) this.wait(rankBase(q) + R.ARRIVE, a, () => `rank ${q} did not reach the barrier`);
+      if (q !== this.rank) this.wait(rankBase(q) + R.ARRIVE, a, q, 'did not reach the barrier');
     }
   }
 
+  // Step words start at 0, so step k of a call is posted as base + k + 1:
+  // a wait for step 0 must not be satisfied by the initial zero.
   postStep(k: number): void {
-    this.sync.post(rankBase(this.rank) + R.STEP, (this.stepBase + k) | 0);
+    this.sync.post(rankBase(this.rank) + R.STEP, (this.stepBase + k + 1) | 0);
   }
 
   waitStep(q: number, k: number): void {
-    this.wait(rankBase(q) + R.STEP, (this.stepBase + k) | 0, () => `rank ${q} did not reach step ${k}`);
+    this.wait(rankBase(q) + R.STEP, (this.stepBase + k + 1) | 0, q, 'did not reach its next step');
   }
 
   finishSteps(total: number): void {
@@ -234,11 +253,20 @@ export class Communicator implements AlgoComm {
     return this.pieces++;
   }
 
+  sources(n: number): number[] {
+    this.srcs.length = n;
+    return this.srcs;
+  }
+
   copy(dst: number, src: number, bytes: number): void {
     if (bytes > 0 && dst !== src) this.mem.copyWithin(dst, src, src + bytes);
   }
 
   // ---- state -------------------------------------------------------------
+
+  get isDestroyed(): boolean {
+    return this.destroyed;
+  }
 
   /** ncclCommGetAsyncError: the error that made this communicator unusable, if any. */
   asyncError(): Error | undefined {
@@ -260,26 +288,29 @@ export class Communicator implements AlgoComm {
 
   private resolve(what: string, a: DeviceArray, dtype: Dtype | undefined): [number, Dtype] {
     if (dtype !== undefined) checkDtype('options.dtype', dtype);
-    return [poolOffset(this.pool, a, what), dtypeOf(a, dtype)];
+    const d = dtypeOf(a, dtype);
+    return [poolOffset(this.pool, a, what), d];
   }
 
   private execute(kind: CollectiveKind, send: number, recv: number, count: number, dtype: Dtype, opts: CollectiveOptions, sendBytes: number, recvBytes: number): void {
     this.checkUsable();
-    const op = opts.op === undefined ? 'sum' : checkOp('options.op', opts.op);
+    const op = opts.op === undefined ? 'sum' : opts.op;
+    if (OP_CODE[op] === undefined) checkOp('options.op', op);
     const root = opts.root ?? 0;
-    if (!Number.isInteger(root) || root < 0 || root >= this.size) {
+    if (root !== 0 && (!Number.isInteger(root) || root < 0 || root >= this.size)) {
       throw new TransportError('EINVAL', `options.root must be an integer in [0, ${this.size}) (got ${root})`);
     }
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     const eb = DTYPE_BYTES[dtype];
-    const alg = kind === 'barrier' || kind === 'split' ? undefined : this.size === 1 ? localCopy : chooseAlgorithm(kind, count * eb, this.size, opts.algo);
+    const alg = kind === 'barrier' || kind === 'split' ? undefined : this.size === 1 ? localCopy : chooseAlgorithm(kind, count * eb, this.size, opts.algo, this.envAlgo);
     const seq = ++this.seq;
-    this.current = `${kind} #${seq}`;
-    this.deadline = performance.now() + timeoutMs;
+    this.currentKind = kind;
+    this.clock.timeoutMs = timeoutMs;
+    this.clock.start = 0;
     this.divisor = op === 'avg' ? this.size : 1;
-    const call: Call = { kind, count, dtype, elemBytes: eb, op, root, send, recv, seq };
-    const fences = this.fenceBuffers(send, sendBytes, recv, recvBytes, timeoutMs);
+    const call: Call = { kind, count, dtype, elemBytes: eb, op, root, send, recv, seq, staged: -1 };
+    const fences = sendBytes + recvBytes > 0 ? this.fenceBuffers(send, sendBytes, recv, recvBytes, timeoutMs) : NO_FENCES;
     try {
       alg?.prepare?.(this, call);
       const w = this.words;
@@ -295,7 +326,7 @@ export class Communicator implements AlgoComm {
       this.sync.post(rankBase(this.rank) + R.SEQ, seq);
       for (let q = 0; q < this.size; q++) {
         if (q === this.rank) continue;
-        this.wait(rankBase(q) + R.SEQ, seq, () => `rank ${q} did not arrive`);
+        this.wait(rankBase(q) + R.SEQ, seq, q, 'did not arrive');
         this.checkSame(q, d);
       }
       alg?.run(this, call);
@@ -311,36 +342,39 @@ export class Communicator implements AlgoComm {
   private checkSame(q: number, mine: number): void {
     const w = this.words;
     const theirs = rankBase(q) + R.DESC + (this.seq & 1) * R.DESC_WORDS;
-    const kindNames = Object.keys(KIND);
-    const fields: [D, string, (v: number) => string][] = [
-      [D.KIND, 'collective', (v) => kindNames[v - 1] ?? String(v)],
-      [D.COUNT, 'count', String],
-      [D.DTYPE, 'dtype', (v) => DTYPES[v] ?? String(v)],
-      [D.OP, 'op', (v) => OPS[v] ?? String(v)],
-      [D.ROOT, 'root', String],
-      [D.ALGO, 'algorithm', String],
-    ];
-    for (const [f, name, show] of fields) {
-      if (w[mine + f] !== w[theirs + f]) {
-        throw new CollectiveError('EINVAL', `${this.current}: rank ${q} passed ${name} ${show(w[theirs + f]!)} but rank ${this.rank} passed ${show(w[mine + f]!)}; every rank must make the same call`);
-      }
+    for (const f of CHECKED) {
+      if (w[mine + f] !== w[theirs + f]) this.mismatch(q, f, w[mine + f]!, w[theirs + f]!);
     }
   }
 
+  private mismatch(q: number, f: D, mine: number, theirs: number): never {
+    const kindNames = Object.keys(KIND);
+    const show: Partial<Record<D, [string, (v: number) => string]>> = {
+      [D.KIND]: ['collective', (v) => kindNames[v - 1] ?? String(v)],
+      [D.COUNT]: ['count', String],
+      [D.DTYPE]: ['dtype', (v) => DTYPES[v] ?? String(v)],
+      [D.OP]: ['op', (v) => OPS[v] ?? String(v)],
+      [D.ROOT]: ['root', String],
+      [D.ALGO]: ['algorithm', (v) => Object.keys(ALGO_CODE).find((k) => ALGO_CODE[k as keyof typeof ALGO_CODE] === v) ?? 'tuned'],
+    };
+    const [name, fmt] = show[f]!;
+    throw new CollectiveError('EINVAL', `${this.callName()}: rank ${q} passed ${name} ${fmt(theirs)} but rank ${this.rank} passed ${fmt(mine)}; every rank must make the same call`);
+  }
+
   /** Honours KERNEL/WRITE fences on the buffers; large calls publish their own while they run. */
-  private fenceBuffers(send: number, sendBytes: number, recv: number, recvBytes: number, timeoutMs: number): Fence[] {
+  private fenceBuffers(send: number, sendBytes: number, recv: number, recvBytes: number, timeoutMs: number): readonly Fence[] {
+    if (sendBytes > 0 && mayBlockAt(this.pool, send, READ_WAITS)) reservationAt(this.pool, send)!.wait(READ_WAITS, timeoutMs);
+    if (recvBytes > 0 && mayBlockAt(this.pool, recv, WRITE_WAITS)) reservationAt(this.pool, recv)!.wait(WRITE_WAITS, timeoutMs);
+    if (Math.max(sendBytes, recvBytes) < FENCE_MIN_BYTES) return NO_FENCES;
     const out: Fence[] = [];
-    const big = Math.max(sendBytes, recvBytes) >= FENCE_MIN_BYTES;
     const sendResv = sendBytes > 0 ? reservationAt(this.pool, send) : undefined;
     const recvResv = recvBytes > 0 ? reservationAt(this.pool, recv) : undefined;
-    if (sendResv && sendResv.mayBlock(usageFor('read'))) sendResv.wait(usageFor('read'), timeoutMs);
-    if (recvResv && recvResv.mayBlock(usageFor('write'))) recvResv.wait(usageFor('write'), timeoutMs);
-    if (big && recvResv) {
+    if (recvResv) {
       const f = Fence.create(this.pool);
       recvResv.add(f, 1);
       out.push(f);
     }
-    if (big && sendResv && sendResv !== recvResv && sendResv.bufferSlot !== recvResv?.bufferSlot) {
+    if (sendResv && sendResv.bufferSlot !== recvResv?.bufferSlot) {
       const f = Fence.create(this.pool);
       sendResv.add(f, 2);
       out.push(f);
@@ -434,8 +468,10 @@ export class Communicator implements AlgoComm {
   ): void {
     this.checkUsable();
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
-    this.deadline = performance.now() + timeoutMs;
-    this.current = 'sendRecv';
+    if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
+    this.clock.timeoutMs = timeoutMs;
+    this.clock.start = 0;
+    this.currentKind = 'sendRecv';
     const w = this.words;
     const checkPeer = (p: number, what: string) => {
       if (!Number.isInteger(p) || p < 0 || p >= this.size) throw new TransportError('EINVAL', `${what}.peer must be an integer in [0, ${this.size}) (got ${p})`);
@@ -458,7 +494,7 @@ export class Communicator implements AlgoComm {
         const [off, dtype] = this.resolve('recv.data', recv.data, opts.dtype);
         const cell = p2pBase(this.size, recv.peer, this.rank);
         const seq = ++this.recvSeq[recv.peer]!;
-        this.wait(cell + P.POSTED, seq, () => `rank ${recv.peer} did not send`);
+        this.wait(cell + P.POSTED, seq, recv.peer, 'did not send');
         const count = w[cell + P.COUNT]!;
         const theirType = DTYPES[w[cell + P.DTYPE]!];
         if (count !== recv.data.length || theirType !== dtype) {
@@ -471,7 +507,7 @@ export class Communicator implements AlgoComm {
         this.sync.post(cell + P.DONE, seq);
       }
       if (send) {
-        this.wait(sendCell + P.DONE, sendSeq, () => `rank ${send.peer} did not receive`);
+        this.wait(sendCell + P.DONE, sendSeq, send.peer, 'did not receive');
         if (w[sendCell + P.STATUS] !== 0) {
           throw new CollectiveError('EINVAL', `sendRecv: rank ${send.peer} refused ${send.data.length} elements from rank ${this.rank}: count or dtype mismatch`);
         }
@@ -513,11 +549,13 @@ export class Communicator implements AlgoComm {
       w[me + R.SPLIT_CHILD] = id.offset;
     }
     this.arriveAll();
-    if (color === -1) return undefined;
-    const offset = w[rankBase(leader) + R.SPLIT_CHILD]!;
-    const child = new Int32Array(this.pool.memory.buffer, offset, 16);
-    const id: CommId = { kind: 'comm-id', pool: this.pool.id, offset, nranks: members.length, token: child[Hdr.TOKEN]! };
-    const comm = Communicator.init(this.device, id, members.indexOf(this.rank), { timeoutMs: this.timeoutMs, slotBytes: this.slotBytes, ...options });
+    let comm: Communicator | undefined;
+    if (color !== -1) {
+      const offset = w[rankBase(leader) + R.SPLIT_CHILD]!;
+      const child = new Int32Array(this.pool.memory.buffer, offset, 16);
+      const id: CommId = { kind: 'comm-id', pool: this.pool.id, offset, nranks: members.length, token: child[Hdr.TOKEN]! };
+      comm = Communicator.init(this.device, id, members.indexOf(this.rank), { timeoutMs: this.timeoutMs, slotBytes: this.slotBytes, ...options });
+    }
     // The leader's record may be reused by a later split only after everyone read it.
     this.arriveAll();
     return comm;

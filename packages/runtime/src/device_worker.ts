@@ -11,7 +11,9 @@ import type { WorldTask } from './world_task.js';
 interface WorkerData {
   pool: PoolDescriptor;
   id: CommId;
-  ranks: SharedArrayBuffer;
+  /** [0]: next rank to hand out; [1]: tasks started, for the round barrier */
+  control: SharedArrayBuffer;
+  size: number;
   options: CommOptions;
 }
 
@@ -24,22 +26,44 @@ function current(): NonNullable<typeof state> {
   return state;
 }
 
+const control = new Int32Array(data.control);
+const ROUND_TIMEOUT_MS = 60_000;
+
+/**
+ * Holds a task until all n tasks of its round have started. A worker held
+ * here cannot take a second task, so the round lands on n distinct workers
+ * whatever the communicator's state.
+ */
+function joinRound(round: number): void {
+  Atomics.add(control, 1, 1);
+  const target = round * data.size;
+  const end = Date.now() + ROUND_TIMEOUT_MS;
+  for (;;) {
+    const v = Atomics.load(control, 1);
+    if (v >= target) return;
+    if (Date.now() > end) throw new TransportError('ETIMEDOUT', `world round ${round}: only ${v - (round - 1) * data.size} of ${data.size} device workers started`);
+    Atomics.wait(control, 1, v, 50);
+  }
+}
+
 export default async function run(task: WorldTask): Promise<{ rank: number; value: unknown }> {
+  joinRound(task.round);
+  Atomics.notify(control, 1);
   if (task.type === 'init') {
-    const rank = Atomics.add(new Int32Array(data.ranks), 0, 1);
+    const rank = Atomics.add(control, 0, 1);
     const device = Device.open(pool, rank);
     state = { rank, device, comm: Communicator.init(device, data.id, rank, data.options) };
     return { rank, value: rank };
   }
   const { rank, device, comm } = current();
   if (task.type === 'close') {
-    comm.barrier();
-    comm.destroy();
+    // No barrier: a rank may be broken. The memory model keeps each scratch
+    // alive until the last peer unmaps it, and the last rank out frees the block.
+    if (!comm.isDestroyed) comm.destroy();
     device.close();
     state = undefined;
     return { rank, value: null };
   }
-  comm.barrier();
   const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
   const mod = (await import(url)) as { default?: SpmdFunction };
   if (typeof mod.default !== 'function') throw new TransportError('EINVAL', `${task.module} must export a default function (ctx) => result`);

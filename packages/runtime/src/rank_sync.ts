@@ -2,6 +2,13 @@ import { availableParallelism } from 'node:os';
 import { CollectiveError } from './comm_errors.js';
 import { Hdr } from './comm_layout.js';
 
+/** The deadline of the call in progress; started only once somebody has to sleep. */
+export interface CallClock {
+  timeoutMs: number;
+  /** performance.now() of the first long wait of the call, or 0 */
+  start: number;
+}
+
 /**
  * Waiting on peers' words: spin while the world fits the cores, then sleep
  * on the futex. Every wait has a deadline and watches the abort word, so a
@@ -14,7 +21,7 @@ export class RankSync {
     readonly words: Int32Array,
     readonly nranks: number,
   ) {
-    this.spins = nranks <= availableParallelism() ? 20_000 : 200;
+    this.spins = nranks <= availableParallelism() ? 50_000 : 200;
   }
 
   /** Stores `value` and wakes sleepers, if any. */
@@ -24,21 +31,23 @@ export class RankSync {
   }
 
   /**
-   * Waits until words[index] - target >= 0 (wrap-safe). `describe` names
-   * what is late for the error message; it runs only on failure.
+   * Waits until words[index] - target >= 0 (wrap-safe). `late` names what
+   * is late for the error message; it runs only on failure.
    */
-  waitFor(index: number, target: number, deadline: number, describe: () => string): void {
+  waitFor(index: number, target: number, clock: CallClock, late: (timeoutMs: number) => string): void {
     const w = this.words;
     for (let i = this.spins; i > 0; i--) {
       if (((Atomics.load(w, index) - target) | 0) >= 0) return;
     }
+    if (clock.start === 0) clock.start = performance.now();
+    const deadline = clock.start + clock.timeoutMs;
     for (;;) {
       const cur = Atomics.load(w, index);
       if (((cur - target) | 0) >= 0) return;
       const aborted = Atomics.load(w, Hdr.ABORTED);
-      if (aborted !== 0) throw new CollectiveError('ECANCELED', `${describe()}: the communicator was aborted by rank ${aborted - 1}`);
+      if (aborted !== 0) throw new CollectiveError('ECANCELED', `${late(clock.timeoutMs).replace(/ did not .*/, '')}: the communicator was aborted by rank ${aborted - 1}`);
       const left = deadline - performance.now();
-      if (left <= 0) throw new CollectiveError('ETIMEDOUT', `${describe()}`);
+      if (left <= 0) throw new CollectiveError('ETIMEDOUT', late(clock.timeoutMs));
       Atomics.add(w, Hdr.SLEEPERS, 1);
       Atomics.wait(w, index, cur, Math.min(left, 20));
       Atomics.sub(w, Hdr.SLEEPERS, 1);

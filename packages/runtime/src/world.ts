@@ -4,6 +4,8 @@ import { Pool, TransportError } from '@collective/transport';
 import { Communicator, type CommOptions } from './communicator.js';
 import type { WorldTask } from './world_task.js';
 
+type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
 export interface WorldOptions extends CommOptions {
   /** number of device workers (ranks) */
   devices: number;
@@ -19,6 +21,7 @@ export interface WorldOptions extends CommOptions {
 export class World {
   private closed = false;
   private broken: Error | undefined;
+  private round = 0;
 
   private constructor(
     readonly pool: Pool,
@@ -40,21 +43,23 @@ export class World {
       idleTimeout: Infinity,
       // Tasks of one round must all be running at once; never queue past n.
       maxQueue: 'auto',
-      workerData: { pool: pool.describe(), id, ranks: new SharedArrayBuffer(4), options: commOptions },
+      workerData: { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions },
     });
     const world = new World(pool, n, workers);
     await world.all({ type: 'init' });
     return world;
   }
 
-  private async all(task: WorldTask): Promise<unknown[]> {
+  private async all(body: DistributiveOmit<WorldTask, 'round'>): Promise<unknown[]> {
+    const task = { ...body, round: ++this.round } as WorldTask;
     if (this.closed) throw new TransportError('EINVAL', 'world is closed');
     if (this.broken) throw new TransportError('EIO', `world is unusable after an earlier failure (${this.broken.message}); close it and start a new one`);
     const settled = await Promise.allSettled(Array.from({ length: this.size }, () => this.workers.run(task) as Promise<{ rank: number; value: unknown }>));
-    const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error & { code?: string });
+    const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
     if (failed.length > 0) {
-      // The rank that failed first is the story; peers' cancellations follow from it.
-      const cause = failed.find((e) => e.code !== 'ECANCELED' && e.code !== 'ETIMEDOUT') ?? failed[0]!;
+      // The failing rank is the story; its peers' cancellations and timeouts
+      // follow from it. (Errors cross threads without their code property.)
+      const cause = failed.find((e) => !/^(ECANCELED|ETIMEDOUT):/.test(e.message)) ?? failed[0]!;
       this.broken = cause;
       throw cause;
     }

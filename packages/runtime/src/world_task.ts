@@ -1,5 +1,2 @@
 /** Messages from World to its device workers. */
-export type WorldTask =
-  | { type: 'init' }
-  | { type: 'close' }
-  | { type: 'spmd'; module: string; args: unknown };
+export type WorldTask = { round: number } & ({ type: 'init' } | { type: 'close' } | { type: 'spmd'; module: string; args: unknown });

@@ -53,7 +53,9 @@ export const enum BufferField {
   EPOCH = 7,
   CPU_VIEWS = 8,
   OWNER_FREED = 9,
-  SIZE = 10,
+  /** non-empty reservation entries: lets hot paths skip the scan when 0 */
+  RESV_ENTRIES = 10,
+  SIZE = 11,
 }
 
 export const enum ExportField {

@@ -6,7 +6,7 @@ export { Device, DeviceBuffer, type ExportOptions, type WaitOptions } from './de
 export { DmaBuf, type DmaBufHandle } from './dmabuf.js';
 export { Attachment, CpuView, Mapping, type AttachOptions, type MapRange, type Segment } from './attachment.js';
 export { Fence, type FenceId } from './fence.js';
-export { Reservation, Usage, usageFor, reservationAt, type Access } from './reservation.js';
+export { Reservation, Usage, usageFor, reservationAt, mayBlockAt, type Access } from './reservation.js';
 export { allocateHost, freeHost } from './host_memory.js';
 export { SyncFile, type SyncFileDescriptor } from './sync_file.js';
 export { getInfo, selectProvider, type InfoHints } from './fabric/info.js';

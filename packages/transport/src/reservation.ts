@@ -57,6 +57,7 @@ export class Reservation {
         const slot = ctl[e + ResvField.FENCE]! - 1;
         if (slot >= 0 && !isFencePending(this.pool, slot, ctl[e + ResvField.PENDING_WORD]!)) {
           ctl[e + ResvField.FENCE] = 0;
+          tables(this.pool).buffers.add(this.bufferSlot, BufferField.RESV_ENTRIES, -1);
         }
         if (slot === id.slot && ctl[e + ResvField.PENDING_WORD] === id.word && ctl[e + ResvField.FENCE] !== 0) {
           ctl[e + ResvField.USAGE] = Math.min(ctl[e + ResvField.USAGE]!, usage);
@@ -70,6 +71,7 @@ export class Reservation {
       ctl[free + ResvField.PENDING_WORD] = id.word;
       ctl[free + ResvField.USAGE] = usage;
       ctl[free + ResvField.FENCE] = id.slot + 1;
+      tables(this.pool).buffers.add(this.bufferSlot, BufferField.RESV_ENTRIES, 1);
     });
   }
 
@@ -134,6 +136,27 @@ export class Reservation {
       if (isFencePending(this.pool, id.slot, id.word)) this.add(id, usage);
     }
   }
+}
+
+/**
+ * Allocation-free hot-path check: could an access at `usage` to the device
+ * buffer holding pool byte `offset` have to wait? False for host memory.
+ */
+export function mayBlockAt(pool: Pool, offset: number, usage: Usage): boolean {
+  const page = Math.floor(offset / 4096);
+  if (page < 0 || page >= pool.layout.pages) return false;
+  const tag = Atomics.load(pool.ctl, pool.layout.pageTable + page);
+  if (tag <= 0) return false;
+  if (tables(pool).buffers.get(tag - 1, BufferField.RESV_ENTRIES) === 0) return false;
+  const { ctl } = pool;
+  const per = pool.layout.caps.fencesPerBuffer;
+  const first = pool.layout.resv + (tag - 1) * per * ResvField.SIZE;
+  for (let i = 0; i < per; i++) {
+    const e = first + i * ResvField.SIZE;
+    const slot = Atomics.load(ctl, e + ResvField.FENCE) - 1;
+    if (slot >= 0 && Atomics.load(ctl, e + ResvField.USAGE) <= usage && isFencePending(pool, slot, Atomics.load(ctl, e + ResvField.PENDING_WORD))) return true;
+  }
+  return false;
 }
 
 /**

@@ -1,35 +1,34 @@
 import { type Algorithm, chunk } from '../algorithm.js';
 
-/** Bytes per pipeline piece: small enough that a peer reads the reduced chunk from cache. */
-const PIECE_BYTES = 256 * 1024;
+/** Piece of a rank's chunk reduced at a time: small enough to copy out of L1/L2. */
+const PIECE_BYTES = 32 * 1024;
 
 /**
  * Reduce-scatter then all-gather straight over the users' buffers: rank r
- * reduces chunk r of every input into its output, then copies the other
- * chunks from their owners' outputs. Zero-copy; each chunk is reduced once.
+ * reduces chunk r of every input, a cache-sized piece at a time, into its
+ * own output and pushes each finished piece into every peer's output while
+ * it is still in cache. Each chunk is reduced once and read from memory
+ * once; two synchronisations per call.
  */
 export const allreduceTwoshot: Algorithm = {
   name: 'twoshot',
   run(c, call) {
     const eb = call.elemBytes;
     const n = c.size;
-    const perPiece = Math.max(n, Math.floor(PIECE_BYTES / eb));
-    const srcs: number[] = new Array(n);
-    for (let start = 0; start < call.count; start += perPiece) {
-      const len = Math.min(perPiece, call.count - start);
-      const [s, l] = chunk(len, n, c.rank);
-      const at = (start + s) * eb;
-      for (let q = 0; q < n; q++) srcs[q] = c.peerSend(q) + at;
-      c.kernels.reduce(call.op, call.dtype, call.recv + at, srcs, l, c.divisor);
-      c.arriveAll();
-      for (let q = 0; q < n; q++) {
-        if (q === c.rank) continue;
-        const [qs, ql] = chunk(len, n, q);
-        const off = (start + qs) * eb;
-        c.copy(call.recv + off, c.peerRecv(q) + off, ql * eb);
+    const [s, l] = chunk(call.count, n, c.rank);
+    const perPiece = Math.max(1, Math.floor(PIECE_BYTES / eb));
+    const srcs = c.sources(n);
+    for (let start = s; start < s + l; start += perPiece) {
+      const len = Math.min(perPiece, s + l - start);
+      const at = start * eb;
+      for (let q = 0; q < n; q++) srcs[q] = (q === c.rank ? call.send : c.peerSend(q)) + at;
+      c.kernels.reduce(call.op, call.dtype, call.recv + at, srcs, len, c.divisor);
+      for (let i = 1; i < n; i++) {
+        const q = (c.rank + i) % n;
+        c.copy(c.peerRecv(q) + at, call.recv + at, len * eb);
       }
     }
-    // Nobody returns while a peer may still read its output.
+    // Every chunk has landed everywhere, and nobody still reads an input.
     c.arriveAll();
   },
 };

@@ -1,6 +1,6 @@
 import type { Pool } from '@collective/transport';
-import type { Dtype } from '../dtypes.js';
-import type { ReduceOp } from '../ops.js';
+import { DTYPE_CODE, DTYPES, type Dtype } from '../dtypes.js';
+import { OP_CODE, type ReduceOp } from '../ops.js';
 import { KERNELS_SCALAR, KERNELS_SIMD } from './kernels_wasm.js';
 
 type KernelFn = (dst: number, table: number, nsrc: number, count: number, divisor: number, flags: number) => void;
@@ -27,7 +27,8 @@ const modules = new Map<KernelFlavor, WebAssembly.Module>();
  * write device buffers in place, with no copy into a separate heap.
  */
 export class ReduceKernels {
-  private readonly fns = new Map<string, KernelFn>();
+  /** indexed by OP_CODE * 16 + DTYPE_CODE; avg runs the sum kernel with a divisor */
+  private readonly fns: KernelFn[] = [];
   private readonly table: Int32Array;
 
   /**
@@ -45,16 +46,16 @@ export class ReduceKernels {
       modules.set(flavor, mod);
     }
     const instance = new WebAssembly.Instance(mod, { env: { memory: pool.memory } });
-    for (const [name, fn] of Object.entries(instance.exports)) {
-      if (typeof fn === 'function') this.fns.set(name, fn as KernelFn);
+    for (const op of ['sum', 'prod', 'min', 'max', 'avg'] as const) {
+      for (const dt of DTYPES) {
+        this.fns[OP_CODE[op] * 16 + DTYPE_CODE[dt]] = instance.exports[`reduce_${op === 'avg' ? 'sum' : op}_${dt}`] as KernelFn;
+      }
     }
     this.table = new Int32Array(pool.memory.buffer, tableOffset, 64);
   }
 
   fn(op: ReduceOp, dtype: Dtype): KernelFn {
-    const f = this.fns.get(`reduce_${op === 'avg' ? 'sum' : op}_${dtype}`);
-    if (!f) throw new Error(`no kernel for ${op} ${dtype}`);
-    return f;
+    return this.fns[OP_CODE[op] * 16 + DTYPE_CODE[dtype]]!;
   }
 
   /** dst = srcs[0] op srcs[1] op ...; offsets are pool byte offsets. */
@@ -62,12 +63,5 @@ export class ReduceKernels {
     const t = this.table;
     for (let i = 0; i < srcs.length; i++) t[i] = srcs[i]!;
     this.fn(op, dtype)(dst, this.tableOffset, srcs.length, count, divisor, flags);
-  }
-
-  /** Two-source form without a table rebuild per call site. */
-  reduce2(fn: KernelFn, dst: number, a: number, b: number, count: number): void {
-    this.table[0] = a;
-    this.table[1] = b;
-    fn(dst, this.tableOffset, 2, count, 1, 0);
   }
 }

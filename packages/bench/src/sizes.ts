@@ -1,0 +1,25 @@
+import { TransportError } from '@collective/transport';
+
+/** Parses nccl-tests sizes: 8, 64K, 1M, 1G (binary units). */
+export function parseSize(text: string | number, flag: string): number {
+  const m = /^(\d+)\s*([kmgKMG]?)[bB]?$/.exec(String(text).trim());
+  if (!m) throw new TransportError('EINVAL', `${flag} must be a size such as 8, 64K, 32M or 1G (got '${text}')`);
+  const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
+  return Number(m[1]) * mult;
+}
+
+/** -b/-e/-f: from min to max, multiplying by factor (nccl-tests' stepfactor). */
+export function sweep(min: number, max: number, factor: number): number[] {
+  if (!(min >= 0) || !(max >= min)) throw new TransportError('EINVAL', `-e (max bytes, ${max}) must be at least -b (min bytes, ${min})`);
+  if (!(factor > 1)) throw new TransportError('EINVAL', `-f (step factor) must be greater than 1 (got ${factor})`);
+  const out: number[] = [];
+  for (let s = min; s <= max; s = s === 0 ? 1 : s * factor) out.push(s);
+  return out;
+}
+
+export function formatBytes(n: number): string {
+  if (n >= 1024 ** 3 && n % 1024 ** 3 === 0) return `${n / 1024 ** 3}G`;
+  if (n >= 1024 ** 2 && n % 1024 ** 2 === 0) return `${n / 1024 ** 2}M`;
+  if (n >= 1024 && n % 1024 === 0) return `${n / 1024}K`;
+  return String(n);
+}
