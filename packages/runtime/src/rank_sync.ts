@@ -15,13 +15,19 @@ export interface CallClock {
  * rank that never arrives yields an error, not a hang.
  */
 export class RankSync {
-  readonly spins: number;
+  /**
+   * How long to spin before sleeping. When every rank has a core, a long
+   * spin matters: a sleeper's wake-up (tens to hundreds of µs) longer than
+   * the peer's spin would make the peer sleep too, and the pair would then
+   * pay a wake-up on every call. Oversubscribed ranks sleep almost at once.
+   */
+  readonly spinMs: number;
 
   constructor(
     readonly words: Int32Array,
     readonly nranks: number,
   ) {
-    this.spins = nranks <= availableParallelism() ? 50_000 : 200;
+    this.spinMs = nranks <= availableParallelism() ? 5 : 0;
   }
 
   /** Stores `value` and wakes sleepers, if any. */
@@ -36,8 +42,16 @@ export class RankSync {
    */
   waitFor(index: number, target: number, clock: CallClock, late: (timeoutMs: number) => string): void {
     const w = this.words;
-    for (let i = this.spins; i > 0; i--) {
+    for (let i = 256; i > 0; i--) {
       if (((Atomics.load(w, index) - target) | 0) >= 0) return;
+    }
+    if (this.spinMs > 0) {
+      const until = performance.now() + this.spinMs;
+      do {
+        for (let i = 1024; i > 0; i--) {
+          if (((Atomics.load(w, index) - target) | 0) >= 0) return;
+        }
+      } while (performance.now() < until);
     }
     if (clock.start === 0) clock.start = performance.now();
     const deadline = clock.start + clock.timeoutMs;

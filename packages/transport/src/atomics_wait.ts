@@ -4,6 +4,12 @@
  * starving each other.
  */
 const SPIN_ITERATIONS = 2000;
+/**
+ * After the first spins, keep polling this long before sleeping: a futex
+ * wake-up costs tens to hundreds of µs on a busy machine, far more than a
+ * message takes to arrive from a peer that is running.
+ */
+const SPIN_MS = 1;
 
 /**
  * Waits until `arr[index] !== value` or the deadline passes.
@@ -12,6 +18,10 @@ const SPIN_ITERATIONS = 2000;
 export function waitWhileEqual(arr: Int32Array, index: number, value: number, deadline: number): boolean {
   for (let i = 0; i < SPIN_ITERATIONS; i++) {
     if (Atomics.load(arr, index) !== value) return true;
+  }
+  const spinUntil = Math.min(deadline, performance.now() + SPIN_MS);
+  while (performance.now() < spinUntil) {
+    for (let i = 0; i < 256; i++) if (Atomics.load(arr, index) !== value) return true;
   }
   for (;;) {
     if (Atomics.load(arr, index) !== value) return true;
