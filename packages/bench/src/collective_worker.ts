@@ -1,0 +1,233 @@
+// The SPMD half of collective-bench: runs in every device worker, times one
+// collective over a size sweep (out-of-place and in-place) and checks it.
+import type { DeviceArray, DeviceContext, Dtype, ReduceOp } from '@collective/runtime';
+import { type CollectiveName, SPECS } from './collectives.js';
+import { decode, encode, expectedReduce, inputValue, matches } from './exact_inputs.js';
+
+export interface WorkerArgs {
+  collective: CollectiveName;
+  sizes: number[];
+  dtype: Dtype;
+  op: ReduceOp;
+  root: number;
+  /** 0: enough iterations for about minTimeMs per size */
+  iters: number;
+  warmup: number;
+  check: boolean;
+  algo?: string;
+  minTimeMs: number;
+  /** first launch of a world: settle the JIT on a spread of sizes before timing anything */
+  settleMs?: number;
+}
+
+export interface Sample {
+  bytes: number;
+  count: number;
+  outUs: number;
+  outWrong: number;
+  /** NaN where the collective has no in-place form */
+  inUs: number;
+  inWrong: number;
+}
+
+const BATCHES = 5;
+const WARM_MS = 10;
+const YIELD_MS = 300;
+
+const DTYPE_BYTES: Record<Dtype, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, uint32: 4, int64: 8 };
+
+interface Plan {
+  /** elements of one rank's block (all_gather, reduce_scatter, alltoall) or of the buffer */
+  per: number;
+  sendLen: number;
+  recvLen: number;
+  count: number;
+}
+
+function plan(name: CollectiveName, n: number, bytes: number, eb: number): Plan {
+  const spec = SPECS[name];
+  if (spec.perRankBlocks) {
+    const per = Math.floor(bytes / (eb * n));
+    const total = per * n;
+    if (name === 'all_gather') return { per, sendLen: per, recvLen: total, count: total };
+    if (name === 'reduce_scatter') return { per, sendLen: total, recvLen: per, count: total };
+    return { per, sendLen: total, recvLen: total, count: total };
+  }
+  const count = Math.floor(bytes / eb);
+  return { per: count, sendLen: count, recvLen: count, count };
+}
+
+export default function collectiveWorker(ctx: DeviceContext): Sample[] {
+  const a = ctx.args as WorkerArgs;
+  const n = ctx.size;
+  const r = ctx.rank;
+  const c = ctx.comm;
+  const eb = DTYPE_BYTES[a.dtype];
+  const maxElems = Math.max(1, ...a.sizes.map((b) => Math.ceil(b / eb)));
+  const send = ctx.alloc(a.dtype, maxElems);
+  const recv = ctx.alloc(a.dtype, maxElems);
+  const opts = { op: a.op, root: a.root, dtype: a.dtype, algo: a.algo };
+  const view = (arr: DeviceArray) => arr as unknown as { [i: number]: number | bigint; fill(v: number | bigint): void };
+
+  const opFor = (p: Plan, inPlace: boolean): (() => void) | undefined => {
+    const s = send.subarray(0, p.sendLen) as DeviceArray;
+    const d = recv.subarray(0, p.recvLen) as DeviceArray;
+    switch (a.collective) {
+      case 'all_reduce':
+        return inPlace ? () => c.allReduce(d, d, opts) : () => c.allReduce(s, d, opts);
+      case 'broadcast':
+        return inPlace ? () => c.broadcast(d, d, opts) : () => c.broadcast(s, d, opts);
+      case 'reduce':
+        return inPlace ? () => c.reduce(d, d, opts) : () => c.reduce(s, d, opts);
+      case 'all_gather':
+        return inPlace ? () => c.allGather(d.subarray(r * p.per, (r + 1) * p.per) as DeviceArray, d, opts) : () => c.allGather(s, d, opts);
+      case 'reduce_scatter': {
+        const big = recv.subarray(0, p.sendLen) as DeviceArray;
+        return inPlace ? () => c.reduceScatter(big, big.subarray(r * p.per, (r + 1) * p.per) as DeviceArray, opts) : () => c.reduceScatter(s, d, opts);
+      }
+      case 'alltoall':
+        return inPlace ? undefined : () => c.allToAll(s, d, opts);
+      case 'sendrecv':
+        return inPlace ? undefined : () => c.sendRecv({ data: s, peer: (r + 1) % n }, { data: d, peer: (r - 1 + n) % n }, opts);
+    }
+  };
+
+  /** Fills the inputs of one call; in place, they live in recv. */
+  const fillInputs = (p: Plan, inPlace: boolean) => {
+    const v = view(send);
+    for (let i = 0; i < p.sendLen; i++) v[i] = encode(a.dtype, inputValue(a.op, r, i));
+    if (inPlace) {
+      const d = view(recv);
+      if (a.collective === 'all_gather') for (let i = 0; i < p.per; i++) d[r * p.per + i] = v[i]!;
+      else for (let i = 0; i < p.sendLen; i++) d[i] = v[i]!;
+    } else {
+      new Uint8Array(recv.buffer, recv.byteOffset, p.recvLen * eb).fill(0);
+    }
+  };
+
+  /** #wrong: output elements that differ from the exact expectation. */
+  const countWrong = (p: Plan, inPlace: boolean): number => {
+    // In-place reduce_scatter leaves this rank's block inside the input buffer.
+    const at = inPlace && a.collective === 'reduce_scatter' ? r * p.per : 0;
+    const d = view(recv.subarray(at) as DeviceArray);
+    const name = a.collective;
+    let wrong = 0;
+    const want = (k: number): number | undefined => {
+      switch (name) {
+        case 'all_reduce': return expectedReduce(a.op, n, k);
+        case 'reduce': return r === a.root ? expectedReduce(a.op, n, k) : undefined;
+        case 'reduce_scatter': return expectedReduce(a.op, n, r * p.per + k);
+        case 'broadcast': return inputValue(a.op, a.root, k);
+        case 'all_gather': return inputValue(a.op, Math.floor(k / p.per), k % p.per);
+        case 'alltoall': return inputValue(a.op, Math.floor(k / p.per), r * p.per + (k % p.per));
+        case 'sendrecv': return inputValue(a.op, (r - 1 + n) % n, k);
+      }
+    };
+    for (let k = 0; k < p.recvLen; k++) {
+      const w = want(k);
+      if (w === undefined) break;
+      if (!matches(a.dtype, a.op, decode(a.dtype, d[k]!), w)) wrong++;
+    }
+    return wrong;
+  };
+
+  const time = (run: () => void, iters: number): number => {
+    c.barrier();
+    const t0 = performance.now();
+    for (let i = 0; i < iters; i++) run();
+    return ((performance.now() - t0) * 1000) / iters;
+  };
+
+  /**
+   * Median of five timed batches: on two shared cores one descheduled
+   * thread can stall a batch by a scheduler tick, which a mean would smear
+   * over the whole figure.
+   */
+  const timeBatches = (run: () => void, iters: number): number => {
+    const per = Math.max(1, Math.ceil(iters / BATCHES));
+    const t = Array.from({ length: BATCHES }, () => time(run, per)).sort((x, y) => x - y);
+    return t[BATCHES >> 1]!;
+  };
+
+  /** Runs for about `ms` untimed, so the JIT and caches have settled. */
+  const warm = (run: () => void, ms: number) => {
+    const t0 = performance.now();
+    let i = 0;
+    // Ranks must agree on the count: everyone stops after the same number of calls.
+    const flag = ctx.alloc('int32', 1) as Int32Array;
+    do {
+      for (let k = 0; k < 16; k++, i++) run();
+      flag[0] = performance.now() - t0 < ms ? 1 : 0;
+      c.allReduce(flag, flag, { op: 'max' });
+    } while (flag[0] === 1);
+    ctx.free(flag);
+  };
+
+  // One pass over every size first, so the JIT has settled before anything is timed.
+  for (const bytes of a.sizes) {
+    const p = plan(a.collective, n, bytes, eb);
+    opFor(p, false)!();
+  }
+
+  if (a.settleMs) {
+    // A spread of sizes, then the sizes about to be timed, so nothing timed runs in a tier-up.
+    const spread = [...[8, 4096, 65536, 1 << 20].filter((b) => b <= maxElems * eb), ...a.sizes];
+    for (const bytes of spread) {
+      const p = plan(a.collective, n, bytes, eb);
+      for (const inPlace of [false, true]) {
+        const run = opFor(p, inPlace);
+        if (run) warm(run, a.settleMs / (2 * spread.length));
+      }
+    }
+    // Yield the cores for a moment: V8 finishes optimising on background
+    // threads, which would otherwise compete with the first timed size.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, YIELD_MS);
+    c.barrier();
+  }
+
+  const measure = (): Sample[] => {
+  const samples: Sample[] = [];
+  for (const bytes of a.sizes) {
+    const p = plan(a.collective, n, bytes, eb);
+    const sample: Sample = { bytes: p.count * eb, count: p.count, outUs: NaN, outWrong: 0, inUs: NaN, inWrong: 0 };
+    for (const inPlace of [false, true]) {
+      const run = opFor(p, inPlace);
+      if (!run) continue;
+      fillInputs(p, inPlace);
+      for (let i = 0; i < a.warmup; i++) run();
+      warm(run, WARM_MS);
+      let iters = a.iters;
+      if (iters === 0) {
+        // Every rank must run the same number of iterations: agree on the slowest estimate.
+        const probe = time(run, 3);
+        const t = ctx.alloc('float64', 1) as Float64Array;
+        t[0] = probe;
+        c.allReduce(t, t, { op: 'max' });
+        iters = Math.max(5, Math.min(100_000, Math.ceil((a.minTimeMs * 1000) / Math.max(t[0]!, 0.05))));
+        ctx.free(t);
+      }
+      const us = timeBatches(run, iters);
+      let wrong = 0;
+      if (a.check) {
+        fillInputs(p, inPlace);
+        run();
+        c.barrier();
+        wrong = countWrong(p, inPlace);
+      }
+      if (inPlace) {
+        sample.inUs = us;
+        sample.inWrong = wrong;
+      } else {
+        sample.outUs = us;
+        sample.outWrong = wrong;
+      }
+    }
+    samples.push(sample);
+  }
+  return samples;
+  };
+  // The first timing after start-up still overlaps V8's background work on two cores: take it twice.
+  if (a.settleMs) measure();
+  const samples = measure();
+  return samples;
+}

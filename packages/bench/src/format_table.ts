@@ -1,0 +1,58 @@
+import type { Sample } from './collective_worker.js';
+
+/** One printed row: a size of one (dtype, op) sweep, with busbw figured. */
+export interface Row extends Sample {
+  dtype: string;
+  redop: string;
+  root: number;
+  outAlgbw: number;
+  outBusbw: number;
+  inAlgbw: number;
+  inBusbw: number;
+  mpiUs?: number;
+  mpiBusbw?: number;
+}
+
+const pad = (s: string, w: number) => s.padStart(w);
+const num = (v: number, w: number, digits = 2) => pad(Number.isFinite(v) ? v.toFixed(digits) : 'n/a', w);
+const count = (v: number, w: number) => pad(Number.isFinite(v) ? String(v) : 'n/a', w);
+
+export function header(withMpi: boolean): string[] {
+  const mpi = withMpi ? '      Open MPI' : '';
+  const mpi2 = withMpi ? '     time   busbw   ratio' : '';
+  const mpi3 = withMpi ? '     (us)  (GB/s)  (busbw)' : '';
+  return [
+    `#                                                             out-of-place                       in-place          ${mpi}`,
+    `#       size         count      type   redop    root     time   algbw   busbw #wrong     time   algbw   busbw #wrong${mpi2}`,
+    `#        (B)    (elements)                               (us)  (GB/s)  (GB/s)            (us)  (GB/s)  (GB/s)       ${mpi3}`,
+  ];
+}
+
+export function formatRow(r: Row): string {
+  let line =
+    pad(String(r.bytes), 12) +
+    pad(String(r.count), 14) +
+    pad(r.dtype, 10) +
+    pad(r.redop, 8) +
+    pad(String(r.root), 8) +
+    num(r.outUs, 9) +
+    num(r.outAlgbw, 8) +
+    num(r.outBusbw, 8) +
+    count(r.outWrong, 7) +
+    num(r.inUs, 9) +
+    num(r.inAlgbw, 8) +
+    num(r.inBusbw, 8) +
+    (Number.isFinite(r.inUs) ? count(r.inWrong, 7) : pad('n/a', 7));
+  if (r.mpiUs !== undefined) {
+    line += num(r.mpiUs, 9) + num(r.mpiBusbw ?? NaN, 8) + pad(Number.isFinite(r.mpiBusbw!) && r.mpiBusbw! > 0 ? `${(r.outBusbw / r.mpiBusbw!).toFixed(1)}x` : 'n/a', 8);
+  }
+  return line;
+}
+
+/** nccl-tests' footer: wrong values, and busbw averaged over every measured column. */
+export function footer(rows: Row[]): string[] {
+  const wrong = rows.reduce((s, r) => s + r.outWrong + (Number.isFinite(r.inUs) ? r.inWrong : 0), 0);
+  const bw = rows.flatMap((r) => [r.outBusbw, r.inBusbw]).filter((v) => Number.isFinite(v));
+  const avg = bw.length ? bw.reduce((a, b) => a + b, 0) / bw.length : 0;
+  return [`# Out of bounds values : ${wrong} ${wrong === 0 ? 'OK' : 'FAILED'}`, `# Avg bus bandwidth    : ${avg.toFixed(3)}`, '#'];
+}

@@ -1,0 +1,10 @@
+export { COLLECTIVES, SPECS, type CollectiveName, type CollectiveSpec } from './collectives.js';
+export { parseSize, sweep, formatBytes } from './sizes.js';
+export { runCollectiveBench, type CollectiveBenchOptions, type CollectiveBenchResult } from './run_collective.js';
+export { type Sample, type WorkerArgs } from './collective_worker.js';
+export { formatRow, header, footer, type Row } from './format_table.js';
+export { plotSvg } from './plot_svg.js';
+export { runKernelBench, type KernelBenchOptions, type KernelFigure } from './kernels_bench.js';
+export { runRmaBench, type RmaBenchOptions, type RmaFigures } from './rma_bench.js';
+export { runMpiPeer, type MpiSample } from './mpi_peer.js';
+export { inputValue, expectedReduce, matches } from './exact_inputs.js';
