@@ -384,9 +384,7 @@ export class Communicator implements AlgoComm {
 
   /** ncclAllReduce; in place when send and recv are the same view. */
   allReduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const [s, dtype] = this.resolve('send', send, opts.dtype);
-    const [r, rd] = this.resolve('recv', recv, opts.dtype);
-    this.sameType(dtype, rd);
+    const [s, r, dtype] = this.pair(send, recv, opts.dtype);
     if (recv.length !== send.length) throw new TransportError('EINVAL', `allReduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
     const bytes = send.length * DTYPE_BYTES[dtype];
     this.execute('allReduce', s, r, send.length, dtype, opts, bytes, bytes);
@@ -394,9 +392,7 @@ export class Communicator implements AlgoComm {
 
   /** ncclAllGather: recv holds size × send.length elements, rank q's block at q. */
   allGather(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const [s, dtype] = this.resolve('send', send, opts.dtype);
-    const [r, rd] = this.resolve('recv', recv, opts.dtype);
-    this.sameType(dtype, rd);
+    const [s, r, dtype] = this.pair(send, recv, opts.dtype);
     if (recv.length !== send.length * this.size) throw new TransportError('EINVAL', `allGather: recv must hold size × send.length = ${send.length * this.size} elements (got ${recv.length})`);
     const eb = DTYPE_BYTES[dtype];
     this.execute('allGather', s, r, send.length, dtype, opts, send.length * eb, recv.length * eb);
@@ -404,9 +400,7 @@ export class Communicator implements AlgoComm {
 
   /** ncclReduceScatter: send holds size × recv.length elements; rank r gets block r reduced. */
   reduceScatter(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const [s, dtype] = this.resolve('send', send, opts.dtype);
-    const [r, rd] = this.resolve('recv', recv, opts.dtype);
-    this.sameType(dtype, rd);
+    const [s, r, dtype] = this.pair(send, recv, opts.dtype);
     if (send.length !== recv.length * this.size) throw new TransportError('EINVAL', `reduceScatter: send must hold size × recv.length = ${recv.length * this.size} elements (got ${send.length})`);
     const eb = DTYPE_BYTES[dtype];
     this.execute('reduceScatter', s, r, recv.length, dtype, opts, send.length * eb, recv.length * eb);
@@ -414,9 +408,7 @@ export class Communicator implements AlgoComm {
 
   /** ncclBroadcast: the root's send reaches every rank's recv; send is read only on the root. */
   broadcast(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const [s, dtype] = this.resolve('send', send, opts.dtype);
-    const [r, rd] = this.resolve('recv', recv, opts.dtype);
-    this.sameType(dtype, rd);
+    const [s, r, dtype] = this.pair(send, recv, opts.dtype);
     if (this.rank === (opts.root ?? 0) && send.length < recv.length) throw new TransportError('EINVAL', `broadcast: the root's send has ${send.length} elements, fewer than recv's ${recv.length}`);
     const bytes = recv.length * DTYPE_BYTES[dtype];
     this.execute('broadcast', s, r, recv.length, dtype, opts, this.rank === (opts.root ?? 0) ? bytes : 0, bytes);
@@ -424,9 +416,7 @@ export class Communicator implements AlgoComm {
 
   /** ncclReduce: the reduction lands in the root's recv only. */
   reduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const [s, dtype] = this.resolve('send', send, opts.dtype);
-    const [r, rd] = this.resolve('recv', recv, opts.dtype);
-    this.sameType(dtype, rd);
+    const [s, r, dtype] = this.pair(send, recv, opts.dtype);
     if (recv.length !== send.length) throw new TransportError('EINVAL', `reduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
     const bytes = send.length * DTYPE_BYTES[dtype];
     this.execute('reduce', s, r, send.length, dtype, opts, bytes, this.rank === (opts.root ?? 0) ? bytes : 0);
@@ -434,9 +424,7 @@ export class Communicator implements AlgoComm {
 
   /** ncclAlltoAll: block q of send goes to rank q, landing at block `rank` of its recv. */
   allToAll(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const [s, dtype] = this.resolve('send', send, opts.dtype);
-    const [r, rd] = this.resolve('recv', recv, opts.dtype);
-    this.sameType(dtype, rd);
+    const [s, r, dtype] = this.pair(send, recv, opts.dtype);
     if (send.length !== recv.length || send.length % this.size !== 0) {
       throw new TransportError('EINVAL', `allToAll: send and recv must have the same length, a multiple of size ${this.size} (got ${send.length} and ${recv.length})`);
     }
@@ -450,8 +438,12 @@ export class Communicator implements AlgoComm {
     this.execute('barrier', 0, 0, 0, 'uint8', opts, 0, 0);
   }
 
-  private sameType(a: Dtype, b: Dtype): void {
-    if (a !== b) throw new TransportError('EINVAL', `send is ${a} but recv is ${b}; they must have the same dtype`);
+  /** Pool offsets of a send/recv pair and their common dtype. */
+  private pair(send: DeviceArray, recv: DeviceArray, dtype: Dtype | undefined): [number, number, Dtype] {
+    const [s, sd] = this.resolve('send', send, dtype);
+    const [r, rd] = this.resolve('recv', recv, dtype);
+    if (sd !== rd) throw new TransportError('EINVAL', `send is ${sd} but recv is ${rd}; they must have the same dtype`);
+    return [s, r, sd];
   }
 
   // ---- point to point -------------------------------------------------------------
