@@ -2,6 +2,9 @@ import { fileURLToPath } from 'node:url';
 import { Piscina } from 'piscina';
 import { Pool, TransportError } from '@collective/transport';
 import { Communicator, type CommOptions } from './communicator.js';
+import type { CollectiveOptions } from './communicator.js';
+import type { ControllerArgs, ControllerKind } from './controller_program.js';
+import { type DeviceArray, dtypeOf } from './device_array.js';
 import type { WorldTask } from './world_task.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -78,6 +81,36 @@ export class World {
   async launch<T = unknown>(module: string | URL, args?: unknown): Promise<T[]> {
     const path = module instanceof URL ? module.href : module;
     return (await this.all({ type: 'spmd', module: path, args })) as T[];
+  }
+
+  /**
+   * Single-controller path: the main thread hands one host array per rank,
+   * every device runs the collective on device memory, and the outputs come
+   * back in rank order. (Host arrays are copied in and out; launch() is the
+   * zero-copy path.)
+   */
+  async collective<T extends DeviceArray>(kind: ControllerKind, inputs: T[], options: CollectiveOptions = {}): Promise<T[]> {
+    if (!Array.isArray(inputs) || inputs.length !== this.size) {
+      throw new TransportError('EINVAL', `${kind} needs one input array per device (${this.size}), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
+    }
+    const dtype = dtypeOf(inputs[0]!, options.dtype);
+    for (const a of inputs) {
+      if (dtypeOf(a, options.dtype) !== dtype) throw new TransportError('EINVAL', `every input must be ${dtype}`);
+    }
+    const args: ControllerArgs = { kind, dtype, inputs, options };
+    return this.launch<T>(new URL('./controller_program.js', import.meta.url), args);
+  }
+
+  allReduce<T extends DeviceArray>(inputs: T[], options: CollectiveOptions = {}): Promise<T[]> {
+    return this.collective('allReduce', inputs, options);
+  }
+
+  allGather<T extends DeviceArray>(inputs: T[], options: CollectiveOptions = {}): Promise<T[]> {
+    return this.collective('allGather', inputs, options);
+  }
+
+  broadcast<T extends DeviceArray>(inputs: T[], options: CollectiveOptions = {}): Promise<T[]> {
+    return this.collective('broadcast', inputs, options);
   }
 
   /** Releases every device; after a failure the threads are simply ended with the pool. */
