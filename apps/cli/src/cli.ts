@@ -25,7 +25,8 @@ function collectiveFlags(y: Argv) {
   return y
     .option('minbytes', { alias: 'b', type: 'string', default: '8', describe: 'smallest size in bytes (K/M/G suffixes)' })
     .option('maxbytes', { alias: 'e', type: 'string', default: '32M', describe: 'largest size in bytes' })
-    .option('stepfactor', { alias: 'f', type: 'number', default: 2, describe: 'multiply the size by this each step' })
+    .option('stepfactor', { alias: 'f', type: 'number', describe: 'multiply the size by this each step (default 2)' })
+    .option('stepbytes', { alias: 'i', type: 'string', describe: 'add this many bytes each step instead of multiplying' })
     .option('ngpus', { alias: 'g', type: 'number', default: 2, describe: 'devices (worker threads) to run on' })
     .option('iters', { alias: 'n', type: 'number', default: 0, describe: 'timed iterations per size; 0 picks enough for --min-time-ms' })
     .option('warmup_iters', { alias: 'w', type: 'number', default: 5, describe: 'untimed iterations before timing' })
@@ -45,6 +46,9 @@ export function buildCli(argv: string[], out: Writable): Argv {
   const runCollective = async (name: CollectiveName, a: Record<string, unknown>) => {
     const min = parseSize(a.minbytes as string, '-b');
     const max = parseSize(a.maxbytes as string, '-e');
+    if (a.stepfactor !== undefined && a.stepbytes !== undefined) throw new Error('-f and -i both set the step; give one of them');
+    const stepBytes = a.stepbytes === undefined ? 0 : parseSize(a.stepbytes as string, '-i');
+    if (a.stepbytes !== undefined && stepBytes === 0) throw new Error('-i must be at least 1 byte');
     const check = Number(a.check);
     if (check !== 0 && check !== 1) throw new Error(`-c must be 0 or 1 (got ${String(a.check)})`);
     const devices = positiveInt('-g', a.ngpus);
@@ -52,7 +56,7 @@ export function buildCli(argv: string[], out: Writable): Argv {
     const result = await runCollectiveBench(
       {
         collective: name,
-        sizes: sweep(min, max, Number(a.stepfactor)),
+        sizes: sweep(min, max, a.stepfactor === undefined ? 2 : Number(a.stepfactor), stepBytes),
         devices,
         iters: nonNegativeInt('-n', a.iters),
         warmup: nonNegativeInt('-w', a.warmup_iters),

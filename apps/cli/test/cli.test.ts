@@ -26,6 +26,12 @@ describe('collective-bench', () => {
     expect(r.stdout).toMatch(/Out of bounds values : 0 OK/);
   });
 
+  it('steps sizes by -i bytes', () => {
+    const r = run('-b', '1K', '-e', '4K', '-i', '1K', '-n', '3');
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\n').filter((l) => /^\s+\d/.test(l)).map((l) => Number(l.trim().split(/\s+/)[0]))).toEqual([1024, 2048, 3072, 4096]);
+  });
+
   it('writes JSON and an SVG chart when asked', async () => {
     const { mkdtempSync, readFileSync } = await import('node:fs');
     const { join } = await import('node:path');
@@ -44,6 +50,7 @@ describe('collective-bench', () => {
     [['-o', 'mean'], /-o must be one of sum, prod, min, max, avg or all \(got mean\)/],
     [['-b', 'lots'], /-b must be a size such as 8, 64K, 32M or 1G/],
     [['-c', '2'], /-c must be 0 or 1/],
+    [['-f', '2', '-i', '1K'], /-f and -i both set the step/],
     [['--frobnicate'], /Unknown argument: frobnicate/],
     [['all_reduse'], /Unknown argument: all_reduse|Did you mean all_reduce/],
   ])('rejects bad flags %j with a clear message and exit 1', (args, message) => {

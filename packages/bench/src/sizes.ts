@@ -8,11 +8,18 @@ export function parseSize(text: string | number, flag: string): number {
   return Number(m[1]) * mult;
 }
 
-/** -b/-e/-f: from min to max, multiplying by factor (nccl-tests' stepfactor). */
-export function sweep(min: number, max: number, factor: number): number[] {
+/**
+ * -b/-e with -f (multiply by factor, nccl-tests' stepfactor) or -i (add a
+ * fixed number of bytes, nccl-tests' stepbytes).
+ */
+export function sweep(min: number, max: number, factor: number, stepBytes = 0): number[] {
   if (!(min >= 0) || !(max >= min)) throw new TransportError('EINVAL', `-e (max bytes, ${max}) must be at least -b (min bytes, ${min})`);
-  if (!(factor > 1)) throw new TransportError('EINVAL', `-f (step factor) must be greater than 1 (got ${factor})`);
   const out: number[] = [];
+  if (stepBytes > 0) {
+    for (let s = min; s <= max; s += stepBytes) out.push(s);
+    return out;
+  }
+  if (!(factor > 1)) throw new TransportError('EINVAL', `-f (step factor) must be greater than 1 (got ${factor})`);
   for (let s = min; s <= max; s = s === 0 ? 1 : s * factor) out.push(s);
   return out;
 }

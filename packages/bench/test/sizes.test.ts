@@ -16,5 +16,6 @@ describe('size flags', () => {
     expect(() => sweep(64, 8, 2)).toThrow(/-e \(max bytes, 8\) must be at least -b/);
     expect(() => sweep(8, 64, 1)).toThrow(/-f \(step factor\) must be greater than 1/);
     expect(formatBytes(32 << 20)).toBe('32M');
+    expect(sweep(1024, 4096, 2, 1024)).toEqual([1024, 2048, 3072, 4096]);
   });
 });
