@@ -10,7 +10,3 @@ export const KIND = {
   split: 8,
 } as const;
 export type CollectiveKind = keyof typeof KIND;
-
-export const KIND_NAME: Record<number, CollectiveKind> = Object.fromEntries(
-  Object.entries(KIND).map(([k, v]) => [v, k as CollectiveKind]),
-) as Record<number, CollectiveKind>;

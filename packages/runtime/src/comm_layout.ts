@@ -42,7 +42,6 @@ export const enum R {
   SPLIT_COLOR = 55,
   SPLIT_KEY = 56,
   SPLIT_CHILD = 57,
-  SPLIT_SEQ = 58,
   DEVICE = 59,
 }
 

@@ -3,6 +3,7 @@ import {
   type Attachment,
   type Device,
   type DeviceBuffer,
+  deviceOfRange,
   DmaBuf,
   Fence,
   freeHost,
@@ -57,6 +58,7 @@ const ARGS_BYTES = 4096;
 /** From this size a collective publishes fences on its buffers while it runs. */
 const FENCE_MIN_BYTES = 256 * 1024;
 const NO_FENCES: readonly Fence[] = [];
+const SMALL_COPY_BYTES = 64;
 const READ_WAITS = usageFor('read');
 const WRITE_WAITS = usageFor('write');
 /** Descriptor fields every rank must agree on. */
@@ -88,6 +90,7 @@ const localCopy: Algorithm = {
  * has a deadline, and checks that all ranks called the same thing.
  */
 export class Communicator implements AlgoComm {
+  readonly size: number;
   readonly mem: Uint8Array;
   readonly kernels: ReduceKernels;
   readonly slotBytes: number;
@@ -161,8 +164,6 @@ export class Communicator implements AlgoComm {
     }
     this.arriveAll();
   }
-
-  readonly size: number;
 
   /** ncclGetUniqueId: a control block in the pool's host memory for `nranks` ranks. */
   static createId(pool: Pool, nranks: number): CommId {
@@ -254,12 +255,19 @@ export class Communicator implements AlgoComm {
   }
 
   sources(n: number): number[] {
-    this.srcs.length = n;
+    if (this.srcs.length !== n) this.srcs.length = n;
     return this.srcs;
   }
 
   copy(dst: number, src: number, bytes: number): void {
-    if (bytes > 0 && dst !== src) this.mem.copyWithin(dst, src, src + bytes);
+    if (bytes <= 0 || dst === src) return;
+    if (bytes <= SMALL_COPY_BYTES && (dst >= src + bytes || src >= dst + bytes)) {
+      // A byte loop beats the runtime call behind copyWithin for a few bytes.
+      const m = this.mem;
+      for (let i = 0; i < bytes; i++) m[dst + i] = m[src + i]!;
+      return;
+    }
+    this.mem.copyWithin(dst, src, src + bytes);
   }
 
   // ---- state -------------------------------------------------------------
@@ -289,7 +297,12 @@ export class Communicator implements AlgoComm {
   private resolve(what: string, a: DeviceArray, dtype: Dtype | undefined): [number, Dtype] {
     if (dtype !== undefined) checkDtype('options.dtype', dtype);
     const d = dtypeOf(a, dtype);
-    return [poolOffset(this.pool, a, what), d];
+    const offset = poolOffset(this.pool, a, what);
+    // Peers write into these buffers: they must be this rank's own memory.
+    if (a.byteLength > 0 && deviceOfRange(this.pool, offset, a.byteLength) !== this.device.index) {
+      throw new TransportError('EINVAL', `${what} is not inside one live buffer of device ${this.device.index}; allocate it on this rank's device`);
+    }
+    return [offset, d];
   }
 
   private execute(kind: CollectiveKind, send: number, recv: number, count: number, dtype: Dtype, opts: CollectiveOptions, sendBytes: number, recvBytes: number): void {
@@ -334,7 +347,7 @@ export class Communicator implements AlgoComm {
       this.error = e as Error;
       throw e;
     } finally {
-      for (const f of fences) f.signal();
+      if (fences.length > 0) for (const f of fences) f.signal();
     }
   }
 

@@ -18,6 +18,8 @@ describe('bad input', () => {
     expect(m('timeout')).toMatch(/options.timeoutMs must be a positive integer/);
     expect(m('peer')).toMatch(/send.peer must be an integer in \[0, 2\)/);
     expect(m('plainArray')).toMatch(/typed arrays over device memory/);
+    expect(m('reservedPage')).toMatch(/recv is not inside one live buffer of device 0; allocate it on this rank's device/);
+    expect(m('pastBuffer')).toMatch(/recv is not inside one live buffer of device 0/);
     expect(r0.sum).toBe(2);
   });
 

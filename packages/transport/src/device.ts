@@ -24,6 +24,25 @@ export class DeviceBuffer {
   }
 }
 
+/**
+ * The device whose single live buffer holds every byte of [offset,
+ * offset + bytes), or -1. Lets a caller refuse memory that is not its own
+ * before writing to it. Allocation-free, for hot paths.
+ */
+export function deviceOfRange(pool: Pool, offset: number, bytes: number): number {
+  const ctl = pool.ctl;
+  const { pageTable, pages, buffers } = pool.layout;
+  const first = (offset / PAGE_SIZE) | 0;
+  const last = ((offset + (bytes > 0 ? bytes : 1) - 1) / PAGE_SIZE) | 0;
+  if (offset < 0 || last >= pages) return -1;
+  // Plain reads: a word never tears, and only this range's owner frees it.
+  const tag = ctl[pageTable + first]!;
+  if (tag <= 0 || ctl[pageTable + last] !== tag) return -1;
+  // Buffers are contiguous: equal tags at both ends mean one buffer spans the range.
+  const rec = buffers + (tag - 1) * BufferField.SIZE;
+  return ctl[rec + BufferField.OWNER_FREED] === 0 ? ctl[rec + BufferField.DEVICE]! : -1;
+}
+
 export interface ExportOptions {
   offset?: number;
   size?: number;

@@ -31,15 +31,3 @@ export class TransportError extends Error {
 export function fail(code: ErrorCode, message: string): never {
   throw new TransportError(code, message);
 }
-
-/** Errors cross worker boundaries as plain objects; this restores the class. */
-export function reviveError(value: unknown): Error {
-  if (value instanceof Error) return value;
-  if (value && typeof value === 'object' && 'code' in value && 'message' in value) {
-    const v = value as { code: ErrorCode; message: string };
-    const e = new TransportError(v.code, '');
-    e.message = v.message;
-    return e;
-  }
-  return new Error(String(value));
-}

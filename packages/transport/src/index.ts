@@ -1,8 +1,8 @@
 export { PAGE_SIZE, WASM_PAGE_SIZE, RESERVED_BYTES } from './constants.js';
-export { TransportError, reviveError, type ErrorCode } from './errors.js';
+export { TransportError, type ErrorCode } from './errors.js';
 export { Pool, type PoolDescriptor, type PoolOptions } from './pool.js';
 export type { Capacities } from './control_layout.js';
-export { Device, DeviceBuffer, type ExportOptions, type WaitOptions } from './device.js';
+export { Device, DeviceBuffer, deviceOfRange, type ExportOptions, type WaitOptions } from './device.js';
 export { DmaBuf, type DmaBufHandle } from './dmabuf.js';
 export { Attachment, CpuView, Mapping, type AttachOptions, type MapRange, type Segment } from './attachment.js';
 export { Fence, type FenceId } from './fence.js';

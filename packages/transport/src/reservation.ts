@@ -147,7 +147,7 @@ export function mayBlockAt(pool: Pool, offset: number, usage: Usage): boolean {
   if (page < 0 || page >= pool.layout.pages) return false;
   const tag = Atomics.load(pool.ctl, pool.layout.pageTable + page);
   if (tag <= 0) return false;
-  if (tables(pool).buffers.get(tag - 1, BufferField.RESV_ENTRIES) === 0) return false;
+  if (Atomics.load(pool.ctl, pool.layout.buffers + (tag - 1) * BufferField.SIZE + BufferField.RESV_ENTRIES) === 0) return false;
   const { ctl } = pool;
   const per = pool.layout.caps.fencesPerBuffer;
   const first = pool.layout.resv + (tag - 1) * per * ResvField.SIZE;
