@@ -31,7 +31,7 @@ export interface Sample {
 }
 
 const BATCHES = 5;
-const WARM_MS = 10;
+const WARM_MS = 30;
 const YIELD_MS = 300;
 
 const DTYPE_BYTES: Record<Dtype, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, uint32: 4, int64: 8 };

@@ -27,7 +27,7 @@ export const TABLE: Partial<Record<CollectiveKind, readonly Algorithm[]>> = {
  * splitting the work; above it twoshot reads and writes each byte once.
  * (Measured on the 2-core machine: collective-bench all_reduce.)
  */
-export const ONESHOT_MAX_BYTES = 4096;
+export const ONESHOT_MAX_BYTES = 256;
 
 export const ALGO_ENV = 'COLLECTIVE_ALGO';
 
