@@ -5,14 +5,10 @@ import {
   type DeviceBuffer,
   deviceOfRange,
   DmaBuf,
-  Fence,
   freeHost,
   type Mapping,
-  mayBlockAt,
   type Pool,
-  reservationAt,
   TransportError,
-  usageFor,
 } from '@collective/transport';
 import { type AlgoComm, type Algorithm, ALGO_CODE, type Call } from './algorithm.js';
 import { CollectiveError } from './comm_errors.js';
@@ -21,7 +17,9 @@ import { type CollectiveKind, KIND } from './collective_kind.js';
 import { type DeviceArray, dtypeOf, poolOffset } from './device_array.js';
 import { checkDtype, DTYPE_BYTES, DTYPE_CODE, DTYPES, type Dtype } from './dtypes.js';
 import { defaultFlavor, type KernelFlavor, ReduceKernels } from './kernels/reduce_kernels.js';
-import { checkOp, OP_CODE, OPS, type ReduceOp } from './ops.js';
+import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
+import { fenceBuffers } from './buffer_fences.js';
+import { CHECKED, describeMismatch } from './call_descriptor.js';
 import { type CallClock, RankSync } from './rank_sync.js';
 import { ALGO_ENV, chooseAlgorithm } from './tuner.js';
 
@@ -55,14 +53,7 @@ export interface CollectiveOptions {
 const DEFAULT_TIMEOUT_MS = 30_000;
 const DEFAULT_SLOT_BYTES = 1 << 20;
 const ARGS_BYTES = 4096;
-/** From this size a collective publishes fences on its buffers while it runs. */
-const FENCE_MIN_BYTES = 256 * 1024;
-const NO_FENCES: readonly Fence[] = [];
 const SMALL_COPY_BYTES = 64;
-const READ_WAITS = usageFor('read');
-const WRITE_WAITS = usageFor('write');
-/** Descriptor fields every rank must agree on. */
-const CHECKED = [D.KIND, D.COUNT, D.DTYPE, D.OP, D.ROOT, D.ALGO] as const;
 
 function checkPositiveInt(name: string, v: number): void {
   if (!Number.isSafeInteger(v) || v <= 0) throw new TransportError('EINVAL', `${name} must be a positive integer (got ${v})`);
@@ -323,7 +314,7 @@ export class Communicator implements AlgoComm {
     this.clock.start = 0;
     this.divisor = op === 'avg' ? this.size : 1;
     const call: Call = { kind, count, dtype, elemBytes: eb, op, root, send, recv, seq, staged: -1 };
-    const fences = sendBytes + recvBytes > 0 ? this.fenceBuffers(send, sendBytes, recv, recvBytes, timeoutMs) : NO_FENCES;
+    const fences = fenceBuffers(this.pool, send, sendBytes, recv, recvBytes, timeoutMs);
     try {
       alg?.prepare?.(this, call);
       const w = this.words;
@@ -356,43 +347,10 @@ export class Communicator implements AlgoComm {
     const w = this.words;
     const theirs = rankBase(q) + R.DESC + (this.seq & 1) * R.DESC_WORDS;
     for (const f of CHECKED) {
-      if (w[mine + f] !== w[theirs + f]) this.mismatch(q, f, w[mine + f]!, w[theirs + f]!);
+      if (w[mine + f] !== w[theirs + f]) {
+        throw new CollectiveError('EINVAL', `${this.callName()}: ${describeMismatch(f, q, w[theirs + f]!, this.rank, w[mine + f]!)}`);
+      }
     }
-  }
-
-  private mismatch(q: number, f: D, mine: number, theirs: number): never {
-    const kindNames = Object.keys(KIND);
-    const show: Partial<Record<D, [string, (v: number) => string]>> = {
-      [D.KIND]: ['collective', (v) => kindNames[v - 1] ?? String(v)],
-      [D.COUNT]: ['count', String],
-      [D.DTYPE]: ['dtype', (v) => DTYPES[v] ?? String(v)],
-      [D.OP]: ['op', (v) => OPS[v] ?? String(v)],
-      [D.ROOT]: ['root', String],
-      [D.ALGO]: ['algorithm', (v) => Object.keys(ALGO_CODE).find((k) => ALGO_CODE[k as keyof typeof ALGO_CODE] === v) ?? 'tuned'],
-    };
-    const [name, fmt] = show[f]!;
-    throw new CollectiveError('EINVAL', `${this.callName()}: rank ${q} passed ${name} ${fmt(theirs)} but rank ${this.rank} passed ${fmt(mine)}; every rank must make the same call`);
-  }
-
-  /** Honours KERNEL/WRITE fences on the buffers; large calls publish their own while they run. */
-  private fenceBuffers(send: number, sendBytes: number, recv: number, recvBytes: number, timeoutMs: number): readonly Fence[] {
-    if (sendBytes > 0 && mayBlockAt(this.pool, send, READ_WAITS)) reservationAt(this.pool, send)!.wait(READ_WAITS, timeoutMs);
-    if (recvBytes > 0 && mayBlockAt(this.pool, recv, WRITE_WAITS)) reservationAt(this.pool, recv)!.wait(WRITE_WAITS, timeoutMs);
-    if (Math.max(sendBytes, recvBytes) < FENCE_MIN_BYTES) return NO_FENCES;
-    const out: Fence[] = [];
-    const sendResv = sendBytes > 0 ? reservationAt(this.pool, send) : undefined;
-    const recvResv = recvBytes > 0 ? reservationAt(this.pool, recv) : undefined;
-    if (recvResv) {
-      const f = Fence.create(this.pool);
-      recvResv.add(f, 1);
-      out.push(f);
-    }
-    if (sendResv && sendResv.bufferSlot !== recvResv?.bufferSlot) {
-      const f = Fence.create(this.pool);
-      sendResv.add(f, 2);
-      out.push(f);
-    }
-    return out;
   }
 
   /** ncclAllReduce; in place when send and recv are the same view. */
