@@ -131,6 +131,45 @@ function vOp(dt, op) {
 
 // ---- kernel body -------------------------------------------------------------
 
+/**
+ * float16/bfloat16: eight elements per iteration (one 16-byte load per
+ * source, widened into two float32 vectors), accumulated in float32 and
+ * narrowed back once. flags may make src0 and dst float32 partials.
+ */
+function lowpVectorLoop(dt, op, f0, fd) {
+  const toF = (x) => (dt === 'float16' ? `(call $h2f_v ${x})` : `(i32x4.shl ${x} (i32.const 16))`);
+  const fromF = (x) => (dt === 'float16' ? `(call $f2h_v ${vCanon('f32', x)})` : `(call $f2bf_v ${vCanon('f32', x)})`);
+  const load0 = f0
+    ? `(local.set $vacc (v128.load align=1 ${addr('(local.get $s0)', 4)}))
+       (local.set $vacc2 (v128.load offset=16 align=1 ${addr('(local.get $s0)', 4)}))`
+    : `(local.set $vraw (v128.load align=1 ${addr('(local.get $s0)', 2)}))
+       (local.set $vacc ${toF('(i32x4.extend_low_i16x8_u (local.get $vraw))')})
+       (local.set $vacc2 ${toF('(i32x4.extend_high_i16x8_u (local.get $vraw))')})`;
+  const div = (v) => `(local.set ${v} (f32x4.div (local.get ${v}) (f32x4.splat (f32.convert_i32_u (local.get $div)))))`;
+  const store = fd
+    ? `(v128.store align=1 ${addr('(local.get $dst)', 4)} ${vCanon('f32', '(local.get $vacc)')})
+       (v128.store offset=16 align=1 ${addr('(local.get $dst)', 4)} ${vCanon('f32', '(local.get $vacc2)')})`
+    : `(v128.store align=1 ${addr('(local.get $dst)', 2)} (i16x8.narrow_i32x4_u ${fromF('(local.get $vacc)')} ${fromF('(local.get $vacc2)')}))`;
+  return `
+    (local.set $vend (i32.sub (local.get $count) (i32.rem_u (local.get $count) (i32.const 8))))
+    (local.set $s0 ${srcPtr('(i32.const 0)')})
+    (block $vb (loop $vl
+      (br_if $vb (i32.ge_u (local.get $i) (local.get $vend)))
+      ${load0}
+      (local.set $k (i32.const 1))
+      (block $kb (loop $kl
+        (br_if $kb (i32.ge_u (local.get $k) (local.get $n)))
+        (local.set $vraw (v128.load align=1 ${addr(srcPtr('(local.get $k)'), 2)}))
+        (local.set $vacc ${vOpExpr(dt, op, '(local.get $vacc)', toF('(i32x4.extend_low_i16x8_u (local.get $vraw))'))})
+        (local.set $vacc2 ${vOpExpr(dt, op, '(local.get $vacc2)', toF('(i32x4.extend_high_i16x8_u (local.get $vraw))'))})
+        (local.set $k (i32.add (local.get $k) (i32.const 1)))
+        (br $kl)))
+      (if (i32.ne (local.get $div) (i32.const 1)) (then ${div('$vacc')} ${div('$vacc2')}))
+      ${store}
+      (local.set $i (i32.add (local.get $i) (i32.const 8)))
+      (br $vl)))`;
+}
+
 function body(dt, op, simd, f0, fd) {
   const t = T[dt];
   const s0 = f0 ? 4 : t.size;
@@ -165,23 +204,27 @@ function body(dt, op, simd, f0, fd) {
         (local.set $s1 (i32.add (local.get $s1) (i32.const 64)))
         (br $fl)))))`);
     }
+    if (t.cls === 'lowp') {
+      out.push(lowpVectorLoop(dt, op, f0, fd));
+    } else {
     out.push(`
-    (local.set $vend (i32.sub (local.get $count) (i32.rem_u (local.get $count) (i32.const ${lanes}))))
-    (local.set $s0 ${srcPtr('(i32.const 0)')})
-    (block $vb (loop $vl
-      (br_if $vb (i32.ge_u (local.get $i) (local.get $vend)))
-      (local.set $vacc ${vLoad(dt, addr('(local.get $s0)', s0), f0)})
-      (local.set $k (i32.const 1))
-      (block $kb (loop $kl
-        (br_if $kb (i32.ge_u (local.get $k) (local.get $n)))
-        (local.set $vx ${vLoad(dt, addr(srcPtr('(local.get $k)'), t.size), false)})
-        ${vOp(dt, op)}
-        (local.set $k (i32.add (local.get $k) (i32.const 1)))
-        (br $kl)))
-      ${floatDiv ? `(if (i32.ne (local.get $div) (i32.const 1)) (then (local.set $vacc (${t.v}.div (local.get $vacc) (${t.v}.splat (${t.acc}.convert_i32_u (local.get $div)))))))` : ''}
-      ${vStore(dt, addr('(local.get $dst)', sd), '(local.get $vacc)', fd)}
-      (local.set $i (i32.add (local.get $i) (i32.const ${lanes})))
-      (br $vl)))`);
+      (local.set $vend (i32.sub (local.get $count) (i32.rem_u (local.get $count) (i32.const ${lanes}))))
+      (local.set $s0 ${srcPtr('(i32.const 0)')})
+      (block $vb (loop $vl
+        (br_if $vb (i32.ge_u (local.get $i) (local.get $vend)))
+        (local.set $vacc ${vLoad(dt, addr('(local.get $s0)', s0), f0)})
+        (local.set $k (i32.const 1))
+        (block $kb (loop $kl
+          (br_if $kb (i32.ge_u (local.get $k) (local.get $n)))
+          (local.set $vx ${vLoad(dt, addr(srcPtr('(local.get $k)'), t.size), false)})
+          ${vOp(dt, op)}
+          (local.set $k (i32.add (local.get $k) (i32.const 1)))
+          (br $kl)))
+        ${floatDiv ? `(if (i32.ne (local.get $div) (i32.const 1)) (then (local.set $vacc (${t.v}.div (local.get $vacc) (${t.v}.splat (${t.acc}.convert_i32_u (local.get $div)))))))` : ''}
+        ${vStore(dt, addr('(local.get $dst)', sd), '(local.get $vacc)', fd)}
+        (local.set $i (i32.add (local.get $i) (i32.const ${lanes})))
+        (br $vl)))`);
+    }
   } else {
     out.push(`(local.set $s0 ${srcPtr('(i32.const 0)')})`);
   }
@@ -230,7 +273,7 @@ function kernel(dt, op, simd) {
   return `
   (func (export "reduce_${op}_${dt}") (param $dst i32) (param $tab i32) (param $n i32) (param $count i32) (param $div i32) (param $flags i32)
     (local $i i32) (local $k i32) (local $vend i32) (local $s0 i32) (local $s1 i32) (local $pd i32) (local $pend i32)
-    (local $acc ${t.acc}) (local $x ${t.acc}) (local $cs ${t.acc}) ${simd ? '(local $vacc v128) (local $vx v128) (local $cv v128)' : ''}
+    (local $acc ${t.acc}) (local $x ${t.acc}) (local $cs ${t.acc}) ${simd ? '(local $vacc v128) (local $vacc2 v128) (local $vraw v128) (local $vx v128) (local $cv v128)' : ''}
     ${bodies.join('\n')})`;
 }
 
