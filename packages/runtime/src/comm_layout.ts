@@ -21,6 +21,11 @@ export const enum Hdr {
   TOKEN = 7,
   /** host bytes of this block, so the last rank out can free it */
   BYTES = 8,
+  /**
+   * Rank arrivals at full synchronisations, when there are more ranks than
+   * cores: one counter lets every waiter sleep once and be woken once.
+   */
+  ARRIVALS = 16,
   SIZE = 32,
 }
 

@@ -93,6 +93,7 @@ export class Communicator implements AlgoComm {
   private readonly timeoutMs: number;
   private seq = 0;
   private arrivals = 0;
+  private centralRounds = 0;
   private stepBase = 0;
   private pieces = 0;
   private readonly clock: CallClock = { timeoutMs: 0, start: 0 };
@@ -222,9 +223,35 @@ export class Communicator implements AlgoComm {
   arriveAll(): void {
     const a = ++this.arrivals;
     this.sync.post(rankBase(this.rank) + R.ARRIVE, a);
-    for (let q = 0; q < this.size; q++) {
-      if (q !== this.rank) this.wait(rankBase(q) + R.ARRIVE, a, q, 'did not reach the barrier');
+    this.awaitAll(R.ARRIVE, a, 'did not reach the barrier');
+  }
+
+  /**
+   * Waits until every peer's per-rank word `field` reaches `value`. When
+   * ranks outnumber cores, all wait on the shared arrival counter instead
+   * and the per-rank words only name the late rank in an error.
+   */
+  private awaitAll(field: R, value: number, what: string): void {
+    if (this.sync.central) {
+      const target = (++this.centralRounds * this.size) | 0;
+      this.sync.arrive(Hdr.ARRIVALS, target);
+      this.sync.waitFor(Hdr.ARRIVALS, target, this.clock, this.lateCentral(field, value, what));
+      return;
     }
+    for (let q = 0; q < this.size; q++) {
+      if (q !== this.rank) this.wait(rankBase(q) + field, value, q, what);
+    }
+  }
+
+  private lateRank(field: R, value: number): number {
+    for (let q = 0; q < this.size; q++) {
+      if (((this.words[rankBase(q) + field]! - value) | 0) < 0) return q;
+    }
+    return -1;
+  }
+
+  private lateCentral(field: R, value: number, what: string): (ms: number) => string {
+    return (ms) => `${this.callName()}: rank ${this.lateRank(field, value)} ${what} within ${ms} ms`;
   }
 
   // Step words start at 0, so step k of a call is posted as base + k + 1:
@@ -328,10 +355,15 @@ export class Communicator implements AlgoComm {
       w[d + D.RECV] = recv;
       w[d + D.ALGO] = alg ? ALGO_CODE[alg.name] : 0;
       this.sync.post(rankBase(this.rank) + R.SEQ, seq);
-      for (let q = 0; q < this.size; q++) {
-        if (q === this.rank) continue;
-        this.wait(rankBase(q) + R.SEQ, seq, q, 'did not arrive');
-        this.checkSame(q, d);
+      if (this.sync.central) {
+        this.awaitAll(R.SEQ, seq, 'did not arrive');
+        for (let q = 0; q < this.size; q++) if (q !== this.rank) this.checkSame(q, d);
+      } else {
+        for (let q = 0; q < this.size; q++) {
+          if (q === this.rank) continue;
+          this.wait(rankBase(q) + R.SEQ, seq, q, 'did not arrive');
+          this.checkSame(q, d);
+        }
       }
       alg?.run(this, call);
     } catch (e) {

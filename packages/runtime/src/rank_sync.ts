@@ -22,12 +22,26 @@ export class RankSync {
    * pay a wake-up on every call. Oversubscribed ranks sleep almost at once.
    */
   readonly spinMs: number;
+  /**
+   * More ranks than cores: full synchronisations go through one arrival
+   * counter. Waiting on each peer's word in turn would make a rank sleep and
+   * wake once per late peer; with a counter it sleeps once, and the last
+   * rank to arrive wakes everybody.
+   */
+  readonly central: boolean;
 
   constructor(
     readonly words: Int32Array,
     readonly nranks: number,
   ) {
-    this.spinMs = nranks <= availableParallelism() ? 5 : 0;
+    const fits = nranks <= availableParallelism();
+    this.spinMs = fits ? 5 : 0;
+    this.central = !fits;
+  }
+
+  /** Counts this rank in at `index`; the arrival that completes `target` wakes the sleepers. */
+  arrive(index: number, target: number): void {
+    if (((Atomics.add(this.words, index, 1) + 1 - target) | 0) >= 0) Atomics.notify(this.words, index);
   }
 
   /** Stores `value` and wakes sleepers, if any. */
