@@ -35,7 +35,11 @@ export class World {
   static async start(options: WorldOptions): Promise<World> {
     const n = options.devices;
     if (!Number.isSafeInteger(n) || n <= 0) throw new TransportError('EINVAL', `options.devices must be a positive integer (got ${String(n)})`);
-    const pool = Pool.create({ bytes: options.poolBytes ?? 256 * 1024 * 1024 });
+    const poolBytes = options.poolBytes ?? 256 * 1024 * 1024;
+    if (!Number.isSafeInteger(poolBytes) || poolBytes <= 0 || poolBytes % 65536 !== 0) {
+      throw new TransportError('EINVAL', `options.poolBytes must be a positive multiple of 65536 (got ${String(options.poolBytes)})`);
+    }
+    const pool = Pool.create({ bytes: poolBytes });
     const id = Communicator.createId(pool, n);
     const { devices: _d, poolBytes: _p, ...commOptions } = options;
     const workers = new Piscina({
@@ -49,7 +53,16 @@ export class World {
       workerData: { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions },
     });
     const world = new World(pool, n, workers);
-    await world.all({ type: 'init' });
+    try {
+      await world.all({ type: 'init' });
+    } catch (e) {
+      // No half-started world: its threads would keep the process alive.
+      await workers.destroy();
+      if (/^ENOMEM/.test((e as Error).message)) {
+        throw new TransportError('ENOMEM', `options.poolBytes (${poolBytes}) is too small for ${n} devices and their communicator scratch; raise it`);
+      }
+      throw e;
+    }
     return world;
   }
 

@@ -25,6 +25,8 @@ describe('bad input', () => {
 
   it('refuses bad world and communicator options', async () => {
     await expect(World.start({ devices: 0 })).rejects.toThrow(/options.devices must be a positive integer \(got 0\)/);
+    await expect(World.start({ devices: 2, poolBytes: 1000 })).rejects.toThrow(/options.poolBytes must be a positive multiple of 65536/);
+    await expect(World.start({ devices: 3, poolBytes: 1 << 20 })).rejects.toThrow(/options.poolBytes \(1048576\) is too small for 3 devices/);
     const pool = Pool.create({ bytes: 8 << 20 });
     expect(() => Communicator.createId(pool, 65)).toThrow(/nranks must be at most 64/);
     const id = Communicator.createId(pool, 2);
