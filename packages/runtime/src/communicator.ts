@@ -132,29 +132,35 @@ export class Communicator implements AlgoComm {
       throw new CollectiveError('EBUSY', `rank ${rank} has already joined this communicator`);
     }
     Atomics.add(w, Hdr.JOINED, 1);
-    // Registered scratch: exported as a dma-buf, imported by every peer.
-    this.scratchBuf = device.allocate(Math.ceil((ARGS_BYTES + 2 * this.slotBytes) / 4096) * 4096);
-    this.scratchExport = device.export(this.scratchBuf);
-    const h = this.scratchExport.handle;
-    w[me + R.SCRATCH_SLOT] = h.slot;
-    w[me + R.SCRATCH_GEN] = h.gen;
-    this.sync.post(me + R.SCRATCH_SIZE, h.size);
-    this.kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), this.scratchBuf.offset);
+    try {
+      // Registered scratch: exported as a dma-buf, imported by every peer.
+      this.scratchBuf = device.allocate(Math.ceil((ARGS_BYTES + 2 * this.slotBytes) / 4096) * 4096);
+      this.scratchExport = device.export(this.scratchBuf);
+      const h = this.scratchExport.handle;
+      w[me + R.SCRATCH_SLOT] = h.slot;
+      w[me + R.SCRATCH_GEN] = h.gen;
+      this.sync.post(me + R.SCRATCH_SIZE, h.size);
+      this.kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), this.scratchBuf.offset);
 
-    this.clock.timeoutMs = this.timeoutMs;
-    for (let q = 0; q < this.size; q++) {
-      if (q === rank) {
-        this.peers.push({ offset: this.scratchBuf.offset });
-        continue;
+      this.clock.timeoutMs = this.timeoutMs;
+      for (let q = 0; q < this.size; q++) {
+        if (q === rank) {
+          this.peers.push({ offset: this.scratchBuf.offset });
+          continue;
+        }
+        this.wait(rankBase(q) + R.SCRATCH_SIZE, 1, q, 'did not join');
+        const b = rankBase(q);
+        const dmabuf = DmaBuf.import(pool, { kind: 'dmabuf', pool: pool.id, slot: w[b + R.SCRATCH_SLOT]!, gen: w[b + R.SCRATCH_GEN]!, size: w[b + R.SCRATCH_SIZE]! });
+        const attachment = dmabuf.attach();
+        const mapping = attachment.map();
+        this.peers.push({ offset: mapping.segments[0]!.offset, dmabuf, attachment, mapping });
       }
-      this.wait(rankBase(q) + R.SCRATCH_SIZE, 1, q, 'did not join');
-      const b = rankBase(q);
-      const dmabuf = DmaBuf.import(pool, { kind: 'dmabuf', pool: pool.id, slot: w[b + R.SCRATCH_SLOT]!, gen: w[b + R.SCRATCH_GEN]!, size: w[b + R.SCRATCH_SIZE]! });
-      const attachment = dmabuf.attach();
-      const mapping = attachment.map();
-      this.peers.push({ offset: mapping.segments[0]!.offset, dmabuf, attachment, mapping });
+      this.arriveAll();
+    } catch (e) {
+      // Peers waiting for this rank fail now, not at their deadline.
+      Atomics.compareExchange(w, Hdr.ABORTED, 0, rank + 1);
+      throw e;
     }
-    this.arriveAll();
   }
 
   /** ncclGetUniqueId: a control block in the pool's host memory for `nranks` ranks. */
