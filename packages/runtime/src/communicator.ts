@@ -12,14 +12,15 @@ import {
 } from '@collective/transport';
 import { type AlgoComm, type Algorithm, ALGO_CODE, type Call } from './algorithm.js';
 import { CollectiveError } from './comm_errors.js';
-import { blockWords, COMM_MAGIC, D, Hdr, MAX_RANKS, P, p2pBase, R, rankBase } from './comm_layout.js';
+import { blockWords, COMM_MAGIC, D, Hdr, MAX_RANKS, R, rankBase } from './comm_layout.js';
 import { type CollectiveKind, KIND } from './collective_kind.js';
 import { type DeviceArray, dtypeOf, poolOffset } from './device_array.js';
-import { checkDtype, DTYPE_BYTES, DTYPE_CODE, DTYPES, type Dtype } from './dtypes.js';
+import { checkDtype, DTYPE_BYTES, DTYPE_CODE, type Dtype } from './dtypes.js';
 import { defaultFlavor, type KernelFlavor, ReduceKernels } from './kernels/reduce_kernels.js';
 import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { fenceBuffers } from './buffer_fences.js';
 import { CHECKED, describeMismatch } from './call_descriptor.js';
+import { type P2pSide, PointToPoint } from './point_to_point.js';
 import { type CallClock, RankSync } from './rank_sync.js';
 import { ALGO_ENV, chooseAlgorithm } from './tuner.js';
 
@@ -104,8 +105,7 @@ export class Communicator implements AlgoComm {
   /** COLLECTIVE_ALGO, read once: process.env is slow on a hot path */
   private readonly envAlgo = process.env[ALGO_ENV];
   private readonly srcs: number[] = [];
-  private readonly sendSeq: number[];
-  private readonly recvSeq: number[];
+  private readonly p2p: PointToPoint;
   private error: Error | undefined;
   private destroyed = false;
   divisor = 1;
@@ -123,8 +123,15 @@ export class Communicator implements AlgoComm {
     this.mem = new Uint8Array(pool.memory.buffer);
     this.words = new Int32Array(pool.memory.buffer, id.offset, blockWords(id.nranks));
     this.sync = new RankSync(this.words, this.size);
-    this.sendSeq = new Array(this.size).fill(0);
-    this.recvSeq = new Array(this.size).fill(0);
+    this.p2p = new PointToPoint({
+      rank,
+      size: this.size,
+      words: this.words,
+      sync: this.sync,
+      resolve: (what, a, dtype) => this.resolve(what, a, dtype),
+      wait: (index, target, peer, what) => this.wait(index, target, peer, what),
+      copy: (dst, src, bytes) => this.copy(dst, src, bytes),
+    });
 
     const w = this.words;
     const me = rankBase(rank);
@@ -217,7 +224,7 @@ export class Communicator implements AlgoComm {
   }
 
   private callName(): string {
-    return this.currentKind === 'init' ? 'init' : `${this.currentKind} #${this.seq}`;
+    return this.currentKind === 'init' || this.currentKind === 'sendRecv' ? this.currentKind : `${this.currentKind} #${this.seq}`;
   }
 
   private wait(index: number, target: number, peer: number, what: string): void {
@@ -462,57 +469,15 @@ export class Communicator implements AlgoComm {
    * then waits for the send to be consumed, so rings of sendRecv never deadlock.
    * The receiver copies straight from the sender's buffer.
    */
-  sendRecv(
-    send: { data: DeviceArray; peer: number } | undefined,
-    recv: { data: DeviceArray; peer: number } | undefined,
-    opts: { dtype?: Dtype; timeoutMs?: number } = {},
-  ): void {
+  sendRecv(send: P2pSide | undefined, recv: P2pSide | undefined, opts: { dtype?: Dtype; timeoutMs?: number } = {}): void {
     this.checkUsable();
     const timeoutMs = opts.timeoutMs ?? this.timeoutMs;
     if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     this.clock.timeoutMs = timeoutMs;
     this.clock.start = 0;
     this.currentKind = 'sendRecv';
-    const w = this.words;
-    const checkPeer = (p: number, what: string) => {
-      if (!Number.isInteger(p) || p < 0 || p >= this.size) throw new TransportError('EINVAL', `${what}.peer must be an integer in [0, ${this.size}) (got ${p})`);
-    };
-    let sendCell = -1;
-    let sendSeq = 0;
     try {
-      if (send) {
-        checkPeer(send.peer, 'send');
-        const [off, dtype] = this.resolve('send.data', send.data, opts.dtype);
-        sendCell = p2pBase(this.size, this.rank, send.peer);
-        w[sendCell + P.OFFSET] = off;
-        w[sendCell + P.COUNT] = send.data.length;
-        w[sendCell + P.DTYPE] = DTYPE_CODE[dtype];
-        sendSeq = ++this.sendSeq[send.peer]!;
-        this.sync.post(sendCell + P.POSTED, sendSeq);
-      }
-      if (recv) {
-        checkPeer(recv.peer, 'recv');
-        const [off, dtype] = this.resolve('recv.data', recv.data, opts.dtype);
-        const cell = p2pBase(this.size, recv.peer, this.rank);
-        const seq = ++this.recvSeq[recv.peer]!;
-        this.wait(cell + P.POSTED, seq, recv.peer, 'did not send');
-        const count = w[cell + P.COUNT]!;
-        const theirType = DTYPES[w[cell + P.DTYPE]!];
-        if (count !== recv.data.length || theirType !== dtype) {
-          w[cell + P.STATUS] = 1;
-          this.sync.post(cell + P.DONE, seq);
-          throw new CollectiveError('EINVAL', `sendRecv: rank ${recv.peer} sent ${count} ${theirType} but rank ${this.rank} expects ${recv.data.length} ${dtype}`);
-        }
-        w[cell + P.STATUS] = 0;
-        this.copy(off, w[cell + P.OFFSET]!, count * DTYPE_BYTES[dtype]);
-        this.sync.post(cell + P.DONE, seq);
-      }
-      if (send) {
-        this.wait(sendCell + P.DONE, sendSeq, send.peer, 'did not receive');
-        if (w[sendCell + P.STATUS] !== 0) {
-          throw new CollectiveError('EINVAL', `sendRecv: rank ${send.peer} refused ${send.data.length} elements from rank ${this.rank}: count or dtype mismatch`);
-        }
-      }
+      this.p2p.run(send, recv, opts.dtype);
     } catch (e) {
       if (e instanceof CollectiveError) this.error = e;
       throw e;
