@@ -105,6 +105,7 @@ export class Communicator implements AlgoComm {
   /** COLLECTIVE_ALGO, read once: process.env is slow on a hot path */
   private readonly envAlgo = process.env[ALGO_ENV];
   private readonly srcs: number[] = [];
+  private readonly call: Call = { kind: 'barrier', count: 0, dtype: 'uint8', elemBytes: 1, op: 'sum', root: 0, send: 0, recv: 0, seq: 0, staged: -1 };
   private readonly p2p: PointToPoint;
   private error: Error | undefined;
   private destroyed = false;
@@ -353,7 +354,18 @@ export class Communicator implements AlgoComm {
     this.clock.timeoutMs = timeoutMs;
     this.clock.start = 0;
     this.divisor = op === 'avg' ? this.size : 1;
-    const call: Call = { kind, count, dtype, elemBytes: eb, op, root, send, recv, seq, staged: -1 };
+    // One Call per communicator, refilled: calls never overlap on a rank.
+    const call = this.call;
+    call.kind = kind;
+    call.count = count;
+    call.dtype = dtype;
+    call.elemBytes = eb;
+    call.op = op;
+    call.root = root;
+    call.send = send;
+    call.recv = recv;
+    call.seq = seq;
+    call.staged = -1;
     const fences = fenceBuffers(this.pool, send, sendBytes, recv, recvBytes, timeoutMs);
     try {
       alg?.prepare?.(this, call);
