@@ -100,20 +100,6 @@ export class Reservation {
     for (const id of this.fences(usage)) waitFence(this.pool, id, deadline, timeoutMs);
   }
 
-  /**
-   * Lock-free hint for hot paths: false only when no entry at `usage` or
-   * below looks pending. A true answer is confirmed by wait() under the lock.
-   */
-  mayBlock(usage: Usage): boolean {
-    const { ctl } = this.pool;
-    for (let i = 0; i < this.pool.layout.caps.fencesPerBuffer; i++) {
-      const e = resvEntry(this.pool, this.bufferSlot, i);
-      const slot = Atomics.load(ctl, e + ResvField.FENCE) - 1;
-      if (slot >= 0 && Atomics.load(ctl, e + ResvField.USAGE) <= usage && isFencePending(this.pool, slot, Atomics.load(ctl, e + ResvField.PENDING_WORD))) return true;
-    }
-    return false;
-  }
-
   /** Whether waiting at `usage` would block right now. */
   test(usage: Usage): boolean {
     return this.fences(usage).length === 0;
