@@ -1,8 +1,8 @@
 import { fail } from './errors.js';
 import { isPageMultiple, PAGE_SIZE } from './constants.js';
-import { AttachField, BufferField, DeviceField, DeviceState, ExportField, ExportState } from './control_layout.js';
+import { BufferField, DeviceField, DeviceState, ExportField, ExportState } from './control_layout.js';
 import { DmaBuf } from './dmabuf.js';
-import { finalizeBufferIfUnusedLocked, dropDeviceRefLocked } from './lifecycle.js';
+import { dropDeviceRefLocked, finalizeBufferIfUnusedLocked, invalidateDynamicLocked } from './lifecycle.js';
 import { notifyMoved } from './move_notifier.js';
 import { allocatePagesLocked, scrubAndFreePagesLocked } from './page_allocator.js';
 import { tables } from './pool_tables.js';
@@ -178,7 +178,7 @@ export class Device {
   move(buf: DeviceBuffer, options: WaitOptions = {}): void {
     this.checkBuffer(buf);
     this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? Infinity);
-    const { buffers, exports, attachments } = tables(this.pool);
+    const { buffers, exports } = tables(this.pool);
     const notified = this.pool.locked(() => {
       const pins = buffers.get(buf.slot, BufferField.PINS);
       if (pins > 0) fail('EBUSY', `buffer is pinned by ${pins} attachment(s); importers must unpin (or unmap static mappings) before it can move`);
@@ -192,15 +192,7 @@ export class Device {
       scrubAndFreePagesLocked(this.pool, oldFirst, pages);
       buffers.set(buf.slot, BufferField.FIRST_PAGE, newFirst);
       buffers.add(buf.slot, BufferField.EPOCH, 1);
-      const out: { slot: number; gen: number }[] = [];
-      for (const a of attachments.liveSlots()) {
-        const e = attachments.get(a, AttachField.EXPORT);
-        if (exports.get(e, ExportField.BUFFER) === buf.slot && attachments.get(a, AttachField.DYNAMIC) === 1) {
-          attachments.set(a, AttachField.INVALIDATED, 1);
-          out.push({ slot: a, gen: attachments.get(a, AttachField.GEN) });
-        }
-      }
-      return out;
+      return invalidateDynamicLocked(this.pool, (e) => exports.get(e, ExportField.BUFFER) === buf.slot);
     });
     notifyMoved(this.pool.id, notified);
   }

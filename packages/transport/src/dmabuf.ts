@@ -1,8 +1,8 @@
 import { fail } from './errors.js';
-import { AttachField, BufferField, ExportField, ExportState, MrField } from './control_layout.js';
+import { BufferField, ExportField, ExportState, MrField } from './control_layout.js';
 import { drainInflight } from './inflight_guard.js';
 import { Attachment, type AttachOptions } from './attachment.js';
-import { dropExportRefLocked } from './lifecycle.js';
+import { dropExportRefLocked, invalidateDynamicLocked } from './lifecycle.js';
 import { notifyMoved } from './move_notifier.js';
 import { tables } from './pool_tables.js';
 import type { Pool } from './pool.js';
@@ -101,17 +101,10 @@ export class DmaBuf {
   revoke(): void {
     this.checkHeld();
     if (!this.isExporter) fail('EPERM', 'only the exporter may revoke a dma-buf');
-    const { exports, attachments } = tables(this.pool);
+    const { exports } = tables(this.pool);
     const notified = this.pool.locked(() => {
       exports.set(this.handle.slot, ExportField.STATE, ExportState.REVOKED);
-      const out: { slot: number; gen: number }[] = [];
-      for (const a of attachments.liveSlots()) {
-        if (attachments.get(a, AttachField.EXPORT) === this.handle.slot && attachments.get(a, AttachField.DYNAMIC) === 1) {
-          attachments.set(a, AttachField.INVALIDATED, 1);
-          out.push({ slot: a, gen: attachments.get(a, AttachField.GEN) });
-        }
-      }
-      return out;
+      return invalidateDynamicLocked(this.pool, (e) => e === this.handle.slot);
     });
     // RMA already past its checks may finish; nothing starts after this returns.
     const { mrs } = tables(this.pool);

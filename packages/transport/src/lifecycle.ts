@@ -1,4 +1,4 @@
-import { BufferField, DeviceField, DeviceState, ExportField, ResvField } from './control_layout.js';
+import { AttachField, BufferField, DeviceField, DeviceState, ExportField, ResvField } from './control_layout.js';
 import { scrubAndFreePagesLocked } from './page_allocator.js';
 import { resvEntry, tables } from './pool_tables.js';
 import type { Pool } from './pool.js';
@@ -39,4 +39,20 @@ export function dropExportRefLocked(pool: Pool, exportSlot: number): void {
   buffers.add(bufferSlot, BufferField.EXPORTS, -1);
   finalizeBufferIfUnusedLocked(pool, bufferSlot);
   dropDeviceRefLocked(pool, deviceSlot);
+}
+
+/**
+ * Marks every dynamic attachment of the exports `hit` selects as
+ * invalidated (pool lock held) and returns them, for invalidateMappings.
+ */
+export function invalidateDynamicLocked(pool: Pool, hit: (exportSlot: number) => boolean): { slot: number; gen: number }[] {
+  const { attachments } = tables(pool);
+  const out: { slot: number; gen: number }[] = [];
+  for (const a of attachments.liveSlots()) {
+    if (attachments.get(a, AttachField.DYNAMIC) === 1 && hit(attachments.get(a, AttachField.EXPORT))) {
+      attachments.set(a, AttachField.INVALIDATED, 1);
+      out.push({ slot: a, gen: attachments.get(a, AttachField.GEN) });
+    }
+  }
+  return out;
 }
