@@ -1,6 +1,5 @@
 import { pack, unpack } from 'msgpackr';
 import { fail, TransportError } from '../errors.js';
-import type { ShmEndpoint } from '../providers/shm/endpoint.js';
 import { AddressVector } from './address_vector.js';
 import { type CompletionOp, CompletionQueue } from './completion_queue.js';
 import { COUNTER_EVENTS, Counter, type CounterEvent } from './counter.js';
@@ -80,9 +79,8 @@ export class Endpoint {
       for (const e of events) {
         this.counters.set(e, target);
         if (e === 'remoteWrite' || e === 'remoteRead') {
-          const shm = this.impl as ShmEndpoint;
-          const index = shm.remoteWord(e === 'remoteWrite' ? 'writes' : 'reads');
-          target.remote.push({ ctl: shm.pool.ctl, index, base: Atomics.load(shm.pool.ctl, index) });
+          const { ctl, index } = this.impl.remoteCounter(e === 'remoteWrite' ? 'writes' : 'reads');
+          target.remote.push({ ctl, index, base: Atomics.load(ctl, index) });
         }
       }
       target.bindings++;

@@ -67,9 +67,11 @@ export interface EndpointImpl {
   poll(): Incoming[];
   /** Blocks up to timeoutMs for new incoming work (spin, then sleep). */
   waitIncoming(timeoutMs: number): void;
-  /** Remote RMA writes/reads that targeted this endpoint so far. */
-  remoteWrites(): number;
-  remoteReads(): number;
+  /**
+   * The shared word counting remote RMA writes or reads that targeted this
+   * endpoint; a counter bound for remote events reads and sleeps on it.
+   */
+  remoteCounter(kind: 'writes' | 'reads'): { ctl: Int32Array; index: number };
   close(): void;
 }
 

@@ -216,17 +216,9 @@ export class ShmEndpoint implements EndpointImpl {
     waitWhileEqual(this.pool.ctl, addr, seen, deadlineAfter(timeoutMs));
   }
 
-  remoteWrites(): number {
-    return tables(this.pool).endpoints.get(this.slot, EndpointField.REMOTE_WRITES);
-  }
-
-  remoteReads(): number {
-    return tables(this.pool).endpoints.get(this.slot, EndpointField.REMOTE_READS);
-  }
-
-  /** Word a counter of remote events can sleep on. */
-  remoteWord(field: 'writes' | 'reads'): number {
-    return tables(this.pool).endpoints.addr(this.slot, field === 'writes' ? EndpointField.REMOTE_WRITES : EndpointField.REMOTE_READS);
+  remoteCounter(kind: 'writes' | 'reads'): { ctl: Int32Array; index: number } {
+    const index = tables(this.pool).endpoints.addr(this.slot, kind === 'writes' ? EndpointField.REMOTE_WRITES : EndpointField.REMOTE_READS);
+    return { ctl: this.pool.ctl, index };
   }
 
   private checkOpen(): void {
