@@ -1,6 +1,6 @@
 // The SPMD half of collective-bench: runs in every device worker, times one
 // collective over a size sweep (out-of-place and in-place) and checks it.
-import type { DeviceArray, DeviceContext, Dtype, ReduceOp } from '@collective/runtime';
+import { type DeviceArray, type DeviceContext, DTYPE_BYTES, type Dtype, type ReduceOp } from '@collective/runtime';
 import { type CollectiveName, SPECS } from './collectives.js';
 import { decode, encode, expectedReduce, inputValue, matches } from './exact_inputs.js';
 
@@ -34,7 +34,6 @@ const BATCHES = 5;
 const WARM_MS = 30;
 const YIELD_MS = 300;
 
-const DTYPE_BYTES: Record<Dtype, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, uint32: 4, int64: 8 };
 
 interface Plan {
   /** elements of one rank's block (all_gather, reduce_scatter, alltoall) or of the buffer */

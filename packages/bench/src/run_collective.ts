@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Writable } from 'node:stream';
-import { type Dtype, type ReduceOp, World } from '@collective/runtime';
+import { DTYPE_BYTES, type Dtype, type ReduceOp, World } from '@collective/runtime';
 import { TransportError } from '@collective/transport';
 import { type CollectiveName, SPECS } from './collectives.js';
 import type { Sample, WorkerArgs } from './collective_worker.js';
@@ -33,7 +33,6 @@ export interface CollectiveBenchResult {
   wrong: number;
 }
 
-const DTYPE_BYTES: Record<Dtype, number> = { float32: 4, float64: 8, float16: 2, bfloat16: 2, int8: 1, uint8: 1, int32: 4, uint32: 4, int64: 8 };
 const MAX_POOL = 2 * 1024 * 1024 * 1024;
 /** JIT settling before the first timed size of a run */
 const SETTLE_MS = 400;
