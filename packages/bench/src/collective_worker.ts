@@ -185,48 +185,47 @@ export default function collectiveWorker(ctx: DeviceContext): Sample[] {
   }
 
   const measure = (): Sample[] => {
-  const samples: Sample[] = [];
-  for (const bytes of a.sizes) {
-    const p = plan(a.collective, n, bytes, eb);
-    const sample: Sample = { bytes: p.count * eb, count: p.count, outUs: NaN, outWrong: 0, inUs: NaN, inWrong: 0 };
-    for (const inPlace of [false, true]) {
-      const run = opFor(p, inPlace);
-      if (!run) continue;
-      fillInputs(p, inPlace);
-      for (let i = 0; i < a.warmup; i++) run();
-      warm(run, WARM_MS);
-      let iters = a.iters;
-      if (iters === 0) {
-        // Every rank must run the same number of iterations: agree on the slowest estimate.
-        const probe = time(run, 3);
-        const t = ctx.alloc('float64', 1) as Float64Array;
-        t[0] = probe;
-        c.allReduce(t, t, { op: 'max' });
-        iters = Math.max(5, Math.min(100_000, Math.ceil((a.minTimeMs * 1000) / Math.max(t[0]!, 0.05))));
-        ctx.free(t);
-      }
-      const us = timeBatches(run, iters);
-      let wrong = 0;
-      if (a.check) {
+    const samples: Sample[] = [];
+    for (const bytes of a.sizes) {
+      const p = plan(a.collective, n, bytes, eb);
+      const sample: Sample = { bytes: p.count * eb, count: p.count, outUs: NaN, outWrong: 0, inUs: NaN, inWrong: 0 };
+      for (const inPlace of [false, true]) {
+        const run = opFor(p, inPlace);
+        if (!run) continue;
         fillInputs(p, inPlace);
-        run();
-        c.barrier();
-        wrong = countWrong(p, inPlace);
+        for (let i = 0; i < a.warmup; i++) run();
+        warm(run, WARM_MS);
+        let iters = a.iters;
+        if (iters === 0) {
+          // Every rank must run the same number of iterations: agree on the slowest estimate.
+          const probe = time(run, 3);
+          const t = ctx.alloc('float64', 1) as Float64Array;
+          t[0] = probe;
+          c.allReduce(t, t, { op: 'max' });
+          iters = Math.max(5, Math.min(100_000, Math.ceil((a.minTimeMs * 1000) / Math.max(t[0]!, 0.05))));
+          ctx.free(t);
+        }
+        const us = timeBatches(run, iters);
+        let wrong = 0;
+        if (a.check) {
+          fillInputs(p, inPlace);
+          run();
+          c.barrier();
+          wrong = countWrong(p, inPlace);
+        }
+        if (inPlace) {
+          sample.inUs = us;
+          sample.inWrong = wrong;
+        } else {
+          sample.outUs = us;
+          sample.outWrong = wrong;
+        }
       }
-      if (inPlace) {
-        sample.inUs = us;
-        sample.inWrong = wrong;
-      } else {
-        sample.outUs = us;
-        sample.outWrong = wrong;
-      }
+      samples.push(sample);
     }
-    samples.push(sample);
-  }
-  return samples;
+    return samples;
   };
   // The first timing after start-up still overlaps V8's background work on two cores: take it twice.
   if (a.settleMs) measure();
-  const samples = measure();
-  return samples;
+  return measure();
 }
