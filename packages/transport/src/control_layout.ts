@@ -9,6 +9,7 @@ export const MAGIC = 0x434f4c4c; // "COLL"
 
 export const enum Header {
   MAGIC = 0,
+  /** thread id + 1 of the pool lock's holder, 0 when free */
   LOCK = 1,
   POOL_ID = 2,
   PAGE_COUNT = 3,
@@ -22,7 +23,18 @@ export const enum Header {
   CAP_FENCES_PER_BUFFER = 11,
   CAP_MRS = 12,
   CAP_ENDPOINTS = 13,
-  SIZE = 16,
+  /** threads asleep waiting for the lock: release wakes one only when > 0 */
+  LOCK_WAITERS = 14,
+  /** times the lock was taken back from a thread that died holding it */
+  LOCK_RECOVERIES = 15,
+  /** bumped whenever an owner frees a buffer or an exporter lets go, so caches know to look */
+  FREE_GEN = 16,
+  /** entries written to the dead-thread ring so far */
+  DEAD_COUNT = 17,
+  /** ring of thread id + 1 of threads known to have died */
+  DEAD_RING = 32,
+  DEAD_RING_SIZE = 64,
+  SIZE = 96,
 }
 
 export const enum DeviceField {
@@ -55,7 +67,11 @@ export const enum BufferField {
   OWNER_FREED = 9,
   /** non-empty reservation entries: lets hot paths skip the scan when 0 */
   RESV_ENTRIES = 10,
-  SIZE = 11,
+  /** 1 once any export of the buffer was revoked: the memory is cut off from every importer */
+  REVOKED = 11,
+  /** reservation entries held long-term by reusable fences (a subset of RESV_ENTRIES) */
+  RESV_RESERVED = 12,
+  SIZE = 13,
 }
 
 export const enum ExportField {
@@ -66,7 +82,9 @@ export const enum ExportField {
   PAGES = 4,
   REFS = 5,
   MAPS = 6,
-  SIZE = 7,
+  /** 1 once the exporter released its reference: importers caching this export should let go */
+  EXPORTER_RELEASED = 7,
+  SIZE = 8,
 }
 export const enum ExportState {
   FREE = 0,
@@ -89,7 +107,9 @@ export const enum FenceField {
   /** (generation << 2) | FenceState, so a waiter sleeps on one word */
   WORD = 0,
   ERRNO = 1,
-  SIZE = 2,
+  /** 1 while a reusable fence owns the slot: Fence.create never hands it out */
+  OWNED = 2,
+  SIZE = 3,
 }
 export const enum FenceState {
   FREE = 0,
@@ -104,7 +124,9 @@ export const enum ResvField {
   /** the fence word while pending: any other value means it has completed */
   PENDING_WORD = 1,
   USAGE = 2,
-  SIZE = 3,
+  /** 1 while a reusable fence holds the entry: nobody else reuses or clears it */
+  RESERVED = 3,
+  SIZE = 4,
 }
 
 /** A registered memory region, readable by every initiator thread. */

@@ -1,6 +1,6 @@
 import { fail } from './errors.js';
 import { isPageMultiple, PAGE_SIZE } from './constants.js';
-import { BufferField, DeviceField, DeviceState, ExportField, ExportState } from './control_layout.js';
+import { BufferField, DeviceField, DeviceState, ExportField, ExportState, Header } from './control_layout.js';
 import { DmaBuf } from './dmabuf.js';
 import { dropDeviceRefLocked, finalizeBufferIfUnusedLocked, invalidateDynamicLocked } from './lifecycle.js';
 import { notifyMoved } from './move_notifier.js';
@@ -25,11 +25,10 @@ export class DeviceBuffer {
 }
 
 /**
- * The device whose single live buffer holds every byte of [offset,
- * offset + bytes), or -1. Lets a caller refuse memory that is not its own
- * before writing to it. Allocation-free, for hot paths.
+ * The slot of the single live (not owner-freed) buffer holding every byte
+ * of [offset, offset + bytes), or -1. Allocation-free, for hot paths.
  */
-export function deviceOfRange(pool: Pool, offset: number, bytes: number): number {
+export function bufferSlotOfRange(pool: Pool, offset: number, bytes: number): number {
   const ctl = pool.ctl;
   const { pageTable, pages, buffers } = pool.layout;
   const first = (offset / PAGE_SIZE) | 0;
@@ -40,7 +39,7 @@ export function deviceOfRange(pool: Pool, offset: number, bytes: number): number
   if (tag <= 0 || ctl[pageTable + last] !== tag) return -1;
   // Buffers are contiguous: equal tags at both ends mean one buffer spans the range.
   const rec = buffers + (tag - 1) * BufferField.SIZE;
-  return ctl[rec + BufferField.OWNER_FREED] === 0 ? ctl[rec + BufferField.DEVICE]! : -1;
+  return ctl[rec + BufferField.OWNER_FREED] === 0 ? tag - 1 : -1;
 }
 
 export interface ExportOptions {
@@ -51,6 +50,9 @@ export interface ExportOptions {
 export interface WaitOptions {
   timeoutMs?: number;
 }
+
+/** A fence nobody signals must not make free() hang forever. */
+const DEFAULT_FREE_WAIT_MS = 60_000;
 
 /**
  * A device opened by exactly one owner. Its buffers live in the shared
@@ -102,6 +104,26 @@ export class Device {
     if (!buffers.isLive(buf.slot, buf.gen) || buffers.get(buf.slot, BufferField.OWNER_FREED) !== 0) {
       fail('EINVAL', 'buffer has been freed');
     }
+    // A handle built by hand for another device's slot must not pass for ours.
+    if (buffers.get(buf.slot, BufferField.DEVICE) !== this.index) fail('EINVAL', `buffer does not belong to device ${this.index}`);
+  }
+
+  /**
+   * The live buffer of this device holding every byte of `view` (a typed
+   * array over the pool's memory), so code handed a view can export or
+   * fence the memory behind it. Fails for memory that is not this device's.
+   */
+  bufferOf(view: ArrayBufferView): DeviceBuffer {
+    this.checkOpen();
+    if (!ArrayBuffer.isView(view) || view.buffer !== this.pool.memory.buffer) {
+      fail('EINVAL', 'view is not over this pool\'s device memory; allocate it with device.allocate()');
+    }
+    const slot = bufferSlotOfRange(this.pool, view.byteOffset, view.byteLength);
+    const { buffers } = tables(this.pool);
+    if (slot < 0 || buffers.get(slot, BufferField.DEVICE) !== this.index) {
+      fail('EINVAL', `view [${view.byteOffset}, ${view.byteOffset + view.byteLength}) is not inside one live buffer of device ${this.index}`);
+    }
+    return new DeviceBuffer(this, slot, buffers.get(slot, BufferField.GEN), buffers.get(slot, BufferField.PAGES) * PAGE_SIZE);
   }
 
   allocate(size: number): DeviceBuffer {
@@ -137,12 +159,17 @@ export class Device {
     return new Reservation(this.pool, buf.slot, buf.gen);
   }
 
-  /** Frees once every fence on the buffer has signalled; exports keep the pages alive until released. */
+  /**
+   * Frees once every fence on the buffer has signalled (waiting up to
+   * options.timeoutMs, default 60 s); exports keep the pages alive until
+   * released, and their pages are scrubbed before anyone else gets them.
+   */
   free(buf: DeviceBuffer, options: WaitOptions = {}): void {
     this.checkBuffer(buf);
-    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? Infinity);
+    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? DEFAULT_FREE_WAIT_MS);
     this.pool.locked(() => {
       tables(this.pool).buffers.set(buf.slot, BufferField.OWNER_FREED, 1);
+      Atomics.add(this.pool.ctl, Header.FREE_GEN, 1);
       finalizeBufferIfUnusedLocked(this.pool, buf.slot);
     });
   }
@@ -156,6 +183,7 @@ export class Device {
     if (offset + size > buf.size) fail('EINVAL', `export range [${offset}, ${offset + size}) exceeds the ${buf.size}-byte buffer`);
     const { exports, buffers, devices } = tables(this.pool);
     const rec = this.pool.locked(() => {
+      if (buffers.get(buf.slot, BufferField.REVOKED) !== 0) fail('EIO', 'buffer was revoked: an export of it was revoked, so it is cut off from every importer; allocate a new buffer to share');
       const r = exports.claimLocked(ExportState.LIVE) ?? fail('ENOMEM', `all ${exports.capacity} export records are in use; release dma-bufs first`);
       // Take every reference before the handle exists: nobody can import
       // an export whose buffer or device context might still go away.
@@ -181,7 +209,7 @@ export class Device {
     const { buffers, exports } = tables(this.pool);
     const notified = this.pool.locked(() => {
       const pins = buffers.get(buf.slot, BufferField.PINS);
-      if (pins > 0) fail('EBUSY', `buffer is pinned by ${pins} attachment(s); importers must unpin (or unmap static mappings) before it can move`);
+      if (pins > 0) fail('EBUSY', `buffer is pinned by ${pins} attachment(s); importers must unpin (or unmap static mappings), and communicators deregister it, before it can move`);
       const views = buffers.get(buf.slot, BufferField.CPU_VIEWS);
       if (views > 0) fail('EBUSY', `buffer has ${views} CPU view(s) open; end them before moving`);
       const pages = buffers.get(buf.slot, BufferField.PAGES);
@@ -208,9 +236,10 @@ export class Device {
       (s) => buffers.get(s, BufferField.DEVICE) === this.index && buffers.get(s, BufferField.OWNER_FREED) === 0,
     );
     for (const s of mine) {
-      new Reservation(this.pool, s, buffers.get(s, BufferField.GEN)).wait(Usage.BOOKKEEP, options.timeoutMs ?? Infinity);
+      new Reservation(this.pool, s, buffers.get(s, BufferField.GEN)).wait(Usage.BOOKKEEP, options.timeoutMs ?? DEFAULT_FREE_WAIT_MS);
     }
     this.pool.locked(() => {
+      if (mine.length > 0) Atomics.add(this.pool.ctl, Header.FREE_GEN, 1);
       for (const s of mine) {
         buffers.set(s, BufferField.OWNER_FREED, 1);
         finalizeBufferIfUnusedLocked(this.pool, s);

@@ -1,5 +1,6 @@
 import { fail } from './errors.js';
-import { BufferField, ExportField, ExportState, MrField } from './control_layout.js';
+import { checkHandle, checkNotRevokedLocked, type DmaBufHandle } from './dmabuf_handle.js';
+import { BufferField, ExportField, ExportState, Header, MrField } from './control_layout.js';
 import { drainInflight } from './inflight_guard.js';
 import { Attachment, type AttachOptions } from './attachment.js';
 import { dropExportRefLocked, invalidateDynamicLocked } from './lifecycle.js';
@@ -8,37 +9,14 @@ import { tables } from './pool_tables.js';
 import type { Pool } from './pool.js';
 import { Reservation } from './reservation.js';
 
-/** A dma-buf as it crosses threads: a plain, structured-clone-safe object. */
-export interface DmaBufHandle {
-  kind: 'dmabuf';
-  pool: number;
-  slot: number;
-  gen: number;
-  size: number;
-}
-
-export function checkHandle(pool: Pool, handle: DmaBufHandle): void {
-  if (!handle || typeof handle !== 'object' || handle.kind !== 'dmabuf' || !Number.isInteger(handle.slot) || !Number.isInteger(handle.gen)) {
-    fail('EINVAL', 'not a dma-buf handle (expected the handle property of a DmaBuf)');
-  }
-  if (handle.pool !== pool.id) fail('EINVAL', `dma-buf handle belongs to another pool (pool ${handle.pool}, this is ${pool.id})`);
-  if (!tables(pool).exports.isLive(handle.slot, handle.gen)) {
-    fail('ENOENT', 'dma-buf handle is stale: every reference to it was released');
-  }
-}
-
-export function checkNotRevokedLocked(pool: Pool, slot: number): void {
-  if (tables(pool).exports.get(slot, ExportField.STATE) === ExportState.REVOKED) {
-    fail('EIO', 'dma-buf has been revoked by its exporter; unmap, detach and release it');
-  }
-}
-
 /**
  * One counted reference to an exported buffer. The exporter gets one from
  * Device.export, importers from DmaBuf.import(handle) in any worker.
  */
 export class DmaBuf {
   private released = false;
+  /** attachments made through this reference: releasing it detaches them */
+  private readonly attachments = new Set<Attachment>();
 
   private constructor(
     readonly pool: Pool,
@@ -91,32 +69,57 @@ export class DmaBuf {
 
   attach(options: AttachOptions = {}): Attachment {
     this.checkHeld();
-    return Attachment.create(this.pool, this.handle, options);
+    const att = Attachment.create(this.pool, this.handle, options, (a) => this.attachments.delete(a));
+    this.attachments.add(att);
+    return att;
   }
 
   /**
-   * Terminal: importers are invalidated now and every later map, attach or
-   * registration fails; the memory stays until the last importer unmaps.
+   * Terminal, and for the memory rather than this handle alone: every
+   * export of the buffer is revoked, importers are invalidated now, every
+   * later map, attach, registration or collective on the buffer fails, and
+   * the memory stays until the last importer unmaps.
    */
   revoke(): void {
     this.checkHeld();
     if (!this.isExporter) fail('EPERM', 'only the exporter may revoke a dma-buf');
-    const { exports } = tables(this.pool);
+    const { exports, buffers } = tables(this.pool);
+    const buffer = this.bufferSlot;
+    const revoked: number[] = [];
     const notified = this.pool.locked(() => {
-      exports.set(this.handle.slot, ExportField.STATE, ExportState.REVOKED);
-      return invalidateDynamicLocked(this.pool, (e) => e === this.handle.slot);
+      buffers.set(buffer, BufferField.REVOKED, 1);
+      for (const e of exports.liveSlots()) {
+        if (exports.get(e, ExportField.BUFFER) !== buffer) continue;
+        exports.set(e, ExportField.STATE, ExportState.REVOKED);
+        revoked.push(e);
+      }
+      Atomics.add(this.pool.ctl, Header.FREE_GEN, 1);
+      return invalidateDynamicLocked(this.pool, (e) => revoked.includes(e));
     });
     // RMA already past its checks may finish; nothing starts after this returns.
     const { mrs } = tables(this.pool);
     for (const m of mrs.liveSlots()) {
-      if (mrs.get(m, MrField.EXPORT) === this.handle.slot) drainInflight(this.pool.ctl, mrs.addr(m, MrField.INFLIGHT));
+      if (revoked.includes(mrs.get(m, MrField.EXPORT))) drainInflight(this.pool.ctl, mrs.addr(m, MrField.INFLIGHT));
     }
     notifyMoved(this.pool.id, notified);
   }
 
+  /**
+   * Drops this reference. Attachments made through it are detached first
+   * (their mappings unmapped, their CPU views ended), so nothing obtained
+   * through a released handle can touch the memory afterwards.
+   */
   release(): void {
     this.checkHeld();
+    for (const att of [...this.attachments]) att.forceDetach();
     this.released = true;
-    this.pool.locked(() => dropExportRefLocked(this.pool, this.handle.slot));
+    const { exports } = tables(this.pool);
+    this.pool.locked(() => {
+      if (this.isExporter) {
+        exports.set(this.handle.slot, ExportField.EXPORTER_RELEASED, 1);
+        Atomics.add(this.pool.ctl, Header.FREE_GEN, 1);
+      }
+      dropExportRefLocked(this.pool, this.handle.slot);
+    });
   }
 }

@@ -12,9 +12,14 @@ export interface FenceId {
   word: number;
 }
 
-const ERRNO: ErrorCode[] = ['EIO', 'ECANCELED', 'ETIMEDOUT', 'EACCES'];
 
-const pendingWord = (gen: number): number => ((gen << 2) | FenceState.PENDING) | 0;
+/** The word a fence holds while pending with generation `gen`. */
+export const pendingWord = (gen: number): number => ((gen << 2) | FenceState.PENDING) | 0;
+
+/** The next pending word for a fence slot whose word is now `word`. */
+export const nextPendingWord = (word: number): number => pendingWord(((word >>> 2) + 1) & 0x1fffffff);
+
+export const ERRNO_CODES = ['EIO', 'ECANCELED', 'ETIMEDOUT', 'EACCES'] as const;
 
 /**
  * A dma_fence: signalled once, waited on by any thread. Its pending word
@@ -38,8 +43,8 @@ export class Fence {
         // Round-robin reuse keeps completed fences readable for as long as possible.
         const slot = (Atomics.add(pool.ctl, Header.FENCE_CURSOR, 1) >>> 0) % cap;
         const word = fences.get(slot, FenceField.WORD);
-        if ((word & 3) !== FenceState.PENDING) {
-          const next = pendingWord(((word >>> 2) + 1) & 0x1fffffff);
+        if ((word & 3) !== FenceState.PENDING && fences.get(slot, FenceField.OWNED) === 0) {
+          const next = nextPendingWord(word);
           fences.set(slot, FenceField.ERRNO, 0);
           fences.set(slot, FenceField.WORD, next);
           return { kind: 'fence' as const, pool: pool.id, slot, word: next };
@@ -73,7 +78,7 @@ export class Fence {
 
   /** Completes the fence with an error that every waiter sees. */
   signalError(code: ErrorCode = 'EIO'): void {
-    this.complete(FenceState.FAILED, ERRNO.indexOf(code) + 1 || 1);
+    this.complete(FenceState.FAILED, (ERRNO_CODES as readonly ErrorCode[]).indexOf(code) + 1 || 1);
   }
 
   private complete(state: FenceState, errno: number): void {
@@ -101,7 +106,7 @@ export function waitFence(pool: Pool, id: FenceId, deadline: number, timeoutMs: 
   }
   const word = Atomics.load(pool.ctl, addr);
   if (word === ((id.word & ~3) | FenceState.FAILED)) {
-    const code = ERRNO[fences.get(id.slot, FenceField.ERRNO) - 1] ?? 'EIO';
+    const code = ERRNO_CODES[fences.get(id.slot, FenceField.ERRNO) - 1] ?? 'EIO';
     throw new TransportError(code, `fence ${id.slot} completed with an error`);
   }
 }

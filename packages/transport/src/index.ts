@@ -1,13 +1,13 @@
-export { PAGE_SIZE, WASM_PAGE_SIZE, RESERVED_BYTES } from './constants.js';
+export { PAGE_SIZE, WASM_PAGE_SIZE } from './constants.js';
 export { TransportError, type ErrorCode } from './errors.js';
 export { Pool, type PoolDescriptor, type PoolOptions } from './pool.js';
 export type { Capacities } from './control_layout.js';
-export { Device, DeviceBuffer, deviceOfRange, type ExportOptions, type WaitOptions } from './device.js';
-export { DmaBuf, type DmaBufHandle } from './dmabuf.js';
+export { Device, DeviceBuffer, type ExportOptions, type WaitOptions } from './device.js';
+export { DmaBuf } from './dmabuf.js';
+export type { DmaBufHandle } from './dmabuf_handle.js';
 export { Attachment, CpuView, Mapping, type AttachOptions, type MapRange, type Segment } from './attachment.js';
 export { Fence, type FenceId } from './fence.js';
-export { Reservation, Usage, usageFor, reservationAt, mayBlockAt, type Access } from './reservation.js';
-export { allocateHost, freeHost } from './host_memory.js';
+export { Reservation, Usage, usageFor, type Access } from './reservation.js';
 export { SyncFile, type SyncFileDescriptor } from './sync_file.js';
 export { getInfo, selectProvider, type InfoHints } from './fabric/info.js';
 export { Fabric, Domain, type RegisterOptions } from './fabric/fabric.js';

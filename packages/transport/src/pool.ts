@@ -1,6 +1,8 @@
 import { fail } from './errors.js';
 import { PAGE_SIZE, RESERVED_BYTES, WASM_PAGE_SIZE } from './constants.js';
+import type { Worker } from 'node:worker_threads';
 import { withLock } from './shared_lock.js';
+import { isThreadDeadIn, markThreadDeadIn, SELF, watchWorkerIn } from './thread_liveness.js';
 import { type Capacities, computeLayout, DEFAULT_CAPACITIES, Header, type Layout, MAGIC } from './control_layout.js';
 
 export interface PoolOptions {
@@ -103,8 +105,44 @@ export class Pool {
     return new Uint8Array(this.memory.buffer, offset, length);
   }
 
+  /** @internal runs `fn` under the pool lock */
   locked<T>(fn: () => T): T {
-    return withLock(this.ctl, Header.LOCK, fn);
+    return withLock(this.ctl, fn);
+  }
+
+  /**
+   * Tells the pool about a worker thread that uses it: when the worker
+   * exits, however it exits (terminate(), a crash, process.exit()), the
+   * pool learns it is dead, so a lock it held is handed back and peers
+   * waiting on it stop waiting.
+   */
+  watch(worker: Worker): void {
+    watchWorkerIn(this.ctl, worker);
+  }
+
+  /** @internal marks a thread (id + 1, as in owner words) dead */
+  markThreadDead(owner: number): void {
+    markThreadDeadIn(this.ctl, owner);
+  }
+
+  /** @internal whether the thread with this owner word (id + 1) is known to be dead */
+  isThreadDead(owner: number): boolean {
+    return isThreadDeadIn(this.ctl, owner);
+  }
+
+  /** This thread's owner word (thread id + 1). */
+  static get self(): number {
+    return SELF;
+  }
+
+  /** How many times the lock was recovered from a dead holder. */
+  get lockRecoveries(): number {
+    return Atomics.load(this.ctl, Header.LOCK_RECOVERIES);
+  }
+
+  /** @internal bumped on every free and exporter release; caches compare it to know when to sweep */
+  get freeGeneration(): number {
+    return Atomics.load(this.ctl, Header.FREE_GEN);
   }
 
   /** Process-unique non-zero token, used to tell owners apart. */

@@ -54,6 +54,7 @@ export class Reservation {
       let free = -1;
       for (let i = 0; i < this.pool.layout.caps.fencesPerBuffer; i++) {
         const e = resvEntry(this.pool, this.bufferSlot, i);
+        if (ctl[e + ResvField.RESERVED] === 1) continue;
         const slot = ctl[e + ResvField.FENCE]! - 1;
         if (slot >= 0 && !isFencePending(this.pool, slot, ctl[e + ResvField.PENDING_WORD]!)) {
           ctl[e + ResvField.FENCE] = 0;

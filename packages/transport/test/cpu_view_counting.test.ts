@@ -24,13 +24,18 @@ describe('CPU views go through the exporter', () => {
       views.push({ actor, att, m, view: await actor.call(att, 'beginCpuAccess', m) });
     }
     expect(exported.cpuViews).toBe(2);
+    // Access is bracketed: a's writes land at end(), and a view begun afterwards sees them.
     await a.helper('fill', views[0]!.view, 9);
-    expect((await b.helper('bytes', views[1]!.view))[100]).toBe(9);
+    expect((await b.helper('bytes', views[1]!.view))[100]).toBe(0);
+    await a.call(views[0]!.view, 'end');
+    // b changed nothing, so its end() writes nothing back over a's bytes.
+    await b.call(views[1]!.view, 'end');
+    expect(dev.view(buf)[100]).toBe(9);
+    const again = await b.call(views[1]!.att, 'beginCpuAccess', views[1]!.m);
+    expect((await b.helper('bytes', again))[100]).toBe(9);
+    await b.call(again, 'end');
 
-    for (const v of views) {
-      await v.actor.call(v.view, 'end');
-      await v.actor.call(v.att, 'unmap', v.m);
-    }
+    for (const v of views) await v.actor.call(v.att, 'unmap', v.m);
     expect(exported.cpuViews).toBe(0);
     await expect(a.call(views[0]!.view, 'end')).rejects.toThrow(/CPU view already ended/);
   });

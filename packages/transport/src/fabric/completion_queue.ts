@@ -41,6 +41,11 @@ export class CompletionQueue {
     return this.queue.length < this.size;
   }
 
+  /** Entries that can still be pushed. */
+  room(): number {
+    return this.size - this.queue.length;
+  }
+
   /** @internal */
   push(entry: Entry): void {
     this.queue.push(entry);

@@ -26,6 +26,14 @@ interface PostedRecv {
   context: unknown;
 }
 
+/** What a posted operation's completion must report. */
+interface Pending {
+  op: CompletionOp;
+  context: unknown;
+  length: number;
+  event: CounterEvent;
+}
+
 export interface CqBindFlags {
   transmit?: boolean;
   recv?: boolean;
@@ -48,6 +56,8 @@ export class Endpoint {
   private av?: AddressVector;
   private readonly counters = new Map<CounterEvent, Counter>();
   private readonly posted: PostedRecv[] = [];
+  private readonly pending = new Map<number, Pending>();
+  private nextToken = 1;
   private enabled = false;
   private closed = false;
   /** MRs registered with this endpoint (FI_MR_ENDPOINT); they must close first */
@@ -109,14 +119,37 @@ export class Endpoint {
     if (!this.enabled) fail('EINVAL', 'endpoint is not enabled; bind a CQ and an AV, then call enable()');
   }
 
-  private completeTx(op: CompletionOp, context: unknown, length: number, err: TransportError | undefined, event: CounterEvent): void {
-    const counter = this.counters.get(event);
+  /** Records what the completion of `token` must say; the provider reports it later. */
+  private track(op: CompletionOp, context: unknown, length: number, event: CounterEvent): number {
+    const token = this.nextToken++;
+    this.pending.set(token, { op, context, length, event });
+    return token;
+  }
+
+  private completeTx(p: Pending, err: TransportError | undefined): void {
+    const counter = this.counters.get(p.event);
     if (err) {
-      this.txCq!.push({ err: { op, context, code: err.code, message: err.message.replace(/^[A-Z]+: /, '') } });
+      this.txCq!.push({ err: { op: p.op, context: p.context, code: err.code, message: err.message.replace(/^[A-Z]+: /, '') } });
       counter?.addError();
     } else {
-      this.txCq!.push({ ok: { op, context, length } });
+      this.txCq!.push({ ok: { op: p.op, context: p.context, length: p.length } });
       counter?.add();
+    }
+  }
+
+  /** Operations posted and not yet completed into the CQ. */
+  get outstanding(): number {
+    return this.pending.size;
+  }
+
+  /** Posts through `post`; a post the provider refuses at once (EAGAIN) leaves nothing tracked. */
+  private postTracked(op: CompletionOp, context: unknown, length: number, event: CounterEvent, post: (token: number) => void): void {
+    const token = this.track(op, context, length, event);
+    try {
+      post(token);
+    } catch (e) {
+      this.pending.delete(token);
+      throw e;
     }
   }
 
@@ -129,39 +162,44 @@ export class Endpoint {
     if (!Number.isSafeInteger(op.length) || op.length < 0) fail('EINVAL', `op.length must be a non-negative integer (got ${op.length})`);
     if (!Number.isSafeInteger(op.remoteOffset) || op.remoteOffset < 0) fail('EINVAL', `op.remoteOffset must be a non-negative integer (got ${op.remoteOffset})`);
     if (!Number.isSafeInteger(op.key)) fail('EINVAL', `op.key must be an integer (got ${op.key})`);
-    if (!this.txCq!.hasRoom()) fail('EAGAIN', 'transmit completion queue is full; read completions and retry');
+    this.checkRoom();
     return { remote: this.av!.lookup(op.dest), offset };
   }
 
+  /** Every posted operation needs a CQ entry when it completes: refuse posts the CQ could not hold. */
+  private checkRoom(): void {
+    if (this.pending.size >= this.txCq!.room()) fail('EAGAIN', 'transmit completion queue is full; read completions and retry');
+  }
+
+  /** fi_write: posts; the completion (or its error) arrives in the transmit CQ. */
   write(op: RmaOp): void {
     const { remote, offset } = this.checkRma(op);
-    const err = this.impl.write({ local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key });
-    this.completeTx('write', op.context, op.length, err, 'write');
+    const req = { local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key };
+    this.postTracked('write', op.context, op.length, 'write', (t) => this.impl.postWrite(req, t));
   }
 
   /** fi_writedata: the target's CQ gets a remote-write completion carrying `data` (32 bits). */
   writedata(op: RmaOp & { data: number }): void {
     const { remote, offset } = this.checkRma(op);
     checkU32('op.data', op.data);
-    const err = this.impl.write({ local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key, data: op.data });
-    this.completeTx('write', op.context, op.length, err, 'write');
+    const req = { local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key, data: op.data };
+    this.postTracked('write', op.context, op.length, 'write', (t) => this.impl.postWrite(req, t));
   }
 
   read(op: RmaOp): void {
     const { remote, offset } = this.checkRma(op);
-    const err = this.impl.read({ local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key });
-    this.completeTx('read', op.context, op.length, err, 'read');
+    const req = { local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key };
+    this.postTracked('read', op.context, op.length, 'read', (t) => this.impl.postRead(req, t));
   }
 
   /** fi_tsend of a small control message, encoded with msgpackr. */
   tsend(dest: number, tag: number, message: unknown, context?: unknown): void {
     this.checkReady();
     checkU32('tag', tag);
-    if (!this.txCq!.hasRoom()) fail('EAGAIN', 'transmit completion queue is full; read completions and retry');
+    this.checkRoom();
     const remote = this.av!.lookup(dest);
     const bytes = pack(message);
-    const err = this.impl.send(remote, tag, bytes);
-    this.completeTx('send', context, bytes.length, err, 'send');
+    this.postTracked('send', context, bytes.length, 'send', (t) => this.impl.postSend(remote, tag, bytes, t));
   }
 
   /** fi_trecv: matches a message whose tag equals `tag` outside the `ignore` bits. */
@@ -172,9 +210,15 @@ export class Endpoint {
     this.posted.push({ tag, ignore, context });
   }
 
-  /** @internal drains incoming work into the receive CQ */
+  /** @internal moves finished posts into the transmit CQ and incoming work into the receive CQ */
   progress(): void {
     if (this.closed || !this.rxCq) return;
+    for (const c of this.impl.pollCompletions()) {
+      const p = this.pending.get(c.token);
+      if (!p) continue;
+      this.pending.delete(c.token);
+      this.completeTx(p, c.error);
+    }
     for (const inc of this.impl.poll()) {
       if (!this.rxCq.hasRoom()) return;
       const source = this.av?.reverse(this.impl.address.provider, inc.source);
@@ -202,6 +246,8 @@ export class Endpoint {
     this.checkOpen();
     const open = [...this.boundMrs].filter((m) => m.isOpen).length;
     if (open > 0) fail('EBUSY', `endpoint has ${open} memory region(s) bound; close them before the endpoint`);
+    this.progress();
+    if (this.pending.size > 0) fail('EBUSY', `endpoint has ${this.pending.size} operation(s) in flight; wait for their completions before closing`);
     this.impl.close();
     this.closed = true;
     this.txCq?.endpoints.delete(this);

@@ -56,16 +56,33 @@ export interface RmaRequest {
   data?: number;
 }
 
-/** Per-endpoint operations a provider implements; the generic Endpoint adds CQs, counters and matching. */
+/** The outcome of one posted operation, matched to its post by `token`. */
+export interface TxCompletion {
+  token: number;
+  /** set when the operation failed: the CQ's error entry carries it */
+  error?: TransportError;
+}
+
+/**
+ * Per-endpoint operations a provider implements; the generic Endpoint adds
+ * CQs, counters and matching. The contract is asynchronous, like fi_write
+ * and ncclNet's isend/test: a post only queues the operation, and its
+ * outcome comes back later from pollCompletions(). A provider may finish
+ * the work inside the post (shm copies at once) or much later (tcp, on its
+ * proxy thread); callers must not assume either. Buffers named by a post
+ * stay in use until its completion is polled.
+ */
 export interface EndpointImpl {
   readonly address: EndpointAddress;
-  /** Returns an error for the CQ's error queue; throws only for EAGAIN or misuse. */
-  write(req: RmaRequest): TransportError | undefined;
-  read(req: RmaRequest): TransportError | undefined;
-  send(remote: EndpointAddress, tag: number, payload: Uint8Array): TransportError | undefined;
+  /** Throws only for EAGAIN (no room to queue) or misuse; failures of the transfer itself complete with an error. */
+  postWrite(req: RmaRequest, token: number): void;
+  postRead(req: RmaRequest, token: number): void;
+  postSend(remote: EndpointAddress, tag: number, payload: Uint8Array, token: number): void;
+  /** Completions of posted operations, oldest first. */
+  pollCompletions(): TxCompletion[];
   /** Incoming work in arrival order. */
   poll(): Incoming[];
-  /** Blocks up to timeoutMs for new incoming work (spin, then sleep). */
+  /** Blocks up to timeoutMs for new incoming work or completions (spin, then sleep). */
   waitIncoming(timeoutMs: number): void;
   /**
    * The shared word counting remote RMA writes or reads that targeted this

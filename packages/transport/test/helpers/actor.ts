@@ -35,8 +35,16 @@ export class Actor {
     });
   }
 
+  /** A worker the pool watches: if it dies, whatever it held in the pool is recovered. */
   static start(pool: Pool): Actor {
-    return new Actor(new Worker(fixture, { workerData: { pool: pool.describe() } }));
+    const worker = new Worker(fixture, { workerData: { pool: pool.describe() } });
+    pool.watch(worker);
+    return new Actor(worker);
+  }
+
+  /** Ends the worker abruptly, as a crash would: no code of its own runs. */
+  kill(): Promise<number> {
+    return this.worker.terminate();
   }
 
   call(target: Ref | string, method: string, ...args: unknown[]): Promise<any> {

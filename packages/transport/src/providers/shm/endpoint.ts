@@ -6,7 +6,7 @@ import { allocatePagesLocked, scrubAndFreePagesLocked } from '../../page_allocat
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import { MrAccess } from '../../fabric/access.js';
-import type { EndpointAddress, EndpointImpl, Incoming, RmaRequest } from '../../fabric/provider.js';
+import type { EndpointAddress, EndpointImpl, Incoming, RmaRequest, TxCompletion } from '../../fabric/provider.js';
 import { MAILBOX_PAGES, Mailbox, MAX_PAYLOAD, SlotField, SlotKind } from './mailbox.js';
 import type { ShmMemoryRegion } from './memory_region.js';
 
@@ -25,6 +25,8 @@ export class ShmEndpoint implements EndpointImpl {
   readonly address: EndpointAddress;
   private readonly mailbox: Mailbox;
   private closed = false;
+  /** Posts finish inside the call (one copy in the shared pool); their completions wait here for the next poll. */
+  private readonly done: TxCompletion[] = [];
 
   private constructor(
     readonly pool: Pool,
@@ -152,7 +154,27 @@ export class ShmEndpoint implements EndpointImpl {
     Atomics.notify(this.pool.ctl, endpoints.addr(remote.slot, field));
   }
 
-  write(req: RmaRequest): TransportError | undefined {
+  postWrite(req: RmaRequest, token: number): void {
+    this.finish(token, this.write(req));
+  }
+
+  postRead(req: RmaRequest, token: number): void {
+    this.finish(token, this.read(req));
+  }
+
+  postSend(remote: EndpointAddress, tag: number, payload: Uint8Array, token: number): void {
+    this.finish(token, this.send(remote, tag, payload));
+  }
+
+  private finish(token: number, error: TransportError | undefined): void {
+    this.done.push(error ? { token, error } : { token });
+  }
+
+  pollCompletions(): TxCompletion[] {
+    return this.done.splice(0);
+  }
+
+  private write(req: RmaRequest): TransportError | undefined {
     this.checkOpen();
     return this.withPeer(req.remote, () => {
       let claimed = -1;
@@ -172,12 +194,12 @@ export class ShmEndpoint implements EndpointImpl {
     });
   }
 
-  read(req: RmaRequest): TransportError | undefined {
+  private read(req: RmaRequest): TransportError | undefined {
     this.checkOpen();
     return this.withPeer(req.remote, () => this.copy(req, false, () => this.bumpRemote(req.remote, EndpointField.REMOTE_READS)));
   }
 
-  send(remote: EndpointAddress, tag: number, payload: Uint8Array): TransportError | undefined {
+  private send(remote: EndpointAddress, tag: number, payload: Uint8Array): TransportError | undefined {
     this.checkOpen();
     if (payload.length > MAX_PAYLOAD) fail('EINVAL', `message of ${payload.length} bytes exceeds the ${MAX_PAYLOAD}-byte limit for tagged messages; use RMA for bulk data`);
     return this.withPeer(remote, () => {
@@ -212,7 +234,7 @@ export class ShmEndpoint implements EndpointImpl {
     const { endpoints } = tables(this.pool);
     const addr = endpoints.addr(this.slot, EndpointField.DOORBELL);
     const seen = Atomics.load(this.pool.ctl, addr);
-    if (this.mailbox.full().length > 0) return;
+    if (this.done.length > 0 || this.mailbox.full().length > 0) return;
     waitWhileEqual(this.pool.ctl, addr, seen, deadlineAfter(timeoutMs));
   }
 

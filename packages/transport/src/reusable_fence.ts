@@ -1,0 +1,143 @@
+import { deadlineAfter } from './atomics_wait.js';
+import { type ErrorCode, fail } from './errors.js';
+import { BufferField, FenceField, FenceState, ResvField } from './control_layout.js';
+import { ERRNO_CODES, isFencePending, nextPendingWord, waitFence, type FenceId } from './fence.js';
+import { resvEntry, tables } from './pool_tables.js';
+import type { Pool } from './pool.js';
+import type { Usage } from './reservation.js';
+
+/**
+ * A fence slot and a reservation entry that one owner keeps for a
+ * buffer it accesses over and over (a communicator's registration of a
+ * user buffer). Each access publishes a fresh fence in the same entry, so
+ * a call costs one short locked section instead of Fence.create plus
+ * Reservation.add, and the check for conflicting fences and the publish of
+ * our own happen under one lock, as with dma_resv_lock.
+ */
+export class ReusableFence {
+  private word = 0;
+  private armed = false;
+  private released = false;
+
+  private constructor(
+    readonly pool: Pool,
+    readonly bufferSlot: number,
+    readonly bufferGen: number,
+    private readonly fenceSlot: number,
+    private readonly entry: number,
+    readonly usage: Usage,
+  ) {}
+
+  /** Claims a fence slot and an entry of the buffer's reservation (the buffer must be live). */
+  static claim(pool: Pool, bufferSlot: number, bufferGen: number, usage: Usage): ReusableFence {
+    const { buffers, fences } = tables(pool);
+    const { ctl } = pool;
+    return pool.locked(() => {
+      if (!buffers.isLive(bufferSlot, bufferGen)) fail('ESTALE', 'the buffer has been freed');
+      let entry = -1;
+      for (let i = 0; i < pool.layout.caps.fencesPerBuffer && entry < 0; i++) {
+        const e = resvEntry(pool, bufferSlot, i);
+        if (ctl[e + ResvField.FENCE] === 0 && ctl[e + ResvField.RESERVED] === 0) entry = e;
+      }
+      if (entry < 0) fail('EAGAIN', `the buffer's reservation holds ${pool.layout.caps.fencesPerBuffer} fences; wait for some to signal`);
+      let fenceSlot = -1;
+      for (let s = 0; s < fences.capacity && fenceSlot < 0; s++) {
+        if ((fences.get(s, FenceField.WORD) & 3) !== FenceState.PENDING && fences.get(s, FenceField.OWNED) === 0) fenceSlot = s;
+      }
+      if (fenceSlot < 0) fail('EAGAIN', `all ${fences.capacity} fences are in use; raise options.capacities.fences`);
+      fences.set(fenceSlot, FenceField.OWNED, 1);
+      ctl[entry + ResvField.RESERVED] = 1;
+      ctl[entry + ResvField.FENCE] = fenceSlot + 1;
+      ctl[entry + ResvField.PENDING_WORD] = fences.get(fenceSlot, FenceField.WORD);
+      ctl[entry + ResvField.USAGE] = usage;
+      buffers.add(bufferSlot, BufferField.RESV_ENTRIES, 1);
+      buffers.add(bufferSlot, BufferField.RESV_RESERVED, 1);
+      return new ReusableFence(pool, bufferSlot, bufferGen, fenceSlot, entry, usage);
+    });
+  }
+
+  private get fenceAddr(): number {
+    return tables(this.pool).fences.addr(this.fenceSlot, FenceField.WORD);
+  }
+
+  /**
+   * Waits (up to timeoutMs) for the buffer's other fences at `waitFor` or
+   * below, then publishes a fresh pending fence of this entry. Throws
+   * ETIMEDOUT, or the error a conflicting fence failed with, leaving
+   * nothing armed.
+   */
+  begin(waitFor: Usage, timeoutMs: number): void {
+    if (this.released) fail('EINVAL', 'reusable fence was released');
+    if (this.armed) fail('EINVAL', 'reusable fence is already armed; end() it first');
+    const deadline = deadlineAfter(timeoutMs);
+    const { ctl } = this.pool;
+    const { buffers } = tables(this.pool);
+    const blockers: FenceId[] = [];
+    for (;;) {
+      blockers.length = 0;
+      this.pool.locked(() => {
+        // Only our own reserved entries: nothing else can conflict.
+        if (buffers.get(this.bufferSlot, BufferField.RESV_ENTRIES) > 1) this.collectBlockers(waitFor, blockers);
+        if (blockers.length > 0) return;
+        this.word = nextPendingWord(Atomics.load(ctl, this.fenceAddr));
+        Atomics.store(ctl, this.fenceAddr, this.word);
+        Atomics.store(ctl, this.entry + ResvField.PENDING_WORD, this.word);
+        this.armed = true;
+      });
+      if (this.armed) return;
+      for (const id of blockers) waitFence(this.pool, id, deadline, timeoutMs);
+    }
+  }
+
+  private collectBlockers(waitFor: Usage, out: FenceId[]): void {
+    const { ctl } = this.pool;
+    for (let i = 0; i < this.pool.layout.caps.fencesPerBuffer; i++) {
+      const e = resvEntry(this.pool, this.bufferSlot, i);
+      if (e === this.entry) continue;
+      const slot = ctl[e + ResvField.FENCE]! - 1;
+      const word = ctl[e + ResvField.PENDING_WORD]!;
+      if (slot >= 0 && ctl[e + ResvField.USAGE]! <= waitFor && isFencePending(this.pool, slot, word)) {
+        out.push({ kind: 'fence', pool: this.pool.id, slot, word });
+      }
+    }
+  }
+
+  get isArmed(): boolean {
+    return this.armed;
+  }
+
+  /** Signals the armed fence: the access finished. */
+  end(): void {
+    this.complete(FenceState.SIGNALED, 0);
+  }
+
+  /** Signals the armed fence with an error every waiter sees (dma_fence_set_error). */
+  fail(code: ErrorCode = 'EIO'): void {
+    this.complete(FenceState.FAILED, (ERRNO_CODES as readonly ErrorCode[]).indexOf(code) + 1 || 1);
+  }
+
+  private complete(state: FenceState, errno: number): void {
+    if (!this.armed) fail('EINVAL', 'reusable fence is not armed');
+    this.armed = false;
+    const { ctl } = this.pool;
+    tables(this.pool).fences.set(this.fenceSlot, FenceField.ERRNO, errno);
+    Atomics.store(ctl, this.fenceAddr, (this.word & ~3) | state);
+    Atomics.notify(ctl, this.fenceAddr);
+  }
+
+  /** Gives the entry and the fence slot back (signalling first if still armed). */
+  release(): void {
+    if (this.released) return;
+    if (this.armed) this.fail('ECANCELED');
+    this.released = true;
+    const { ctl } = this.pool;
+    const { buffers, fences } = tables(this.pool);
+    this.pool.locked(() => {
+      fences.set(this.fenceSlot, FenceField.OWNED, 0);
+      if (!buffers.isLive(this.bufferSlot, this.bufferGen)) return;
+      ctl.fill(0, this.entry, this.entry + ResvField.SIZE);
+      buffers.add(this.bufferSlot, BufferField.RESV_ENTRIES, -1);
+      buffers.add(this.bufferSlot, BufferField.RESV_RESERVED, -1);
+    });
+  }
+}

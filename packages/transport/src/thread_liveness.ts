@@ -1,0 +1,38 @@
+import { threadId, type Worker } from 'node:worker_threads';
+import { Header } from './control_layout.js';
+
+/**
+ * Which threads of the process have died, as seen by the pool: a ring of
+ * thread ids in the control block. Node thread ids are never reused within
+ * a process, so an id found here names a dead thread for good. A thread
+ * cannot report its own death when it is terminated, so whoever started it
+ * reports it (Pool.watch does this from the Worker's 'exit' event).
+ */
+
+/** This thread's id as stored in owner words: never 0, so 0 can mean "nobody". */
+export const SELF = threadId + 1;
+
+export function markThreadDeadIn(ctl: Int32Array, owner: number): void {
+  if (isThreadDeadIn(ctl, owner)) return;
+  const i = Atomics.add(ctl, Header.DEAD_COUNT, 1) % Header.DEAD_RING_SIZE;
+  Atomics.store(ctl, Header.DEAD_RING + i, owner);
+  // A lock its holder will never release is handed back now.
+  if (Atomics.compareExchange(ctl, Header.LOCK, owner, 0) === owner) {
+    Atomics.add(ctl, Header.LOCK_RECOVERIES, 1);
+    Atomics.notify(ctl, Header.LOCK);
+  }
+}
+
+export function isThreadDeadIn(ctl: Int32Array, owner: number): boolean {
+  if (owner === 0) return false;
+  const n = Math.min(Atomics.load(ctl, Header.DEAD_COUNT), Header.DEAD_RING_SIZE);
+  for (let i = 0; i < n; i++) if (Atomics.load(ctl, Header.DEAD_RING + i) === owner) return true;
+  return false;
+}
+
+/** Reports `worker`'s death to the pool when it exits, however it exits. */
+export function watchWorkerIn(ctl: Int32Array, worker: Worker): void {
+  // threadId reads as -1 once the worker has exited; take it now.
+  const owner = worker.threadId + 1;
+  worker.once('exit', () => markThreadDeadIn(ctl, owner));
+}
