@@ -1,18 +1,47 @@
+import { readFileSync } from 'node:fs';
 import type { Writable } from 'node:stream';
 import yargs, { type Argv } from 'yargs';
-import { COLLECTIVES, parseSize, runCollectiveBench, runKernelBench, runRmaBench, sweep, type CollectiveName } from '@collective/bench';
+import {
+  COLLECTIVES,
+  collectiveSizeLimit,
+  DEFAULT_MPI_PEER,
+  kernelSizeLimit,
+  parseSize,
+  rmaSizeLimit,
+  runCollectiveBench,
+  runKernelBench,
+  runRmaBench,
+  sweep,
+  type CollectiveName,
+} from '@collective/bench';
 import { DTYPES, type Dtype, OPS, type ReduceOp } from '@collective/runtime';
 
-const positiveInt = (flag: string, v: unknown): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${flag} must be a positive integer (got ${String(v)})`);
+/** The version of this package (package.json sits next to dist/, in the repository and in the tarball). */
+export function cliVersion(): string {
+  const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version?: unknown };
+  return typeof pkg.version === 'string' ? pkg.version : 'unknown';
+}
+
+// Numeric flags reach us as typed (yargs' number parsing is off) and are
+// parsed here, so an error quotes the text ("-g must be a positive integer
+// (got abc)"), never NaN.
+const shown = (v: unknown) => (String(v) === '' ? 'nothing' : String(v));
+
+function integer(flag: string, v: unknown, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  const text = String(v).trim();
+  const n = /^\d+$/.test(text) ? Number(text) : NaN;
+  const kind = min === 0 ? 'a non-negative integer' : min === 1 ? 'a positive integer' : `an integer of at least ${min}`;
+  if (!Number.isSafeInteger(n) || n < min) throw new Error(`${flag} must be ${kind} (got ${shown(v)})`);
+  if (n > max) throw new Error(`${flag} must be at most ${max} (got ${shown(v)})`);
   return n;
-};
-const nonNegativeInt = (flag: string, v: unknown): number => {
-  const n = Number(v);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${flag} must be a non-negative integer (got ${String(v)})`);
+}
+
+function factor(flag: string, v: unknown): number {
+  const text = String(v).trim();
+  const n = /^\d+(\.\d+)?$/.test(text) ? Number(text) : NaN;
+  if (!(n > 1)) throw new Error(`${flag} must be a number greater than 1 (got ${shown(v)})`);
   return n;
-};
+}
 
 function pick<T extends string>(flag: string, v: string, all: readonly T[]): T[] {
   if (v === 'all') return [...all];
@@ -25,51 +54,54 @@ function collectiveFlags(y: Argv) {
   return y
     .option('minbytes', { alias: 'b', type: 'string', default: '8', describe: 'smallest size in bytes (K/M/G suffixes)' })
     .option('maxbytes', { alias: 'e', type: 'string', default: '32M', describe: 'largest size in bytes' })
-    .option('stepfactor', { alias: 'f', type: 'number', describe: 'multiply the size by this each step (default 2)' })
+    .option('stepfactor', { alias: 'f', requiresArg: true, describe: 'multiply the size by this each step (default 2)' })
     .option('stepbytes', { alias: 'i', type: 'string', describe: 'add this many bytes each step instead of multiplying' })
-    .option('ngpus', { alias: 'g', type: 'number', default: 2, describe: 'devices (worker threads) to run on' })
-    .option('iters', { alias: 'n', type: 'number', default: 0, describe: 'timed iterations per size; 0 picks enough for --min-time-ms' })
-    .option('warmup_iters', { alias: 'w', type: 'number', default: 5, describe: 'untimed iterations before timing' })
-    .option('check', { alias: 'c', type: 'number', default: 1, describe: 'verify results (0 or 1); any #wrong makes the exit code 1' })
+    .option('ngpus', { alias: 'g', requiresArg: true, default: 2, describe: 'devices (worker threads) to run on' })
+    .option('iters', { alias: 'n', requiresArg: true, default: 0, describe: 'timed iterations per size; 0 picks enough for --min-time-ms' })
+    .option('warmup_iters', { alias: 'w', requiresArg: true, default: 5, describe: 'untimed iterations before timing' })
+    .option('check', { alias: 'c', requiresArg: true, default: 1, describe: 'verify results (0 or 1); any #wrong makes the exit code 1' })
     .option('op', { alias: 'o', type: 'string', default: 'sum', describe: `reduction: ${OPS.join(', ')} or all` })
     .option('datatype', { alias: 'd', type: 'string', default: 'float32', describe: `element type: ${DTYPES.join(', ')} or all` })
-    .option('root', { alias: 'r', type: 'number', default: 0, describe: 'root rank of broadcast and reduce' })
+    .option('root', { alias: 'r', requiresArg: true, default: 0, describe: 'root rank of broadcast and reduce' })
     .option('algo', { type: 'string', describe: 'force an algorithm (oneshot, twoshot, ring, tree, direct)' })
-    .option('min-time-ms', { type: 'number', default: 25, describe: 'with -n 0: time spent per size and mode' })
-    .option('json', { type: 'string', describe: 'also write the results as JSON to this file' })
+    .option('min-time-ms', { requiresArg: true, default: 25, describe: 'with -n 0: time spent per size and mode' })
+    .option('json', { type: 'string', describe: 'also write the results and the run (command, versions, machine, date) as JSON to this file' })
     .option('plot', { type: 'string', describe: 'also write an SVG chart of busbw and time against size' })
-    .option('mpi', { type: 'string', describe: 'run the Open MPI peer (mpi_coll.c or its binary) in the same run, side by side' })
+    .option('mpi', { type: 'string', describe: 'run the Open MPI peer side by side (default: the shipped peers/mpi_coll.c; or a path to mpi_coll.c or its binary)' })
     .option('progress', { type: 'boolean', default: true, describe: 'progress line on stderr (only on a terminal)' });
 }
 
 export function buildCli(argv: string[], out: Writable): Argv {
   const runCollective = async (name: CollectiveName, a: Record<string, unknown>) => {
+    const devices = integer('-g', a.ngpus, 1, 64);
+    const root = integer('-r', a.root, 0);
+    if (root >= devices) throw new Error(`-r must be a rank of the ${devices} devices, 0..${devices - 1} (got ${shown(a.root)})`);
+    const check = String(a.check).trim();
+    if (check !== '0' && check !== '1') throw new Error(`-c must be 0 or 1 (got ${shown(a.check)})`);
     const min = parseSize(a.minbytes as string, '-b');
-    const max = parseSize(a.maxbytes as string, '-e');
+    const max = parseSize(a.maxbytes as string, '-e', collectiveSizeLimit(devices));
     if (a.stepfactor !== undefined && a.stepbytes !== undefined) throw new Error('-f and -i both set the step; give one of them');
     const stepBytes = a.stepbytes === undefined ? 0 : parseSize(a.stepbytes as string, '-i');
     if (a.stepbytes !== undefined && stepBytes === 0) throw new Error('-i must be at least 1 byte');
-    const check = Number(a.check);
-    if (check !== 0 && check !== 1) throw new Error(`-c must be 0 or 1 (got ${String(a.check)})`);
-    const devices = positiveInt('-g', a.ngpus);
-    if (devices > 64) throw new Error(`-g must be at most 64 (got ${devices})`);
+    const mpi = a.mpi === undefined ? undefined : a.mpi === '' ? DEFAULT_MPI_PEER : (a.mpi as string);
     const result = await runCollectiveBench(
       {
         collective: name,
-        sizes: sweep(min, max, a.stepfactor === undefined ? 2 : Number(a.stepfactor), stepBytes),
+        sizes: sweep(min, max, a.stepfactor === undefined ? 2 : factor('-f', a.stepfactor), stepBytes),
         devices,
-        iters: nonNegativeInt('-n', a.iters),
-        warmup: nonNegativeInt('-w', a.warmup_iters),
-        check: check === 1,
+        iters: integer('-n', a.iters, 0),
+        warmup: integer('-w', a.warmup_iters, 0),
+        check: check === '1',
         ops: pick<ReduceOp>('-o', a.op as string, OPS),
         dtypes: pick<Dtype>('-d', a.datatype as string, DTYPES),
-        root: nonNegativeInt('-r', a.root),
-        minTimeMs: positiveInt('--min-time-ms', a['min-time-ms']),
+        root,
+        minTimeMs: integer('--min-time-ms', a['min-time-ms'], 1),
         progress: a.progress as boolean,
+        command: ['collective-bench', ...argv],
         ...(a.algo !== undefined && { algo: a.algo as string }),
         ...(a.json !== undefined && { json: a.json as string }),
         ...(a.plot !== undefined && { plot: a.plot as string }),
-        ...(a.mpi !== undefined && { mpi: a.mpi as string }),
+        ...(mpi !== undefined && { mpi }),
       },
       out,
     );
@@ -80,6 +112,7 @@ export function buildCli(argv: string[], out: Writable): Argv {
   };
 
   let y = yargs(argv)
+    .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .scriptName('collective-bench')
     .usage('$0 [collective] [flags]\n\nnccl-tests-style benchmark of the collective runtime. Without a collective it runs all_reduce.')
     .strict()
@@ -100,15 +133,16 @@ export function buildCli(argv: string[], out: Writable): Argv {
     (yy) =>
       yy
         .option('bytes', { type: 'string', default: '256K', describe: 'bytes per source buffer' })
-        .option('sources', { type: 'number', default: 2, describe: 'inputs reduced per call' })
-        .option('time-ms', { type: 'number', default: 200, describe: 'tinybench time per task' })
+        .option('sources', { requiresArg: true, default: 2, describe: 'inputs reduced per call' })
+        .option('time-ms', { requiresArg: true, default: 200, describe: 'tinybench time per task' })
         .option('datatype', { alias: 'd', type: 'string', default: 'all', describe: `element types: ${DTYPES.join(', ')} or all` }),
     async (a) => {
+      const sources = integer('--sources', a.sources, 1, 64);
       await runKernelBench(
         {
-          bytes: parseSize(a.bytes, '--bytes'),
-          sources: positiveInt('--sources', a.sources),
-          timeMs: positiveInt('--time-ms', a['time-ms']),
+          bytes: parseSize(a.bytes, '--bytes', kernelSizeLimit(sources)),
+          sources,
+          timeMs: integer('--time-ms', a['time-ms'], 1),
           dtypes: pick<Dtype>('-d', a.datatype, DTYPES),
         },
         out,
@@ -122,19 +156,19 @@ export function buildCli(argv: string[], out: Writable): Argv {
       yy
         .option('minbytes', { alias: 'b', type: 'string', default: '4K' })
         .option('maxbytes', { alias: 'e', type: 'string', default: '64M' })
-        .option('stepfactor', { alias: 'f', type: 'number', default: 4 })
-        .option('pingpongs', { type: 'number', default: 20000, describe: 'round trips timed for latency' })
-        .option('min-time-ms', { type: 'number', default: 100, describe: 'time per bandwidth size' }),
+        .option('stepfactor', { alias: 'f', requiresArg: true, default: 4 })
+        .option('pingpongs', { requiresArg: true, default: 20000, describe: 'round trips timed for latency' })
+        .option('min-time-ms', { requiresArg: true, default: 100, describe: 'time per bandwidth size' }),
     async (a) => {
       await runRmaBench(
         {
-          sizes: sweep(parseSize(a.minbytes, '-b'), parseSize(a.maxbytes, '-e'), Number(a.stepfactor)),
-          pingPongs: positiveInt('--pingpongs', a.pingpongs),
-          minTimeMs: positiveInt('--min-time-ms', a['min-time-ms']),
+          sizes: sweep(parseSize(a.minbytes, '-b'), parseSize(a.maxbytes, '-e', rmaSizeLimit()), factor('-f', a.stepfactor)),
+          pingPongs: integer('--pingpongs', a.pingpongs, 1),
+          minTimeMs: integer('--min-time-ms', a['min-time-ms'], 1),
         },
         out,
       );
     },
   );
-  return y.help().alias('help', 'h').version(false);
+  return y.help().alias('help', 'h').version(cliVersion());
 }

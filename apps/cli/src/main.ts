@@ -3,6 +3,16 @@
 import { hideBin } from 'yargs/helpers';
 import { buildCli } from './cli.js';
 
+// `collective-bench | head` closes the pipe early: that is the reader saying
+// it has seen enough, not a failure, so leave quietly and successfully.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    if (stream !== process.stderr) process.stderr.write(`collective-bench: cannot write the output: ${e.message}\n`);
+    process.exit(1);
+  });
+}
+
 const cli = buildCli(hideBin(process.argv), process.stdout);
 try {
   await cli.parseAsync();

@@ -1,10 +1,15 @@
 import type { Sample } from './collective_worker.js';
 
-/** One printed row: a size of one (dtype, op) sweep, with busbw figured. */
+/**
+ * One printed row: a size of one (dtype, op) sweep, with busbw figured.
+ * outWrong and inWrong are NaN when results were not checked (-c 0).
+ */
 export interface Row extends Sample {
   dtype: string;
   redop: string;
   root: number;
+  /** the algorithm that ran: the forced --algo, or "tuned" when the tuner chose */
+  algo: string;
   outAlgbw: number;
   outBusbw: number;
   inAlgbw: number;
@@ -14,8 +19,8 @@ export interface Row extends Sample {
 }
 
 const pad = (s: string, w: number) => s.padStart(w);
-const num = (v: number, w: number, digits = 2) => pad(Number.isFinite(v) ? v.toFixed(digits) : 'n/a', w);
-const count = (v: number, w: number) => pad(Number.isFinite(v) ? String(v) : 'n/a', w);
+const num = (v: number, w: number, digits = 2) => pad(Number.isFinite(v) ? v.toFixed(digits) : 'N/A', w);
+const count = (v: number, w: number) => pad(Number.isFinite(v) ? String(v) : 'N/A', w);
 
 export function header(withMpi: boolean): string[] {
   const mpi = withMpi ? '      Open MPI' : '';
@@ -42,17 +47,24 @@ export function formatRow(r: Row): string {
     num(r.inUs, 9) +
     num(r.inAlgbw, 8) +
     num(r.inBusbw, 8) +
-    (Number.isFinite(r.inUs) ? count(r.inWrong, 7) : pad('n/a', 7));
+    (Number.isFinite(r.inUs) ? count(r.inWrong, 7) : pad('N/A', 7));
   if (r.mpiUs !== undefined) {
-    line += num(r.mpiUs, 9) + num(r.mpiBusbw ?? NaN, 8) + pad(Number.isFinite(r.mpiBusbw!) && r.mpiBusbw! > 0 ? `${(r.outBusbw / r.mpiBusbw!).toFixed(1)}x` : 'n/a', 8);
+    line += num(r.mpiUs, 9) + num(r.mpiBusbw ?? NaN, 8) + pad(Number.isFinite(r.mpiBusbw!) && r.mpiBusbw! > 0 ? `${(r.outBusbw / r.mpiBusbw!).toFixed(1)}x` : 'N/A', 8);
   }
   return line;
 }
 
+/** Wrong values over every checked column; NaN when nothing was checked. */
+export function wrongCount(rows: Row[]): number {
+  const counts = rows.flatMap((r) => [r.outWrong, Number.isFinite(r.inUs) ? r.inWrong : NaN]).filter((v) => Number.isFinite(v));
+  return counts.length ? counts.reduce((a, b) => a + b, 0) : NaN;
+}
+
 /** nccl-tests' footer: wrong values, and busbw averaged over every measured column. */
 export function footer(rows: Row[]): string[] {
-  const wrong = rows.reduce((s, r) => s + r.outWrong + (Number.isFinite(r.inUs) ? r.inWrong : 0), 0);
+  const wrong = wrongCount(rows);
   const bw = rows.flatMap((r) => [r.outBusbw, r.inBusbw]).filter((v) => Number.isFinite(v));
   const avg = bw.length ? bw.reduce((a, b) => a + b, 0) / bw.length : 0;
-  return [`# Out of bounds values : ${wrong} ${wrong === 0 ? 'OK' : 'FAILED'}`, `# Avg bus bandwidth    : ${avg.toFixed(3)}`, '#'];
+  const verdict = Number.isNaN(wrong) ? 'N/A (results not checked: -c 0)' : `${wrong} ${wrong === 0 ? 'OK' : 'FAILED'}`;
+  return [`# Out of bounds values : ${verdict}`, `# Avg bus bandwidth    : ${avg.toFixed(3)}`, '#'];
 }

@@ -1,10 +1,13 @@
 export { COLLECTIVES, SPECS, type CollectiveName, type CollectiveSpec } from './collectives.js';
-export { parseSize, sweep, formatBytes } from './sizes.js';
+export { parseSize, sweep, formatBytes, type SizeLimit } from './sizes.js';
+export { MAX_POOL_BYTES, collectivePoolBytes, collectiveSizeLimit, kernelPoolBytes, kernelSizeLimit, rmaPoolBytes, rmaSizeLimit } from './pool_limits.js';
+export { checkOutputPath } from './output_path.js';
+export { runMetadata, benchVersion, type RunMetadata } from './run_metadata.js';
 export { runCollectiveBench, type CollectiveBenchOptions, type CollectiveBenchResult } from './run_collective.js';
 export { type Sample, type WorkerArgs } from './collective_worker.js';
-export { formatRow, header, footer, type Row } from './format_table.js';
+export { formatRow, header, footer, wrongCount, type Row } from './format_table.js';
 export { plotSvg } from './plot_svg.js';
 export { runKernelBench, type KernelBenchOptions, type KernelFigure } from './kernels_bench.js';
 export { runRmaBench, type RmaBenchOptions, type RmaFigures } from './rma_bench.js';
-export { runMpiPeer, type MpiSample } from './mpi_peer.js';
+export { runMpiPeer, DEFAULT_MPI_PEER, type MpiSample } from './mpi_peer.js';
 export { inputValue, expectedReduce, matches } from './exact_inputs.js';

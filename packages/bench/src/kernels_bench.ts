@@ -1,7 +1,8 @@
 import type { Writable } from 'node:stream';
 import { Bench } from 'tinybench';
 import { DTYPE_BYTES, type Dtype, ReduceKernels, viewOf } from '@collective/runtime';
-import { Device, Pool } from '@collective/transport';
+import { Device, Pool, TransportError } from '@collective/transport';
+import { checkFits, kernelPoolBytes, kernelSizeLimit } from './pool_limits.js';
 
 export interface KernelBenchOptions {
   bytes: number;
@@ -21,7 +22,9 @@ export interface KernelFigure {
  * dtype. GB/s counts bytes read plus bytes written.
  */
 export async function runKernelBench(o: KernelBenchOptions, out: Writable): Promise<KernelFigure[]> {
-  const pool = Pool.create({ bytes: Math.ceil(((o.sources + 2) * o.bytes + (4 << 20)) / 65536) * 65536 });
+  if (!Number.isSafeInteger(o.sources) || o.sources < 1) throw new TransportError('EINVAL', `--sources must be a positive integer (got ${o.sources})`);
+  checkFits('--bytes', o.bytes, kernelSizeLimit(o.sources));
+  const pool = Pool.create({ bytes: kernelPoolBytes(o.bytes, o.sources) });
   const dev = Device.open(pool, 0);
   const table = dev.allocate(4096);
   const bufs = Array.from({ length: o.sources + 1 }, () => dev.allocate(Math.ceil(o.bytes / 4096) * 4096));

@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import { Worker } from 'node:worker_threads';
 import { Pool } from '@collective/transport';
+import { checkFits, rmaPoolBytes, rmaSizeLimit } from './pool_limits.js';
 
 export interface RmaBenchOptions {
   sizes: number[];
@@ -17,7 +18,8 @@ export interface RmaFigures {
 /** RMA write bandwidth and small-message latency between two devices over shm. */
 export async function runRmaBench(o: RmaBenchOptions, out: Writable): Promise<RmaFigures> {
   const bytes = Math.max(...o.sizes, 4096);
-  const pool = Pool.create({ bytes: Math.ceil((2 * bytes + (8 << 20)) / 65536) * 65536 });
+  checkFits('-e (the largest size)', bytes, rmaSizeLimit());
+  const pool = Pool.create({ bytes: rmaPoolBytes(bytes) });
   const workers = ([0, 1] as const).map(
     (role) => new Worker(new URL('./rma_worker.js', import.meta.url), { workerData: { pool: pool.describe(), role, bytes, sizes: o.sizes, pingPongs: o.pingPongs, minTimeMs: o.minTimeMs } }),
   );

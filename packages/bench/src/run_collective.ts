@@ -5,10 +5,13 @@ import { DTYPE_BYTES, type Dtype, type ReduceOp, World } from '@collective/runti
 import { TransportError } from '@collective/transport';
 import { type CollectiveName, SPECS } from './collectives.js';
 import type { Sample, WorkerArgs } from './collective_worker.js';
-import { footer, formatRow, header, type Row } from './format_table.js';
-import { type MpiSample, runMpiPeer } from './mpi_peer.js';
+import { footer, formatRow, header, type Row, wrongCount } from './format_table.js';
+import { checkMpiPeer, type MpiSample, mpiOpFor, runMpiPeer } from './mpi_peer.js';
+import { checkOutputPath } from './output_path.js';
 import { plotSvg } from './plot_svg.js';
+import { checkFits, collectivePoolBytes, collectiveSizeLimit } from './pool_limits.js';
 import { Progress } from './progress.js';
+import { runMetadata } from './run_metadata.js';
 
 export interface CollectiveBenchOptions {
   collective: CollectiveName;
@@ -26,34 +29,30 @@ export interface CollectiveBenchOptions {
   plot?: string;
   mpi?: string;
   progress: boolean;
+  /** the command line, recorded in the JSON file (default: process.argv) */
+  command?: string[];
 }
 
 export interface CollectiveBenchResult {
   rows: Row[];
+  /** wrong values over every checked column; NaN when nothing was checked */
   wrong: number;
 }
 
-const MAX_POOL = 2 * 1024 * 1024 * 1024;
 /** JIT settling before the first timed size of a run */
 const SETTLE_MS = 400;
 
-function poolBytesFor(devices: number, maxBytes: number): number {
-  // Send and receive buffer per device, scratch, endpoints, slack.
-  const need = devices * (2 * Math.ceil(maxBytes / 4096) * 4096 + 3 * 1024 * 1024) + 32 * 1024 * 1024;
-  const rounded = Math.ceil(need / 65536) * 65536;
-  if (rounded > MAX_POOL) {
-    throw new TransportError('EINVAL', `-e ${maxBytes} with ${devices} devices needs ${rounded} bytes of device memory, above the 2 GiB pool limit; lower -e or -g`);
-  }
-  return rounded;
-}
-
-function toRow(s: Sample, dtype: Dtype, redop: string, root: number, factor: number): Row {
+function toRow(s: Sample, dtype: Dtype, redop: string, root: number, factor: number, check: boolean, algo: string): Row {
   const algbw = (us: number) => (Number.isFinite(us) && us > 0 ? s.bytes / us / 1000 : NaN);
   return {
     ...s,
+    // Unchecked results have no count of wrong values, not a count of zero.
+    outWrong: check ? s.outWrong : NaN,
+    inWrong: check ? s.inWrong : NaN,
     dtype,
     redop,
     root,
+    algo,
     outAlgbw: algbw(s.outUs),
     outBusbw: algbw(s.outUs) * factor,
     inAlgbw: algbw(s.inUs),
@@ -61,24 +60,38 @@ function toRow(s: Sample, dtype: Dtype, redop: string, root: number, factor: num
   };
 }
 
+/** Everything that can be refused is refused here, before a line is printed or a thread started. */
+function validate(o: CollectiveBenchOptions): void {
+  if (!Number.isSafeInteger(o.devices) || o.devices < 1) throw new TransportError('EINVAL', `devices must be a positive integer (got ${o.devices})`);
+  if (!Number.isSafeInteger(o.root) || o.root < 0 || o.root >= o.devices) {
+    throw new TransportError('EINVAL', `-r ${o.root} is not a rank of ${o.devices} devices; use 0..${o.devices - 1}`);
+  }
+  if (o.sizes.length === 0) throw new TransportError('EINVAL', 'the size sweep is empty; check -b, -e, -f and -i');
+  checkFits('-e (the largest size)', Math.max(...o.sizes), collectiveSizeLimit(o.devices));
+  if (o.json) checkOutputPath('--json', o.json);
+  if (o.plot) checkOutputPath('--plot', o.plot);
+  if (o.mpi !== undefined) {
+    mpiOpFor(o.collective);
+    checkMpiPeer(o.mpi);
+  }
+}
+
 /** nccl-tests for this runtime: one collective over a size sweep, per dtype and op. */
 export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writable): Promise<CollectiveBenchResult> {
+  validate(o);
+  const started = new Date();
   const spec = SPECS[o.collective];
-  if (spec.rooted && (o.root < 0 || o.root >= o.devices)) throw new TransportError('EINVAL', `-r ${o.root} is not a rank of ${o.devices} devices; use 0..${o.devices - 1}`);
   const maxBytes = Math.max(...o.sizes);
-  const world = await World.start({ devices: o.devices, poolBytes: poolBytesFor(o.devices, maxBytes) });
+  const algo = o.algo ?? 'tuned';
+  let mpi: MpiSample[] | undefined;
+  if (o.mpi !== undefined) mpi = runMpiPeer(o.mpi, mpiOpFor(o.collective), o.devices, Math.min(...o.sizes), maxBytes);
+  const world = await World.start({ devices: o.devices, poolBytes: collectivePoolBytes(o.devices, maxBytes) });
   const rows: Row[] = [];
   const ops = spec.reducing ? o.ops : (['sum'] as ReduceOp[]);
   const progress = new Progress(o.progress, ops.length * o.dtypes.length * o.sizes.length);
   const factor = spec.busFactor(o.devices);
-  let mpi: MpiSample[] | undefined;
   try {
-    out.write(`# collective-bench ${o.collective}: ${o.devices} device(s) on ${cpus().length} core(s), warmup ${o.warmup}, iterations ${o.iters || 'auto'}, check ${o.check ? 1 : 0}, algorithm ${o.algo ?? 'tuned'}\n#\n`);
-    if (o.mpi) {
-      const op = o.collective === 'all_reduce' ? 'allreduce' : o.collective === 'all_gather' ? 'allgather' : undefined;
-      if (!op) throw new TransportError('EINVAL', '--mpi compares all_reduce and all_gather only');
-      mpi = runMpiPeer(o.mpi, op, o.devices, Math.min(...o.sizes), maxBytes);
-    }
+    out.write(`# collective-bench ${o.collective}: ${o.devices} device(s) on ${cpus().length} core(s), warmup ${o.warmup}, iterations ${o.iters || 'auto'}, check ${o.check ? 1 : 0}, algorithm ${algo}\n#\n`);
     for (const line of header(mpi !== undefined)) out.write(`${line}\n`);
     for (const dtype of o.dtypes) {
       for (const op of ops) {
@@ -97,7 +110,7 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
             merged.outWrong += s.outWrong;
             merged.inWrong += s.inWrong;
           }
-          const row = toRow(merged, dtype, spec.reducing ? op : 'none', spec.rooted ? o.root : -1, factor);
+          const row = toRow(merged, dtype, spec.reducing ? op : 'none', spec.rooted ? o.root : -1, factor, o.check, algo);
           const m = mpi?.find((x) => x.bytes === row.bytes);
           if (mpi && dtype === 'float32' && op === 'sum') {
             row.mpiUs = m?.us ?? NaN;
@@ -114,8 +127,23 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
     await world.close();
   }
   for (const line of footer(rows)) out.write(`${line}\n`);
-  const wrong = rows.reduce((s, r) => s + r.outWrong + (Number.isFinite(r.inUs) ? r.inWrong : 0), 0);
-  if (o.json) writeFileSync(o.json, `${JSON.stringify({ collective: o.collective, devices: o.devices, cores: cpus().length, rows, mpi }, null, 2)}\n`);
-  if (o.plot) writeFileSync(o.plot, plotSvg(`${o.collective} on ${o.devices} device(s), ${o.dtypes.join('/')} ${spec.reducing ? o.ops.join('/') : ''}`, rows));
-  return { rows, wrong };
+  if (o.json) {
+    const meta = runMetadata(o.command ?? process.argv, started);
+    const doc = {
+      collective: o.collective,
+      devices: o.devices,
+      cores: meta.machine.cores,
+      ...meta,
+      iterations: o.iters === 0 ? 'auto' : o.iters,
+      minTimeMs: o.minTimeMs,
+      warmup: o.warmup,
+      check: o.check,
+      algo,
+      rows,
+      mpi,
+    };
+    writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
+  }
+  if (o.plot) writeFileSync(o.plot, plotSvg(`${o.collective} on ${o.devices} device(s), ${o.dtypes.join('/')}${spec.reducing ? ` ${o.ops.join('/')}` : ''}`, rows));
+  return { rows, wrong: wrongCount(rows) };
 }

@@ -1,11 +1,23 @@
 import { TransportError } from '@collective/transport';
 
-/** Parses nccl-tests sizes: 8, 64K, 1M, 1G (binary units). */
-export function parseSize(text: string | number, flag: string): number {
+/** An upper bound for a size flag, and why it exists (ends the error message). */
+export interface SizeLimit {
+  max: number;
+  why: string;
+}
+
+/**
+ * Parses nccl-tests sizes: 8, 64K, 1M, 1G (binary units). Errors quote the
+ * text as typed, so a user never sees a number they did not write.
+ */
+export function parseSize(text: string | number, flag: string, limit?: SizeLimit): number {
   const m = /^(\d+)\s*([kmgKMG]?)[bB]?$/.exec(String(text).trim());
   if (!m) throw new TransportError('EINVAL', `${flag} must be a size such as 8, 64K, 32M or 1G (got '${text}')`);
   const mult = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3 }[m[2]!.toLowerCase()]!;
-  return Number(m[1]) * mult;
+  const bytes = Number(m[1]) * mult;
+  if (!Number.isSafeInteger(bytes)) throw new TransportError('EINVAL', `${flag} is too large (got '${text}')`);
+  if (limit && bytes > limit.max) throw new TransportError('EINVAL', `${flag} must be at most ${formatBytes(limit.max)} ${limit.why} (got '${text}')`);
+  return bytes;
 }
 
 /**
