@@ -14,8 +14,9 @@ const SPIN_MS = 1;
 /**
  * Waits until `arr[index] !== value` or the deadline passes.
  * Returns false on timeout. `deadline` is a performance.now() timestamp.
+ * `sleepers`, if given, is a word counting threads asleep on `index`.
  */
-export function waitWhileEqual(arr: Int32Array, index: number, value: number, deadline: number): boolean {
+export function waitWhileEqual(arr: Int32Array, index: number, value: number, deadline: number, sleepers = -1): boolean {
   for (let i = 0; i < SPIN_ITERATIONS; i++) {
     if (Atomics.load(arr, index) !== value) return true;
   }
@@ -27,7 +28,10 @@ export function waitWhileEqual(arr: Int32Array, index: number, value: number, de
     if (Atomics.load(arr, index) !== value) return true;
     const left = deadline - performance.now();
     if (left <= 0) return false;
+    // A word that counts sleepers lets the waker skip notify when there are none.
+    if (sleepers >= 0) Atomics.add(arr, sleepers, 1);
     Atomics.wait(arr, index, value, Math.min(left, 50));
+    if (sleepers >= 0) Atomics.sub(arr, sleepers, 1);
   }
 }
 

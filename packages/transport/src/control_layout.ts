@@ -109,7 +109,9 @@ export const enum FenceField {
   ERRNO = 1,
   /** 1 while a reusable fence owns the slot: Fence.create never hands it out */
   OWNED = 2,
-  SIZE = 3,
+  /** threads asleep on WORD: signalling wakes them only when > 0 */
+  WAITERS = 3,
+  SIZE = 4,
 }
 export const enum FenceState {
   FREE = 0,

@@ -25,10 +25,11 @@ export class DeviceBuffer {
 }
 
 /**
- * The slot of the single live (not owner-freed) buffer holding every byte
- * of [offset, offset + bytes), or -1. Allocation-free, for hot paths.
+ * The slot of the single live (not owner-freed, unless `includeFreed`)
+ * buffer holding every byte of [offset, offset + bytes), or -1.
+ * Allocation-free, for hot paths.
  */
-export function bufferSlotOfRange(pool: Pool, offset: number, bytes: number): number {
+export function bufferSlotOfRange(pool: Pool, offset: number, bytes: number, includeFreed = false): number {
   const ctl = pool.ctl;
   const { pageTable, pages, buffers } = pool.layout;
   const first = (offset / PAGE_SIZE) | 0;
@@ -39,7 +40,7 @@ export function bufferSlotOfRange(pool: Pool, offset: number, bytes: number): nu
   if (tag <= 0 || ctl[pageTable + last] !== tag) return -1;
   // Buffers are contiguous: equal tags at both ends mean one buffer spans the range.
   const rec = buffers + (tag - 1) * BufferField.SIZE;
-  return ctl[rec + BufferField.OWNER_FREED] === 0 ? tag - 1 : -1;
+  return includeFreed || ctl[rec + BufferField.OWNER_FREED] === 0 ? tag - 1 : -1;
 }
 
 export interface ExportOptions {

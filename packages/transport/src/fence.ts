@@ -89,7 +89,7 @@ export class Fence {
     if (Atomics.compareExchange(ctl, this.addr, this.id.word, done) !== this.id.word) {
       fail('EINVAL', 'fence was already signalled');
     }
-    Atomics.notify(ctl, this.addr);
+    wakeFenceWaiters(this.pool, this.id.slot);
   }
 
   /** Throws ETIMEDOUT if still pending after timeoutMs; EIO etc. if it failed. */
@@ -98,10 +98,16 @@ export class Fence {
   }
 }
 
+/** Wakes threads asleep on a fence's word; free when nobody sleeps (the common case). */
+export function wakeFenceWaiters(pool: Pool, slot: number): void {
+  const { fences } = tables(pool);
+  if (fences.get(slot, FenceField.WAITERS) > 0) Atomics.notify(pool.ctl, fences.addr(slot, FenceField.WORD));
+}
+
 export function waitFence(pool: Pool, id: FenceId, deadline: number, timeoutMs: number): void {
   const { fences } = tables(pool);
   const addr = fences.addr(id.slot, FenceField.WORD);
-  if (!waitWhileEqual(pool.ctl, addr, id.word, deadline)) {
+  if (!waitWhileEqual(pool.ctl, addr, id.word, deadline, fences.addr(id.slot, FenceField.WAITERS))) {
     throw new TransportError('ETIMEDOUT', `fence ${id.slot} not signalled within ${timeoutMs} ms`);
   }
   const word = Atomics.load(pool.ctl, addr);

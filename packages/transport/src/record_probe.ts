@@ -34,6 +34,10 @@ export const bufferProbe = {
   device(pool: Pool, slot: number): number {
     return tables(pool).buffers.get(slot, BufferField.DEVICE);
   },
+  /** Index in pool.ctl of a field a hot path re-reads on every call, computed once. */
+  wordIndex(pool: Pool, slot: number, field: 'ownerFreed' | 'revoked'): number {
+    return tables(pool).buffers.addr(slot, field === 'ownerFreed' ? BufferField.OWNER_FREED : BufferField.REVOKED);
+  },
 };
 
 export const exportProbe = {

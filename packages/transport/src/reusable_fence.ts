@@ -18,6 +18,11 @@ export class ReusableFence {
   private word = 0;
   private armed = false;
   private released = false;
+  private readonly ctl: Int32Array;
+  /** word indices used on every call, computed once */
+  private readonly fenceAddr: number;
+  private readonly entriesAddr: number;
+  private readonly reservedAddr: number;
 
   private constructor(
     readonly pool: Pool,
@@ -26,7 +31,13 @@ export class ReusableFence {
     private readonly fenceSlot: number,
     private readonly entry: number,
     readonly usage: Usage,
-  ) {}
+  ) {
+    const t = tables(pool);
+    this.ctl = pool.ctl;
+    this.fenceAddr = t.fences.addr(fenceSlot, FenceField.WORD);
+    this.entriesAddr = t.buffers.addr(bufferSlot, BufferField.RESV_ENTRIES);
+    this.reservedAddr = t.buffers.addr(bufferSlot, BufferField.RESV_RESERVED);
+  }
 
   /** Claims a fence slot and an entry of the buffer's reservation (the buffer must be live). */
   static claim(pool: Pool, bufferSlot: number, bufferGen: number, usage: Usage): ReusableFence {
@@ -37,7 +48,14 @@ export class ReusableFence {
       let entry = -1;
       for (let i = 0; i < pool.layout.caps.fencesPerBuffer && entry < 0; i++) {
         const e = resvEntry(pool, bufferSlot, i);
-        if (ctl[e + ResvField.FENCE] === 0 && ctl[e + ResvField.RESERVED] === 0) entry = e;
+        if (ctl[e + ResvField.RESERVED] !== 0) continue;
+        const slot = ctl[e + ResvField.FENCE]! - 1;
+        // An entry whose fence has completed is free, as Reservation.add treats it.
+        if (slot >= 0 && !isFencePending(pool, slot, ctl[e + ResvField.PENDING_WORD]!)) {
+          ctl[e + ResvField.FENCE] = 0;
+          buffers.add(bufferSlot, BufferField.RESV_ENTRIES, -1);
+        }
+        if (ctl[e + ResvField.FENCE] === 0) entry = e;
       }
       if (entry < 0) fail('EAGAIN', `the buffer's reservation holds ${pool.layout.caps.fencesPerBuffer} fences; wait for some to signal`);
       let fenceSlot = -1;
@@ -46,6 +64,7 @@ export class ReusableFence {
       }
       if (fenceSlot < 0) fail('EAGAIN', `all ${fences.capacity} fences are in use; raise options.capacities.fences`);
       fences.set(fenceSlot, FenceField.OWNED, 1);
+      fences.set(fenceSlot, FenceField.ERRNO, 0);
       ctl[entry + ResvField.RESERVED] = 1;
       ctl[entry + ResvField.FENCE] = fenceSlot + 1;
       ctl[entry + ResvField.PENDING_WORD] = fences.get(fenceSlot, FenceField.WORD);
@@ -56,33 +75,54 @@ export class ReusableFence {
     });
   }
 
-  private get fenceAddr(): number {
-    return tables(this.pool).fences.addr(this.fenceSlot, FenceField.WORD);
-  }
-
   /**
    * Waits (up to timeoutMs) for the buffer's other fences at `waitFor` or
    * below, then publishes a fresh pending fence of this entry. Throws
    * ETIMEDOUT, or the error a conflicting fence failed with, leaving
    * nothing armed.
+   *
+   * Fast path without the lock: when the reservation holds only entries
+   * reserved by their owners' registrations (which the owner's thread uses
+   * one call at a time), the fence is armed first and the count checked
+   * after. A thread adding a fence concurrently either is seen here (and we
+   * fall back to the locked path) or sees our pending fence when it looks:
+   * never both proceed unaware of each other.
    */
   begin(waitFor: Usage, timeoutMs: number): void {
     if (this.released) fail('EINVAL', 'reusable fence was released');
     if (this.armed) fail('EINVAL', 'reusable fence is already armed; end() it first');
+    const ctl = this.ctl;
+    if (ctl[this.entriesAddr] === ctl[this.reservedAddr]) {
+      this.arm();
+      if (Atomics.load(ctl, this.entriesAddr) === Atomics.load(ctl, this.reservedAddr)) return;
+      this.disarm();
+    }
+    this.beginLocked(waitFor, timeoutMs);
+  }
+
+  private arm(): void {
+    const ctl = this.ctl;
+    this.word = nextPendingWord(Atomics.load(ctl, this.fenceAddr));
+    Atomics.store(ctl, this.fenceAddr, this.word);
+    Atomics.store(ctl, this.entry + ResvField.PENDING_WORD, this.word);
+    this.armed = true;
+  }
+
+  /** Withdraws a fence armed on the fast path that turned out to race a foreign one. */
+  private disarm(): void {
+    this.complete(FenceState.SIGNALED, 0);
+  }
+
+  private beginLocked(waitFor: Usage, timeoutMs: number): void {
     const deadline = deadlineAfter(timeoutMs);
-    const { ctl } = this.pool;
     const { buffers } = tables(this.pool);
     const blockers: FenceId[] = [];
     for (;;) {
       blockers.length = 0;
       this.pool.locked(() => {
-        // Only our own reserved entries: nothing else can conflict.
+        // Only reserved entries: nothing else can conflict.
         if (buffers.get(this.bufferSlot, BufferField.RESV_ENTRIES) > 1) this.collectBlockers(waitFor, blockers);
-        if (blockers.length > 0) return;
-        this.word = nextPendingWord(Atomics.load(ctl, this.fenceAddr));
-        Atomics.store(ctl, this.fenceAddr, this.word);
-        Atomics.store(ctl, this.entry + ResvField.PENDING_WORD, this.word);
-        this.armed = true;
+        if (blockers.length === 0) this.arm();
       });
       if (this.armed) return;
       for (const id of blockers) waitFence(this.pool, id, deadline, timeoutMs);
@@ -119,10 +159,10 @@ export class ReusableFence {
   private complete(state: FenceState, errno: number): void {
     if (!this.armed) fail('EINVAL', 'reusable fence is not armed');
     this.armed = false;
-    const { ctl } = this.pool;
-    tables(this.pool).fences.set(this.fenceSlot, FenceField.ERRNO, errno);
+    const ctl = this.ctl;
+    if (errno !== 0) Atomics.store(ctl, this.fenceAddr + (FenceField.ERRNO - FenceField.WORD), errno);
     Atomics.store(ctl, this.fenceAddr, (this.word & ~3) | state);
-    Atomics.notify(ctl, this.fenceAddr);
+    if (Atomics.load(ctl, this.fenceAddr + (FenceField.WAITERS - FenceField.WORD)) > 0) Atomics.notify(ctl, this.fenceAddr);
   }
 
   /** Gives the entry and the fence slot back (signalling first if still armed). */

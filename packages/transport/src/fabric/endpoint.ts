@@ -1,4 +1,6 @@
-import { pack, unpack } from 'msgpackr';
+// msgpackr's plain JavaScript build: its main entry would try a native add-on under Node.
+import { pack } from 'msgpackr/pack';
+import { unpack } from 'msgpackr/unpack';
 import { fail, TransportError } from '../errors.js';
 import { AddressVector } from './address_vector.js';
 import { type CompletionOp, CompletionQueue } from './completion_queue.js';

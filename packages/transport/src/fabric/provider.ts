@@ -82,7 +82,7 @@ export interface EndpointImpl {
   pollCompletions(): TxCompletion[];
   /** Incoming work in arrival order. */
   poll(): Incoming[];
-  /** Blocks up to timeoutMs for new incoming work or completions (spin, then sleep). */
+  /** Sleeps up to timeoutMs until new incoming work or completions may be there; callers spin first if they want to. */
   waitIncoming(timeoutMs: number): void;
   /**
    * The shared word counting remote RMA writes or reads that targeted this

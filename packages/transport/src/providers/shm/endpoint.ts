@@ -1,4 +1,3 @@
-import { deadlineAfter, waitWhileEqual } from '../../atomics_wait.js';
 import { fail, TransportError } from '../../errors.js';
 import { EndpointField, ExportField, ExportState, MrField, MrState } from '../../control_layout.js';
 import { drainInflight, enterInflight, leaveInflight } from '../../inflight_guard.js';
@@ -230,12 +229,13 @@ export class ShmEndpoint implements EndpointImpl {
     });
   }
 
+  /** Sleeps on the doorbell; callers spin first if they want to (a spin here would starve peers on a busy machine). */
   waitIncoming(timeoutMs: number): void {
     const { endpoints } = tables(this.pool);
     const addr = endpoints.addr(this.slot, EndpointField.DOORBELL);
     const seen = Atomics.load(this.pool.ctl, addr);
     if (this.done.length > 0 || this.mailbox.full().length > 0) return;
-    waitWhileEqual(this.pool.ctl, addr, seen, deadlineAfter(timeoutMs));
+    Atomics.wait(this.pool.ctl, addr, seen, timeoutMs);
   }
 
   remoteCounter(kind: 'writes' | 'reads'): { ctl: Int32Array; index: number } {

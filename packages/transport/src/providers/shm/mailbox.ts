@@ -80,11 +80,24 @@ export class Mailbox {
     Atomics.notify(this.pool.ctl, endpoints.addr(this.endpointSlot, EndpointField.DOORBELL));
   }
 
-  /** Full slots in the order they were published. */
+  /**
+   * Full slots in the order they were published. A sender takes the lowest
+   * free slot, so a scan could pass an empty slot that an earlier message
+   * then fills, yet see a later message in a higher slot: messages of one
+   * sender would come out of order. Every publish rings the doorbell after
+   * marking its slot full, so a scan during which the doorbell did not move
+   * saw every message published before the last one it saw; otherwise it
+   * scans again.
+   */
   full(): number[] {
-    const out: number[] = [];
-    for (let s = 0; s < SLOTS; s++) if (Atomics.load(this.words, this.w(s, SlotField.STATE)) === SlotState.FULL) out.push(s);
-    return out.sort((a, b) => this.field(a, SlotField.SEQ) - this.field(b, SlotField.SEQ));
+    const { ctl } = this.pool;
+    const bell = tables(this.pool).endpoints.addr(this.endpointSlot, EndpointField.DOORBELL);
+    for (;;) {
+      const before = Atomics.load(ctl, bell);
+      const out: number[] = [];
+      for (let s = 0; s < SLOTS; s++) if (Atomics.load(this.words, this.w(s, SlotField.STATE)) === SlotState.FULL) out.push(s);
+      if (Atomics.load(ctl, bell) === before) return out.sort((a, b) => this.field(a, SlotField.SEQ) - this.field(b, SlotField.SEQ));
+    }
   }
 
   field(slot: number, f: SlotField): number {
