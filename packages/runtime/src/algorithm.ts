@@ -1,13 +1,13 @@
 import type { Dtype } from './dtypes.js';
 import type { ReduceOp } from './ops.js';
 import type { CollectiveKind } from './collective_kind.js';
-import type { ReduceKernels } from './kernels/reduce_kernels.js';
+import type { Prims } from './primitives.js';
 
 export const ALGORITHMS = ['oneshot', 'twoshot', 'ring', 'tree', 'direct'] as const;
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 export const ALGO_CODE: Record<AlgorithmName, number> = { oneshot: 1, twoshot: 2, ring: 3, tree: 4, direct: 5 };
 
-/** One call as every rank agreed on it (descriptors matched). */
+/** One call as every rank agreed on it. Buffers are named by role, never by address. */
 export interface Call {
   kind: CollectiveKind;
   count: number;
@@ -15,50 +15,26 @@ export interface Call {
   elemBytes: number;
   op: ReduceOp;
   root: number;
-  /** this rank's pool byte offsets */
-  send: number;
-  recv: number;
+  /** divisor for avg, else 1 */
+  divisor: number;
   seq: number;
-  /** scratch slot an algorithm's prepare() staged into, or -1 */
+  /** send and recv are the same bytes */
+  inPlace: boolean;
+  /** scratch parity prepare() staged this rank's input in, or -1 */
   staged: number;
 }
 
 /**
- * What an algorithm sees: its rank, the peers' published buffers and
- * registered scratch, and signals. Never a provider's internals.
+ * An algorithm is a schedule of primitives (NCCL's runRing over
+ * Primitives, Gloo's AllreduceRing over Pair/Buffer): it names peers,
+ * channels and its own buffers by role, and the primitives move and reduce
+ * the bytes through whatever connector serves each peer.
  */
-export interface AlgoComm {
-  readonly rank: number;
-  readonly size: number;
-  readonly kernels: ReduceKernels;
-  readonly mem: Uint8Array;
-  /** bytes of each of the two scratch slots of every rank */
-  readonly slotBytes: number;
-  /** pool offset of slot `parity` of rank q's scratch */
-  scratch(q: number, parity: number): number;
-  peerSend(q: number): number;
-  peerRecv(q: number): number;
-  /** Full barrier inside a call: every rank arrives before any leaves. */
-  arriveAll(): void;
-  /** Posts this rank's progress `k` (relative to the call) for peers to wait on. */
-  postStep(k: number): void;
-  waitStep(q: number, k: number): void;
-  /** Advances the step base by `total` steps; identical on every rank. */
-  finishSteps(total: number): void;
-  /** Advances the oneshot slot counter; identical on every rank. */
-  nextPiece(): number;
-  copy(dst: number, src: number, bytes: number): void;
-  /** divisor for avg, else 1 */
-  readonly divisor: number;
-  /** A reusable array for kernel source offsets. */
-  sources(n: number): number[];
-}
-
 export interface Algorithm {
   readonly name: AlgorithmName;
-  /** Work done before this rank announces the call (e.g. staging into scratch). */
-  prepare?(c: AlgoComm, call: Call): void;
-  run(c: AlgoComm, call: Call): void;
+  /** Work before this rank announces the call (staging a small input for peers). */
+  prepare?(p: Prims, call: Call): void;
+  run(p: Prims, call: Call): void;
 }
 
 /** Splits `count` elements into `parts` near-equal chunks: [start, length] of chunk i. */

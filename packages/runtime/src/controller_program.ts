@@ -1,12 +1,40 @@
 // The device half of World's single-controller calls: each device copies
 // its input from the controller's message into device memory, runs one
 // collective, and sends its output back.
+import { TransportError } from '@collective/transport';
 import type { CollectiveOptions } from './communicator.js';
 import type { DeviceArray } from './device_array.js';
 import type { DeviceContext } from './device_context.js';
 import type { Dtype } from './dtypes.js';
 
-export type ControllerKind = 'allReduce' | 'allGather' | 'reduceScatter' | 'broadcast' | 'reduce' | 'allToAll';
+export const CONTROLLER_KINDS = ['allReduce', 'allGather', 'reduceScatter', 'broadcast', 'reduce', 'allToAll'] as const;
+export type ControllerKind = (typeof CONTROLLER_KINDS)[number];
+
+/** The CLI's names (nccl-tests') for the same collectives. */
+const ALIASES: Record<string, ControllerKind> = {
+  all_reduce: 'allReduce',
+  all_gather: 'allGather',
+  reduce_scatter: 'reduceScatter',
+  alltoall: 'allToAll',
+  all_to_all: 'allToAll',
+};
+
+export function controllerKind(kind: unknown): ControllerKind {
+  if (typeof kind === 'string') {
+    if ((CONTROLLER_KINDS as readonly string[]).includes(kind)) return kind as ControllerKind;
+    const alias = ALIASES[kind];
+    if (alias) return alias;
+  }
+  throw new TransportError('EINVAL', `kind must be one of ${CONTROLLER_KINDS.join(', ')} (or ${Object.keys(ALIASES).join(', ')}) (got ${String(kind)})`);
+}
+
+/** Elements of each device's output; refuses input lengths the collective cannot split. */
+export function outputLength(kind: ControllerKind, count: number, n: number): number {
+  if ((kind === 'reduceScatter' || kind === 'allToAll') && count % n !== 0) {
+    throw new TransportError('EINVAL', `${kind} needs input lengths that are a multiple of the ${n} devices (got ${count}); pad the inputs`);
+  }
+  return kind === 'allGather' ? count * n : kind === 'reduceScatter' ? count / n : count;
+}
 
 export interface ControllerArgs {
   kind: ControllerKind;
@@ -18,11 +46,8 @@ export interface ControllerArgs {
 export default function controllerProgram(ctx: DeviceContext): ArrayBufferView {
   const { kind, dtype, inputs, options } = ctx.args as ControllerArgs;
   const input = inputs[ctx.rank]! as DeviceArray;
-  const count = input.length;
-  const n = ctx.size;
-  const outCount = kind === 'allGather' ? count * n : kind === 'reduceScatter' ? count / n : count;
-  const send = ctx.alloc(dtype, count);
-  const recv = ctx.alloc(dtype, outCount);
+  const send = ctx.alloc(dtype, input.length);
+  const recv = ctx.alloc(dtype, outputLength(kind, input.length, ctx.size));
   new Uint8Array(send.buffer, send.byteOffset, send.byteLength).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));
   const c = ctx.comm;
   const call: Record<ControllerKind, (s: DeviceArray, r: DeviceArray) => void> = {

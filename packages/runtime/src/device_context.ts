@@ -1,4 +1,4 @@
-import { type Device, type DeviceBuffer, type Pool, TransportError } from '@collective/transport';
+import { type Device, type DeviceBuffer, PAGE_SIZE, type Pool, TransportError } from '@collective/transport';
 import type { Communicator } from './communicator.js';
 import { type DeviceArray, viewOf } from './device_array.js';
 import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
@@ -17,10 +17,19 @@ export class DeviceContext {
   ) {}
 
   /** Device memory for `count` elements, freed when the SPMD function returns. */
+  alloc(dtype: 'float32', count: number): Float32Array;
+  alloc(dtype: 'float64', count: number): Float64Array;
+  alloc(dtype: 'float16' | 'bfloat16', count: number): Uint16Array;
+  alloc(dtype: 'int8', count: number): Int8Array;
+  alloc(dtype: 'uint8', count: number): Uint8Array;
+  alloc(dtype: 'int32', count: number): Int32Array;
+  alloc(dtype: 'uint32', count: number): Uint32Array;
+  alloc(dtype: 'int64', count: number): BigInt64Array;
+  alloc(dtype: Dtype, count: number): DeviceArray;
   alloc(dtype: Dtype, count: number): DeviceArray {
     checkDtype('dtype', dtype);
-    if (!Number.isSafeInteger(count) || count < 0) throw new TransportError('EINVAL', `count must be a non-negative integer (got ${count})`);
-    const bytes = Math.max(4096, Math.ceil((count * DTYPE_BYTES[dtype]) / 4096) * 4096);
+    if (!Number.isSafeInteger(count) || count < 0) throw new TransportError('EINVAL', `count must be a non-negative integer (got ${String(count)})`);
+    const bytes = Math.max(PAGE_SIZE, Math.ceil((count * DTYPE_BYTES[dtype]) / PAGE_SIZE) * PAGE_SIZE);
     const buf = this.device.allocate(bytes);
     this.buffers.push(buf);
     return viewOf(this.pool, dtype, buf.offset, count);

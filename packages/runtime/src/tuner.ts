@@ -20,6 +20,7 @@ export const TABLE: Partial<Record<CollectiveKind, readonly Algorithm[]>> = {
   broadcast: [broadcastDirect],
   reduce: [reduceDirect],
   allToAll: [alltoallDirect],
+  split: [allgatherDirect],
 };
 
 /**

@@ -19,7 +19,7 @@ describe('bad input', () => {
     expect(m('peer')).toMatch(/send.peer must be an integer in \[0, 2\)/);
     expect(m('plainArray')).toMatch(/typed arrays over device memory/);
     expect(m('reservedPage')).toMatch(/recv is not inside one live buffer of device 0; allocate it on this rank's device/);
-    expect(m('pastBuffer')).toMatch(/recv is not inside one live buffer of device 0/);
+    expect(m('pastBuffer')).toMatch(/send is not inside one live buffer of device 0/);
     expect(r0.sum).toBe(2);
   });
 

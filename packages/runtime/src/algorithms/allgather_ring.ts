@@ -1,25 +1,32 @@
 import type { Algorithm } from '../algorithm.js';
+import { Buf } from '../connectors/connector.js';
+import { Ch } from '../scratch_layout.js';
 
 /**
- * Ring all-gather: at step t rank r copies block r-t from its left
- * neighbour's output, which the neighbour filled at step t-1.
+ * Ring all-gather: each rank sends its block rightwards, and passes on
+ * every block it receives but the last, a slot-sized piece at a time.
  */
 export const allgatherRing: Algorithm = {
   name: 'ring',
-  run(c, call) {
-    const n = c.size;
-    const r = c.rank;
+  run(p, call) {
+    const n = p.size;
+    const r = p.rank;
     const left = (r - 1 + n) % n;
-    const bytes = call.count * call.elemBytes;
-    c.copy(call.recv + r * bytes, call.send, bytes);
-    c.postStep(0);
-    for (let t = 1; t < n; t++) {
-      const b = (r - t + n) % n;
-      c.waitStep(left, t - 1);
-      c.copy(call.recv + b * bytes, c.peerRecv(left) + b * bytes, bytes);
-      c.postStep(t);
+    const right = (r + 1) % n;
+    const eb = call.elemBytes;
+    const bytes = call.count * eb;
+    if (!call.inPlace) p.getInto(Buf.RECV, r * bytes, r, Buf.SEND, 0, bytes);
+    const per = Math.max(1, Math.floor(p.slotBytes / eb));
+    const pieces = Math.max(1, Math.ceil(call.count / per));
+    for (let k = 0; k < pieces; k++) {
+      const start = k * per;
+      const len = Math.min(per, call.count - start);
+      p.send(call, right, Ch.RING, Buf.RECV, r * bytes + start * eb, len);
+      for (let t = 1; t < n; t++) {
+        const at = ((r - t + n) % n) * bytes + start * eb;
+        if (t < n - 1) p.recvCopySend(call, left, right, Ch.RING, Buf.RECV, at, len);
+        else p.recv(call, left, Ch.RING, Buf.RECV, at, len);
+      }
     }
-    c.finishSteps(n);
-    c.arriveAll();
   },
 };

@@ -1,58 +1,62 @@
-import type { AlgoComm, Algorithm } from '../algorithm.js';
-
-/** Up to this many bytes a staged copy is cheaper than the extra end barrier of reading in place. */
-export const STAGE_MAX_BYTES = 4096;
-
-function scratchSources(c: AlgoComm, parity: number): number[] {
-  const out = c.sources(c.size);
-  for (let q = 0; q < c.size; q++) out[q] = c.scratch(q, parity);
-  return out;
-}
+import type { Algorithm, Call } from '../algorithm.js';
+import { Buf } from '../connectors/connector.js';
+import type { Prims } from '../primitives.js';
 
 /**
  * Every rank reduces every input into its own output, in rank order, so
- * results match bitwise. Small inputs are staged in scratch first (one
- * synchronisation); larger out-of-place inputs are read where they are.
+ * results match bitwise. Inputs that fit a small slot are staged before
+ * the call is announced, so the announcement is the only synchronisation;
+ * larger out-of-place inputs are read where they are, a piece at a time;
+ * larger in-place inputs go through the small slots piece by piece, with
+ * steps guarding each slot's reuse.
  */
 export const allreduceOneshot: Algorithm = {
   name: 'oneshot',
-  prepare(c, call) {
+  prepare(p, call) {
     const bytes = call.count * call.elemBytes;
-    if (bytes > STAGE_MAX_BYTES && call.send !== call.recv) return;
-    if (bytes > c.slotBytes) return;
-    // The slot the previous call did not use: a peer may still be reading that one.
-    const parity = c.nextPiece() & 1;
-    c.copy(c.scratch(c.rank, parity), call.send, bytes);
-    call.staged = parity;
+    if (bytes > p.smallBytes) return;
+    // Parity of the sequence: a peer may still read the other slot, never this one.
+    call.staged = call.seq & 1;
+    p.stage(call.staged, 0, bytes);
   },
-  run(c, call) {
+  run(p, call) {
     if (call.staged >= 0) {
-      c.kernels.reduce(call.op, call.dtype, call.recv, scratchSources(c, call.staged), call.count, c.divisor);
+      const srcs = p.srcs(p.size);
+      for (let q = 0; q < p.size; q++) srcs[q] = p.staged(q, call.staged, 0);
+      p.reduce(call, p.local(Buf.RECV, 0), srcs, call.count, 0, call.divisor);
       return;
     }
+    if (call.inPlace) return restaged(p, call);
     const eb = call.elemBytes;
-    if (call.send !== call.recv) {
-      const srcs = c.sources(c.size);
-      for (let q = 0; q < c.size; q++) srcs[q] = q === c.rank ? call.send : c.peerSend(q);
-      c.kernels.reduce(call.op, call.dtype, call.recv, srcs, call.count, c.divisor);
-      // Peers may still be reading this rank's input.
-      c.arriveAll();
-      return;
+    const per = Math.max(1, Math.floor(p.pieceBytes / eb));
+    const srcs = p.srcs(p.size);
+    for (let start = 0; start < call.count; start += per) {
+      const len = Math.min(per, call.count - start);
+      for (let q = 0; q < p.size; q++) srcs[q] = p.source(q, Buf.SEND, start * eb, len * eb);
+      p.reduce(call, p.local(Buf.RECV, start * eb), srcs, len, 0, call.divisor);
     }
-    // In place and larger than a slot: staged piece by piece, step flags guarding slot reuse.
-    const perPiece = Math.floor(c.slotBytes / eb);
-    const pieces = Math.ceil(call.count / perPiece);
-    for (let p = 0; p < pieces; p++) {
-      const start = p * perPiece;
-      const len = Math.min(perPiece, call.count - start);
-      if (p >= 2) for (let q = 0; q < c.size; q++) if (q !== c.rank) c.waitStep(q, 2 * (p - 2) + 1);
-      c.copy(c.scratch(c.rank, p & 1), call.send + start * eb, len * eb);
-      c.postStep(2 * p);
-      for (let q = 0; q < c.size; q++) if (q !== c.rank) c.waitStep(q, 2 * p);
-      c.kernels.reduce(call.op, call.dtype, call.recv + start * eb, scratchSources(c, p & 1), len, c.divisor);
-      c.postStep(2 * p + 1);
-    }
-    c.finishSteps(2 * pieces);
-    c.arriveAll();
+    // Peers may still be reading this rank's input.
+    p.barrier();
   },
 };
+
+/** In place and larger than a slot: each piece is staged, reduced by everyone, and only then replaced. */
+function restaged(p: Prims, call: Call): void {
+  const eb = call.elemBytes;
+  const per = Math.max(1, Math.floor(p.smallBytes / eb));
+  const pieces = Math.ceil(call.count / per);
+  const srcs = p.srcs(p.size);
+  for (let k = 0; k < pieces; k++) {
+    const at = k * per * eb;
+    const len = Math.min(per, call.count - k * per);
+    if (k >= 2) for (let q = 0; q < p.size; q++) if (q !== p.rank) p.waitStep(q, 2 * (k - 2) + 1);
+    p.stage(k & 1, at, len * eb);
+    p.postStep(2 * k);
+    for (let q = 0; q < p.size; q++) if (q !== p.rank) p.waitStep(q, 2 * k);
+    for (let q = 0; q < p.size; q++) srcs[q] = p.staged(q, k & 1, at);
+    p.reduce(call, p.local(Buf.RECV, at), srcs, len, 0, call.divisor);
+    p.postStep(2 * k + 1);
+  }
+  p.finishSteps(2 * pieces);
+  p.barrier();
+}

@@ -1,50 +1,84 @@
 import type { Algorithm } from '../algorithm.js';
+import { Buf } from '../connectors/connector.js';
 import { DST_F32, SRC0_F32 } from '../kernels/reduce_kernels.js';
+import type { Ref } from '../primitives.js';
+import { Ch } from '../scratch_layout.js';
 
 /**
  * Binary-tree all-reduce, pipelined by piece: partials flow up to rank 0
- * through scratch, the result flows down through the output buffers.
- * Low-precision partials are carried in float32 and rounded once at the root.
+ * through the children's FIFO channels, the result flows down through the
+ * parent's. Every node reduces [first child, its own input, second child],
+ * so the result is the same bits everywhere. 16-bit float partials travel
+ * as float32 and are rounded once, at the root.
  */
 export const allreduceTree: Algorithm = {
   name: 'tree',
-  run(c, call) {
-    const n = c.size;
-    const r = c.rank;
+  run(p, call) {
+    const n = p.size;
+    const r = p.rank;
     const parent = r === 0 ? -1 : (r - 1) >> 1;
+    const upCh = r % 2 === 1 ? Ch.UP0 : Ch.UP1;
     const kids = [2 * r + 1, 2 * r + 2].filter((k) => k < n);
     const eb = call.elemBytes;
-    const lowp = call.dtype === 'float16' || call.dtype === 'bfloat16';
-    const perPiece = Math.floor(c.slotBytes / (lowp ? 4 : eb));
-    const pieces = Math.max(1, Math.ceil(call.count / perPiece));
-    for (let p = 0; p < pieces; p++) {
-      const start = p * perPiece;
-      const len = Math.min(perPiece, call.count - start);
-      const mine = call.send + start * eb;
-      const out = call.recv + start * eb;
-      const slot = c.scratch(r, p & 1);
-      for (const k of kids) c.waitStep(k, 2 * p);
-      // The parent must be done with this slot's previous piece before it is overwritten.
-      if (parent >= 0 && p >= 2) c.waitStep(parent, 2 * (p - 2));
-      const kidSlots = kids.map((k) => c.scratch(k, p & 1));
-      const target = parent < 0 ? out : slot;
-      const divisor = parent < 0 ? c.divisor : 1;
-      if (!lowp) {
-        c.kernels.reduce(call.op, call.dtype, target, [...kidSlots.slice(0, 1), mine, ...kidSlots.slice(1)], len, divisor);
+    const wide = call.dtype === 'float16' || call.dtype === 'bfloat16';
+    const acc = wide ? 4 : eb;
+    const per = Math.max(1, Math.floor(p.slotBytes / acc));
+    const pieces = Math.max(1, Math.ceil(call.count / per));
+    for (let k = 0; k < pieces; k++) {
+      const start = k * per;
+      const len = Math.min(per, call.count - start);
+      const at = start * eb;
+      const mine = p.local(Buf.SEND, at);
+      const kid0 = kids.length > 0 ? p.inSlot(kids[0]!, Ch.UP0) : undefined;
+      const kid1 = kids.length > 1 ? p.inSlot(kids[1]!, Ch.UP1) : undefined;
+      const target = parent >= 0 ? p.outSlot(parent, upCh) : p.local(Buf.RECV, at);
+      if (!wide) {
+        const srcs = p.srcs(1 + kids.length);
+        let i = 0;
+        if (kid0 !== undefined) srcs[i++] = kid0;
+        srcs[i++] = mine;
+        if (kid1 !== undefined) srcs[i++] = kid1;
+        p.reduce(call, target, srcs, len, 0, parent < 0 ? call.divisor : 1);
       } else {
-        if (kidSlots.length === 0) c.kernels.reduce(call.op, call.dtype, slot, [mine], len, 1, DST_F32);
-        else c.kernels.reduce(call.op, call.dtype, slot, [kidSlots[0]!, mine], len, 1, SRC0_F32 | DST_F32);
-        if (kidSlots.length === 2) c.kernels.reduce(call.op, 'float32', slot, [kidSlots[1]!, slot], len);
-        if (parent < 0) c.kernels.reduce(call.op, call.dtype, out, [slot], len, divisor, SRC0_F32);
+        // float32 partial: in the parent's slot, or (at the root) in the first child's slot.
+        const partial: Ref = parent >= 0 ? target : kid0!;
+        const s = p.srcs(kid0 !== undefined ? 2 : 1);
+        if (kid0 !== undefined) {
+          s[0] = kid0;
+          s[1] = mine;
+          p.reduce(call, partial, s, len, SRC0_F32 | DST_F32);
+        } else {
+          s[0] = mine;
+          p.reduce(call, partial, s, len, DST_F32);
+        }
+        if (kid1 !== undefined) {
+          const t = p.srcs(2);
+          t[0] = kid1;
+          t[1] = partial;
+          p.reduce(call, partial, t, len, 0, 1, 'float32');
+        }
+        if (parent < 0) {
+          const f = p.srcs(1);
+          f[0] = partial;
+          p.reduce(call, target, f, len, SRC0_F32, call.divisor);
+        }
       }
-      c.postStep(2 * p);
+      if (kid0 !== undefined) p.release(kids[0]!, Ch.UP0);
+      if (kid1 !== undefined) p.release(kids[1]!, Ch.UP1);
+      if (parent >= 0) p.deliver(parent, upCh, len * acc);
+
+      // Down: the result from the parent into the output, and on to the children.
+      const bytes = len * eb;
+      const out = p.local(Buf.RECV, at);
       if (parent >= 0) {
-        c.waitStep(parent, 2 * p + 1);
-        c.copy(out, c.peerRecv(parent) + start * eb, len * eb);
+        const from = p.inSlot(parent, Ch.DOWN);
+        p.copy(out, from, bytes);
+        p.release(parent, Ch.DOWN);
       }
-      c.postStep(2 * p + 1);
+      for (const kid of kids) {
+        p.copy(p.outSlot(kid, Ch.DOWN), out, bytes);
+        p.deliver(kid, Ch.DOWN, bytes);
+      }
     }
-    c.finishSteps(2 * pieces);
-    c.arriveAll();
   },
 };

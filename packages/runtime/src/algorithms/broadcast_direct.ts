@@ -1,12 +1,11 @@
 import type { Algorithm } from '../algorithm.js';
+import { Buf } from '../connectors/connector.js';
 
 /** Non-roots copy the root's input straight into their outputs. */
 export const broadcastDirect: Algorithm = {
   name: 'direct',
-  run(c, call) {
-    const bytes = call.count * call.elemBytes;
-    const src = c.rank === call.root ? call.send : c.peerSend(call.root);
-    c.copy(call.recv, src, bytes);
-    c.arriveAll();
+  run(p, call) {
+    if (p.rank !== call.root || !call.inPlace) p.getInto(Buf.RECV, 0, call.root, Buf.SEND, 0, call.count * call.elemBytes);
+    p.barrier();
   },
 };

@@ -1,14 +1,20 @@
 import type { Algorithm } from '../algorithm.js';
+import { Buf } from '../connectors/connector.js';
 
-/** The root reduces every input into its output in one kernel pass. */
+/** The root reduces every input into its output, a piece at a time. */
 export const reduceDirect: Algorithm = {
   name: 'direct',
-  run(c, call) {
-    if (c.rank === call.root) {
-      const srcs: number[] = [];
-      for (let q = 0; q < c.size; q++) srcs.push(q === c.rank ? call.send : c.peerSend(q));
-      c.kernels.reduce(call.op, call.dtype, call.recv, srcs, call.count, c.divisor);
+  run(p, call) {
+    if (p.rank === call.root) {
+      const eb = call.elemBytes;
+      const per = Math.max(1, Math.floor(p.pieceBytes / eb));
+      const srcs = p.srcs(p.size);
+      for (let start = 0; start < call.count; start += per) {
+        const len = Math.min(per, call.count - start);
+        for (let q = 0; q < p.size; q++) srcs[q] = p.source(q, Buf.SEND, start * eb, len * eb);
+        p.reduce(call, p.local(Buf.RECV, start * eb), srcs, len, 0, call.divisor);
+      }
     }
-    c.arriveAll();
+    p.barrier();
   },
 };

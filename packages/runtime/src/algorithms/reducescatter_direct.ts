@@ -1,13 +1,19 @@
 import type { Algorithm } from '../algorithm.js';
+import { Buf } from '../connectors/connector.js';
 
-/** Rank r reduces block r of every input into its output in one kernel pass. */
+/** Rank r reduces block r of every input into its output, a piece at a time. */
 export const reducescatterDirect: Algorithm = {
   name: 'direct',
-  run(c, call) {
-    const at = c.rank * call.count * call.elemBytes;
-    const srcs: number[] = [];
-    for (let q = 0; q < c.size; q++) srcs.push((q === c.rank ? call.send : c.peerSend(q)) + at);
-    c.kernels.reduce(call.op, call.dtype, call.recv, srcs, call.count, c.divisor);
-    c.arriveAll();
+  run(p, call) {
+    const eb = call.elemBytes;
+    const block = p.rank * call.count * eb;
+    const per = Math.max(1, Math.floor(p.pieceBytes / eb));
+    const srcs = p.srcs(p.size);
+    for (let start = 0; start < call.count; start += per) {
+      const len = Math.min(per, call.count - start);
+      for (let q = 0; q < p.size; q++) srcs[q] = p.source(q, Buf.SEND, block + start * eb, len * eb);
+      p.reduce(call, p.local(Buf.RECV, start * eb), srcs, len, 0, call.divisor);
+    }
+    p.barrier();
   },
 };

@@ -1,0 +1,318 @@
+import { type ErrorCode, TransportError } from '@collective/transport';
+import { ALGO_CODE, type Algorithm, type Call } from '../algorithm.js';
+import { CollectiveError } from '../comm_errors.js';
+import type { CollectiveKind } from '../collective_kind.js';
+import { KIND } from '../collective_kind.js';
+import type { DeviceArray } from '../device_array.js';
+import { DTYPE_BYTES, DTYPE_CODE, type Dtype } from '../dtypes.js';
+import { OP_CODE, type ReduceOp } from '../ops.js';
+import { type Registration, RegistrationGone } from '../registration/registrations.js';
+import { abortInfo, setAborted } from './abort_state.js';
+import { Hdr, R, rankBase } from './comm_block.js';
+import type { CommState } from './comm_state.js';
+import { D, describeMismatch, firstMismatch, putKey } from './descriptor.js';
+
+/** How long a failing rank waits for peers still inside the call to leave before it gives up its memory. */
+const DRAIN_MS = 10_000;
+
+/** A collective as the public API hands it over, validated. */
+export interface CallRequest {
+  kind: CollectiveKind;
+  send: DeviceArray | undefined;
+  recv: DeviceArray | undefined;
+  /** their byteOffsets, read once */
+  sendOff: number;
+  recvOff: number;
+  count: number;
+  dtype: Dtype;
+  op: ReduceOp;
+  root: number;
+  timeoutMs: number;
+  alg: Algorithm | undefined;
+  /** send and recv are the same bytes */
+  inPlace: boolean;
+  /** bytes the call reads from send and writes to recv on this rank */
+  reads: boolean;
+  writes: boolean;
+}
+
+/**
+ * The life of one call on one rank: its buffers resolved to registrations
+ * and fenced, the call announced and matched with every peer, the
+ * algorithm run, and on any failure after the announcement the
+ * communicator aborted everywhere (fail-stop, like ncclCommAbort), the
+ * peers still inside drained, and the call's fences failed.
+ */
+export class CallProtocol {
+  private seq = 0;
+  private currentKind = 'init';
+  /** the error that made this rank's communicator unusable */
+  error: Error | undefined;
+  /** a peer never left a failed call: this rank's memory must not be reused */
+  undrained = false;
+  private lastRegGen: number;
+  private sweptFreeGen: number;
+  private readonly call: Call = { kind: 'barrier', count: 0, dtype: 'uint8', elemBytes: 1, op: 'sum', root: 0, divisor: 1, seq: 0, inPlace: false, staged: -1 };
+  private readonly myDesc: Int32Array;
+  private readonly inflightAt: number;
+
+  constructor(private readonly s: CommState) {
+    this.lastRegGen = Atomics.load(s.words, Hdr.REG_GEN);
+    this.sweptFreeGen = s.pool.freeGeneration;
+    this.myDesc = new Int32Array(D.WORDS);
+    this.inflightAt = rankBase(s.rank) + R.INFLIGHT;
+    const ctx = s.ctx as { checkAbort(): void; late(peer: number, what: string, ms: number): string };
+    ctx.checkAbort = () => {
+      if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
+    };
+    ctx.late = (peer, what, ms) => `${this.callName()}: rank ${peer} ${what} within ${ms} ms`;
+  }
+
+  get sequence(): number {
+    return this.seq;
+  }
+
+  callName(): string {
+    return this.currentKind === 'init' || this.currentKind === 'sendRecv' ? this.currentKind : `${this.currentKind} #${this.seq}`;
+  }
+
+  private abortedError(): CollectiveError {
+    const info = abortInfo(this.s.words)!;
+    if (info.rank === this.s.rank) return new CollectiveError(info.code, info.reason);
+    return new CollectiveError(info.code, `${this.callName()}: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
+  }
+
+  /** Throws if the communicator can take no more calls. */
+  checkUsable(destroyed: boolean): void {
+    if (destroyed) throw new CollectiveError('EINVAL', 'communicator is destroyed');
+    if (this.error) throw new CollectiveError('EIO', `communicator is unusable after an earlier error (${this.error.message}); destroy it and create a new one`);
+    if (Atomics.load(this.s.words, Hdr.ABORTED) !== 0) {
+      const info = abortInfo(this.s.words)!;
+      throw new CollectiveError(info.code, `the communicator was aborted by rank ${info.rank}: ${info.reason}`);
+    }
+  }
+
+  /** Peers dropped registrations, or buffers were freed: let go of what went with them. */
+  sweep(): void {
+    this.s.regs.sweep();
+    const g = Atomics.load(this.s.words, Hdr.REG_GEN);
+    if (g !== this.lastRegGen || this.s.pool.freeGeneration !== this.sweptFreeGen) {
+      this.lastRegGen = g;
+      this.sweptFreeGen = this.s.pool.freeGeneration;
+      this.s.imports.sweep();
+    }
+  }
+
+  /** Resolves a buffer to its registration; a registration that went bad fails the call on every rank. */
+  private resolve(a: DeviceArray, off: number, bytes: number, what: string): Registration {
+    try {
+      return this.s.regs.resolve(a, off, bytes, what);
+    } catch (e) {
+      if (e instanceof RegistrationGone) this.failStop(e, `${this.callNameFor(this.seq + 1)}: ${e.message.replace(/^[A-Z]+: /, '')}`);
+      throw e;
+    }
+  }
+
+  private callNameFor(seq: number): string {
+    return `${this.currentKind} #${seq}`;
+  }
+
+  /** Aborts the communicator for every rank before anything was announced, then throws. */
+  private failStop(e: TransportError, reason: string): never {
+    setAborted(this.s.words, this.s.rank, e.code, reason);
+    for (const c of this.s.connectors) c?.abort();
+    const err = new CollectiveError(e.code, reason);
+    this.error = err;
+    throw err;
+  }
+
+  run(req: CallRequest): void {
+    const s = this.s;
+    this.currentKind = req.kind;
+    const sendBytes = req.send ? req.send.length * req.send.BYTES_PER_ELEMENT : 0;
+    const recvBytes = req.recv ? req.recv.length * req.recv.BYTES_PER_ELEMENT : 0;
+    const sendReg = sendBytes > 0 ? this.resolve(req.send!, req.sendOff, sendBytes, 'send') : undefined;
+    const recvReg = recvBytes > 0 ? this.resolve(req.recv!, req.recvOff, recvBytes, 'recv') : undefined;
+    this.sweep();
+    // One buffer read and written takes one write fence, which covers the read.
+    const oneBuffer = sendReg !== undefined && sendReg === recvReg;
+    const reads = !oneBuffer && req.reads ? sendReg : undefined;
+    const writes = req.writes || oneBuffer ? recvReg : undefined;
+
+    const call = this.call;
+    call.kind = req.kind;
+    call.count = req.count;
+    call.dtype = req.dtype;
+    call.elemBytes = DTYPE_BYTES[req.dtype];
+    call.op = req.op;
+    call.root = req.root;
+    call.divisor = req.op === 'avg' ? s.size : 1;
+    call.inPlace = req.inPlace;
+    call.staged = -1;
+    const b = s.prims.buffers;
+    b.sendAt = req.sendOff;
+    b.recvAt = req.recvOff;
+    b.sendRegion.base = sendReg?.base ?? 0;
+    b.sendRegion.mr = sendReg?.mr;
+    b.recvRegion.base = recvReg?.base ?? 0;
+    b.recvRegion.mr = recvReg?.mr;
+    this.enter(req.timeoutMs, reads, writes);
+    let failure: Error | undefined;
+    try {
+      s.ctx.checkAbort();
+      const seq = ++this.seq;
+      call.seq = seq;
+      req.alg?.prepare?.(s.prims, call);
+      this.announce(seq, req, sendReg, recvReg);
+      this.awaitPeers(seq);
+      req.alg?.run(s.prims, call);
+    } catch (e) {
+      failure = e as Error;
+    }
+    this.leave(reads, writes, failure);
+  }
+
+  /**
+   * Begins one call of this rank: the buffers' fences honoured and
+   * published (a timeout there is a local error: nothing is announced yet),
+   * then the rank counted inside the call, where it may touch peers' memory.
+   */
+  enter(timeoutMs: number, reads: Registration | undefined, writes: Registration | undefined, kind?: string): void {
+    const s = this.s;
+    if (kind) this.currentKind = kind;
+    s.clock.timeoutMs = timeoutMs;
+    s.clock.start = 0;
+    if (reads) this.fence(reads, 'read', timeoutMs);
+    if (writes) {
+      try {
+        this.fence(writes, 'write', timeoutMs);
+      } catch (e) {
+        reads?.end('read');
+        throw e;
+      }
+    }
+    Atomics.store(s.words, this.inflightAt, this.seq + 1);
+  }
+
+  private fence(reg: Registration, access: 'read' | 'write', timeoutMs: number): void {
+    try {
+      reg.begin(access, timeoutMs);
+    } catch (e) {
+      const err = e as TransportError;
+      throw new CollectiveError(err.code ?? 'EIO', `${this.callNameFor(this.seq + 1)}: waiting for the fences on the ${access === 'read' ? 'input' : 'output'}: ${err.message.replace(/^[A-Z]+: /, '')}`);
+    }
+  }
+
+  /**
+   * Ends the call: a failure inside it becomes a fail-stop abort, the
+   * rank leaves, and every fence it published reports the outcome.
+   */
+  leave(reads: Registration | undefined, writes: Registration | undefined, failure: Error | undefined): void {
+    const s = this.s;
+    if (failure) this.fail(failure);
+    Atomics.store(s.words, this.inflightAt, 0);
+    // A rank draining after an abort sleeps on this word; in a healthy call nobody does.
+    if (Atomics.load(s.words, Hdr.ABORTED) !== 0) Atomics.notify(s.words, this.inflightAt);
+    const err = failure && (this.error as TransportError);
+    reads?.end('read', err);
+    writes?.end('write', err);
+    if (failure) throw this.error;
+  }
+
+  /** Resolves a user view to its registration (p2p and collectives alike). */
+  registration(a: DeviceArray, what: string): Registration {
+    return this.resolve(a, a.byteOffset, a.byteLength, what);
+  }
+
+  /** Publishes this rank's descriptor: in the shared block for shm peers, by RMA for net peers. */
+  private announce(seq: number, req: CallRequest, sendReg: Registration | undefined, recvReg: Registration | undefined): void {
+    const s = this.s;
+    const d = this.myDesc;
+    d[D.KIND] = KIND[req.kind];
+    d[D.COUNT] = req.count;
+    d[D.DTYPE] = DTYPE_CODE[req.dtype];
+    d[D.OP] = OP_CODE[req.op];
+    d[D.ROOT] = req.root;
+    d[D.ALGO] = req.alg ? ALGO_CODE[req.alg.name] : 0;
+    d[D.SEQ] = seq;
+    describe(d, D.SEND_EXP, sendReg, req.sendOff);
+    describe(d, D.RECV_EXP, recvReg, req.recvOff);
+    const w = s.words;
+    const at = rankBase(s.rank) + R.DESC + (seq & 1) * D.WORDS;
+    w.set(d, at);
+    if (s.port) new Int32Array(s.pool.memory.buffer, s.privBuf.offset + s.priv.descOut, D.WORDS).set(d);
+    s.sync.post(rankBase(s.rank) + R.SEQ, seq);
+    for (const c of s.connectors) if (c?.type === 'net') c.sendDesc(seq, s.ctx);
+  }
+
+  /** Waits for every peer's descriptor of `seq`; a disagreement fails the call. */
+  private awaitPeers(seq: number): void {
+    const s = this.s;
+    for (let i = 1; i < s.size; i++) {
+      const q = (s.rank + i) % s.size;
+      const c = s.connectors[q]!;
+      const [w, at] = c.recvDesc(seq, s.ctx);
+      const bad = firstMismatch(this.myDesc, 0, w, at);
+      if (bad !== -1) throw new CollectiveError('EINVAL', `${this.callName()}: ${describeMismatch(bad, q, w[at + bad]!, s.rank, this.myDesc[bad]!)}`);
+      c.bindCall(w, at);
+    }
+  }
+
+  /**
+   * Fail-stop after the call was announced: the communicator is aborted
+   * for every rank (the first reason wins), and this rank waits until no
+   * peer of the pool is still inside a call that may touch its memory.
+   */
+  fail(e: Error): void {
+    const s = this.s;
+    const code: ErrorCode = e instanceof TransportError ? e.code : 'EIO';
+    const message = e.message.replace(/^[A-Z]+: /, '');
+    const first = setAborted(s.words, s.rank, code, message);
+    if (first) for (const c of s.connectors) c?.abort();
+    // The rank that aborted first reports its own failure; the others, the root cause it recorded.
+    this.error = first ? new CollectiveError(code, message) : this.abortedError();
+    Atomics.store(s.words, rankBase(s.rank) + R.INFLIGHT, 0);
+    this.drain();
+  }
+
+  /** Waits (bounded) until every other rank of the pool has left its call or died. */
+  drain(): void {
+    const s = this.s;
+    const until = performance.now() + DRAIN_MS;
+    for (let q = 0; q < s.size; q++) {
+      if (q === s.rank) continue;
+      const b = rankBase(q);
+      for (;;) {
+        const v = Atomics.load(s.words, b + R.INFLIGHT);
+        if (v === 0 || s.pool.isThreadDead(s.words[b + R.THREAD]!)) break;
+        const left = until - performance.now();
+        if (left <= 0) {
+          this.undrained = true;
+          break;
+        }
+        Atomics.wait(s.words, b + R.INFLIGHT, v, Math.min(left, 20));
+      }
+    }
+  }
+
+  /** ncclCommAbort's core: marks the communicator aborted by this rank and drains. */
+  abort(reason: string): void {
+    if (setAborted(this.s.words, this.s.rank, 'ECANCELED', reason)) for (const c of this.s.connectors) c?.abort();
+    this.drain();
+  }
+}
+
+/** Writes a registration's handle, key and the view's offset into a descriptor. */
+function describe(d: Int32Array, first: D, reg: Registration | undefined, viewOff: number): void {
+  if (!reg) {
+    d.fill(0, first, first + 6);
+    return;
+  }
+  const h = reg.dmabuf.handle;
+  d[first] = h.slot;
+  d[first + 1] = h.gen;
+  d[first + 2] = h.size;
+  d[first + 3] = viewOff - reg.base;
+  putKey(d, 0, (first + 4) as D, reg.mr?.key ?? 0);
+}
+

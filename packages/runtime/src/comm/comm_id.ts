@@ -1,0 +1,42 @@
+import { type Pool, TransportError } from '@collective/transport';
+import { allocateHost } from '@collective/transport/internal';
+import { blockWords, COMM_MAGIC, Hdr, MAX_RANKS } from './comm_block.js';
+
+/** What ncclGetUniqueId returns: enough for every rank of the pool to find the same shared block. */
+export interface CommId {
+  kind: 'comm-id';
+  pool: number;
+  offset: number;
+  nranks: number;
+  token: number;
+}
+
+export function checkPositiveInt(name: string, v: unknown): void {
+  if (typeof v !== 'number' || !Number.isSafeInteger(v) || v <= 0) throw new TransportError('EINVAL', `${name} must be a positive integer (got ${String(v)})`);
+}
+
+/** ncclGetUniqueId: a shared block in the pool's host memory for `nranks` ranks. */
+export function createCommId(pool: Pool, nranks: number): CommId {
+  checkPositiveInt('nranks', nranks);
+  if (nranks > MAX_RANKS) throw new TransportError('EINVAL', `nranks must be at most ${MAX_RANKS} (got ${nranks})`);
+  const bytes = blockWords(nranks) * 4;
+  const offset = allocateHost(pool, bytes);
+  const w = new Int32Array(pool.memory.buffer, offset, blockWords(nranks));
+  const token = pool.nextToken();
+  w[Hdr.NRANKS] = nranks;
+  w[Hdr.TOKEN] = token;
+  w[Hdr.BYTES] = bytes;
+  Atomics.store(w, Hdr.MAGIC, COMM_MAGIC);
+  return { kind: 'comm-id', pool: pool.id, offset, nranks, token };
+}
+
+/** The block an id names, after checking it is live and of this pool. */
+export function blockOf(pool: Pool, id: CommId): Int32Array {
+  if (!id || typeof id !== 'object' || id.kind !== 'comm-id') throw new TransportError('EINVAL', 'id must come from Communicator.createId()');
+  if (id.pool !== pool.id) throw new TransportError('EINVAL', 'id belongs to another pool');
+  const head = new Int32Array(pool.memory.buffer, id.offset, Hdr.SIZE);
+  if (head[Hdr.MAGIC] !== COMM_MAGIC || head[Hdr.TOKEN] !== id.token || head[Hdr.NRANKS] !== id.nranks) {
+    throw new TransportError('EINVAL', 'id does not name a live communicator (destroyed, or not from createId)');
+  }
+  return new Int32Array(pool.memory.buffer, id.offset, blockWords(id.nranks));
+}

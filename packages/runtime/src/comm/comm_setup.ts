@@ -1,0 +1,196 @@
+import { type Device, DmaBuf, type EndpointAddress, Pool, type ProviderName, TransportError } from '@collective/transport';
+import { CollectiveError } from '../comm_errors.js';
+import type { Connector } from '../connectors/connector.js';
+import { NetConnector, type NetGroup } from '../connectors/net_connector.js';
+import { NetPort } from '../connectors/net_port.js';
+import { type ShmGroup, ShmConnector } from '../connectors/shm_connector.js';
+import { defaultFlavor, type KernelFlavor, ReduceKernels } from '../kernels/reduce_kernels.js';
+import { Prims } from '../primitives.js';
+import { PeerImports } from '../registration/peer_imports.js';
+import { Registrations } from '../registration/registrations.js';
+import { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
+import { abortInfo, setAborted } from './abort_state.js';
+import type { CallClock } from './call_clock.js';
+import { Hdr, R, rankBase } from './comm_block.js';
+import { blockOf, checkPositiveInt, type CommId } from './comm_id.js';
+import type { CommState } from './comm_state.js';
+import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
+import { RankSync } from './rank_sync.js';
+import type { WaitContext } from './wait_context.js';
+
+export interface CommOptions {
+  /** default deadline of every call, ms */
+  timeoutMs?: number;
+  /** bytes of each FIFO slot of the pipelined algorithms */
+  slotBytes?: number;
+  kernels?: KernelFlavor;
+  /** 'net' forces every peer through the fabric endpoint API, even in one process; also COLLECTIVE_CONNECTOR */
+  connector?: ConnectorChoice;
+}
+
+export const DEFAULT_TIMEOUT_MS = 30_000;
+export const DEFAULT_SLOT_BYTES = 256 * 1024;
+const PROVIDERS: readonly ProviderName[] = ['shm', 'tcp'];
+
+export function checkCommOptions(options: CommOptions): void {
+  if (options.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', options.timeoutMs);
+  if (options.slotBytes !== undefined) {
+    checkPositiveInt('options.slotBytes', options.slotBytes);
+    if (options.slotBytes % 64 !== 0) throw new TransportError('EINVAL', `options.slotBytes must be a multiple of 64 (got ${options.slotBytes})`);
+  }
+  if (options.kernels !== undefined && options.kernels !== 'simd' && options.kernels !== 'scalar') {
+    throw new TransportError('EINVAL', `options.kernels must be 'simd' or 'scalar' (got ${String(options.kernels)})`);
+  }
+  connectorChoice(options.connector);
+}
+
+/**
+ * ncclCommInitRank: joins the shared block, exports this rank's scratch,
+ * opens the net endpoint when some peer needs it, waits for every rank,
+ * then picks each peer's connector and imports what it needs. Any failure
+ * marks the communicator aborted so the other ranks fail at once.
+ */
+export function setupComm(device: Device, id: CommId, rank: number, options: CommOptions): CommState {
+  const pool = device.pool;
+  const words = blockOf(pool, id);
+  if (!Number.isInteger(rank) || rank < 0 || rank >= id.nranks) {
+    throw new TransportError('EINVAL', `rank must be an integer in [0, ${id.nranks}) (got ${rank})`);
+  }
+  checkCommOptions(options);
+  const choice = connectorChoice(options.connector);
+  const size = id.nranks;
+  const me = rankBase(rank);
+  if (Atomics.compareExchange(words, me + R.DEVICE, 0, device.index + 1) !== 0) {
+    throw new CollectiveError('EBUSY', `rank ${rank} has already joined this communicator`);
+  }
+  words[me + R.THREAD] = Pool.self;
+  const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
+  const slotBytes = options.slotBytes ?? DEFAULT_SLOT_BYTES;
+  const clock: CallClock = { timeoutMs, start: 0 };
+  const ctx: WaitContext = {
+    clock,
+    checkAbort() {
+      const info = abortInfo(words);
+      if (info && info.rank !== rank) throw new CollectiveError(info.code, `init: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
+    },
+    late: (peer, what, ms) => `init: rank ${peer} ${what} within ${ms} ms`,
+  };
+  const cleanup: (() => void)[] = [];
+  try {
+    const sync = new RankSync(words, size);
+    const layout = new ScratchLayout(size, slotBytes);
+    const scratchBuf = device.allocate(layout.bytes);
+    cleanup.push(() => device.isOpen && device.free(scratchBuf));
+    const scratchExport = device.export(scratchBuf);
+    cleanup.push(() => scratchExport.release());
+    const net = choice === 'net';
+    const priv = new PrivateLayout(size, slotBytes, net);
+    const privBuf = device.allocate(priv.bytes);
+    cleanup.push(() => device.isOpen && device.free(privBuf));
+    const internalBuf = device.allocate(4096);
+    cleanup.push(() => device.isOpen && device.free(internalBuf));
+    const privExport = net ? device.export(privBuf) : undefined;
+    if (privExport) cleanup.push(() => privExport.release());
+    const port = net ? new NetPort(pool, 'shm', size, scratchExport, privExport!) : undefined;
+    if (port) cleanup.push(() => port.close());
+
+    const h = scratchExport.handle;
+    words[me + R.SCRATCH_SLOT] = h.slot;
+    words[me + R.SCRATCH_GEN] = h.gen;
+    words[me + R.SCRATCH_SIZE] = h.size;
+    words[me + R.POOL] = pool.id;
+    if (port) {
+      const a = port.address;
+      words[me + R.EP_SLOT] = a.slot;
+      words[me + R.EP_GEN] = a.gen;
+      words[me + R.EP_PROVIDER] = PROVIDERS.indexOf(a.provider);
+      words[me + R.SCRATCH_KEY_LO] = port.scratchMr.key >>> 0;
+      words[me + R.SCRATCH_KEY_HI] = Math.floor(port.scratchMr.key / 2 ** 32);
+    }
+    sync.post(me + R.READY, 1);
+    for (let q = 0; q < size; q++) if (q !== rank) sync.waitFor(rankBase(q) + R.READY, 1, ctx, q, 'did not join');
+
+    const mem = new Uint8Array(pool.memory.buffer);
+    const imports = new PeerImports(pool);
+    cleanup.push(() => imports.close());
+    const shm: ShmGroup = { rank, size, words, sync, mem, layout, scratchBase: scratchBuf.offset, imports };
+    const netGroup: NetGroup | undefined = port && {
+      rank,
+      port,
+      layout,
+      priv,
+      scratchBase: scratchBuf.offset,
+      privateBase: privBuf.offset,
+      poolWords: new Int32Array(pool.memory.buffer),
+    };
+    const connectors: (Connector | undefined)[] = [];
+    const scratchImports: DmaBuf[] = [];
+    cleanup.push(() => scratchImports.forEach((d) => d.release()));
+    const addresses: EndpointAddress[] = [];
+    for (let q = 0; q < size; q++) {
+      const b = rankBase(q);
+      addresses.push({ provider: PROVIDERS[words[b + R.EP_PROVIDER]!] ?? 'shm', pool: words[b + R.POOL]!, slot: words[b + R.EP_SLOT]!, gen: words[b + R.EP_GEN]! });
+      if (q === rank) {
+        connectors.push(undefined);
+        continue;
+      }
+      const kind = chooseConnector(choice, locality(pool.id), locality(words[b + R.POOL]!), q);
+      if (kind === 'net') {
+        if (!netGroup) throw new CollectiveError('EINVAL', `rank ${q} needs a net connector but this rank opened no endpoint`);
+        connectors.push(new NetConnector(q, netGroup, (words[b + R.SCRATCH_KEY_LO]! >>> 0) + (words[b + R.SCRATCH_KEY_HI]! >>> 0) * 2 ** 32));
+        continue;
+      }
+      // The peer's scratch through an exporter-issued mapping: imported, attached, pinned, mapped.
+      const dmabuf = DmaBuf.import(pool, { kind: 'dmabuf', pool: pool.id, slot: words[b + R.SCRATCH_SLOT]!, gen: words[b + R.SCRATCH_GEN]!, size: words[b + R.SCRATCH_SIZE]! });
+      scratchImports.push(dmabuf);
+      const att = dmabuf.attach({ dynamic: true, invalidateMappings: () => {} });
+      att.pin();
+      connectors.push(new ShmConnector(q, shm, att.map().segments[0]!.offset));
+    }
+    port?.connect(addresses);
+    const kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), privBuf.offset + priv.kernelTable);
+    const prims = new Prims(rank, size, connectors, connectors.some((c) => c?.type === 'shm') ? shm : undefined, kernels, mem, ctx, slotBytes, (parity) => scratchBuf.offset + layout.smallSlot(rank, parity));
+    const state: CommState = {
+      pool,
+      device,
+      id,
+      rank,
+      size,
+      timeoutMs,
+      slotBytes,
+      words,
+      sync,
+      mem,
+      layout,
+      priv,
+      scratchBuf,
+      scratchExport,
+      privBuf,
+      privExport,
+      internalBuf,
+      port,
+      connectors,
+      scratchImports,
+      imports,
+      regs: new Registrations(pool, device, () => port, () => Atomics.add(words, Hdr.REG_GEN, 1)),
+      kernels,
+      prims,
+      clock,
+      ctx,
+    };
+    sync.post(me + R.JOINED, 1);
+    for (let q = 0; q < size; q++) if (q !== rank) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
+    return state;
+  } catch (e) {
+    // Peers waiting for this rank fail now, not at their deadline.
+    setAborted(words, rank, (e as TransportError).code ?? 'EIO', `rank ${rank} failed to join: ${(e as Error).message}`);
+    for (const undo of cleanup.reverse()) {
+      try {
+        undo();
+      } catch {
+        // Best effort: the first error is the one to report.
+      }
+    }
+    throw e;
+  }
+}

@@ -1,0 +1,45 @@
+import type { Device, DeviceBuffer, DmaBuf, Pool } from '@collective/transport';
+import type { Connector } from '../connectors/connector.js';
+import type { NetPort } from '../connectors/net_port.js';
+import type { ReduceKernels } from '../kernels/reduce_kernels.js';
+import type { Prims } from '../primitives.js';
+import type { PeerImports } from '../registration/peer_imports.js';
+import type { Registrations } from '../registration/registrations.js';
+import type { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
+import type { CallClock } from './call_clock.js';
+import type { CommId } from './comm_id.js';
+import type { RankSync } from './rank_sync.js';
+import type { WaitContext } from './wait_context.js';
+
+/** Everything a rank holds for one communicator; made by setupComm, used by the call protocol. */
+export interface CommState {
+  readonly pool: Pool;
+  readonly device: Device;
+  readonly id: CommId;
+  readonly rank: number;
+  readonly size: number;
+  readonly timeoutMs: number;
+  readonly slotBytes: number;
+  /** the shared block */
+  readonly words: Int32Array;
+  readonly sync: RankSync;
+  readonly mem: Uint8Array;
+  readonly layout: ScratchLayout;
+  readonly priv: PrivateLayout;
+  readonly scratchBuf: DeviceBuffer;
+  readonly scratchExport: DmaBuf;
+  readonly privBuf: DeviceBuffer;
+  readonly privExport: DmaBuf | undefined;
+  /** a page of device memory for the communicator's own small exchanges (split) */
+  readonly internalBuf: DeviceBuffer;
+  readonly port: NetPort | undefined;
+  readonly connectors: (Connector | undefined)[];
+  /** this rank's imports of peers' scratch (shm), released at teardown */
+  readonly scratchImports: DmaBuf[];
+  readonly imports: PeerImports;
+  readonly regs: Registrations;
+  readonly kernels: ReduceKernels;
+  readonly prims: Prims;
+  readonly clock: CallClock;
+  readonly ctx: WaitContext;
+}

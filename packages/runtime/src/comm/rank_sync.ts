@@ -1,0 +1,75 @@
+import { availableParallelism } from 'node:os';
+import { CollectiveError } from '../comm_errors.js';
+import { deadlineOf } from './call_clock.js';
+import { Hdr } from './comm_block.js';
+import type { WaitContext } from './wait_context.js';
+
+/**
+ * Waiting on words of the shared block: spin while the ranks fit the
+ * cores, then sleep on the futex. Every wait has a deadline and watches the
+ * abort word, so a rank that never arrives yields an error, not a hang.
+ */
+export class RankSync {
+  /**
+   * How long to spin before sleeping. When every rank has a core, a long
+   * spin matters: a sleeper's wake-up (tens to hundreds of µs) longer than
+   * the peer's spin would make the peer sleep too, and the pair would then
+   * pay a wake-up on every call. Oversubscribed ranks sleep almost at once.
+   */
+  readonly spinMs: number;
+  /**
+   * More ranks than cores: full synchronisations go through one arrival
+   * counter. Waiting on each peer's word in turn would make a rank sleep and
+   * wake once per late peer; with a counter it sleeps once, and the last
+   * rank to arrive wakes everybody.
+   */
+  readonly central: boolean;
+
+  constructor(
+    readonly words: Int32Array,
+    nranks: number,
+  ) {
+    const fits = nranks <= availableParallelism();
+    this.spinMs = fits ? 5 : 0;
+    this.central = !fits;
+  }
+
+  /** Counts this rank in at `index`; the arrival that completes `target` wakes the sleepers. */
+  arrive(index: number, target: number): void {
+    if (((Atomics.add(this.words, index, 1) + 1 - target) | 0) >= 0) Atomics.notify(this.words, index);
+  }
+
+  /** Stores `value` and wakes sleepers, if any. */
+  post(index: number, value: number): void {
+    Atomics.store(this.words, index, value);
+    if (Atomics.load(this.words, Hdr.SLEEPERS) > 0) Atomics.notify(this.words, index);
+  }
+
+  /** Waits until words[index] - target >= 0 (wrap-safe). */
+  waitFor(index: number, target: number, ctx: WaitContext, peer: number | (() => number), what: string): void {
+    const w = this.words;
+    for (let i = 256; i > 0; i--) {
+      if (((Atomics.load(w, index) - target) | 0) >= 0) return;
+    }
+    if (this.spinMs > 0) {
+      const until = performance.now() + this.spinMs;
+      do {
+        for (let i = 1024; i > 0; i--) {
+          if (((Atomics.load(w, index) - target) | 0) >= 0) return;
+        }
+        if (Atomics.load(w, Hdr.ABORTED) !== 0) ctx.checkAbort();
+      } while (performance.now() < until);
+    }
+    const deadline = deadlineOf(ctx.clock);
+    for (;;) {
+      const cur = Atomics.load(w, index);
+      if (((cur - target) | 0) >= 0) return;
+      ctx.checkAbort();
+      const left = deadline - performance.now();
+      if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(typeof peer === 'number' ? peer : peer(), what, ctx.clock.timeoutMs));
+      Atomics.add(w, Hdr.SLEEPERS, 1);
+      Atomics.wait(w, index, cur, Math.min(left, 20));
+      Atomics.sub(w, Hdr.SLEEPERS, 1);
+    }
+  }
+}

@@ -1,0 +1,196 @@
+import {
+  type AddressVector,
+  type CompletionQueue,
+  type DmaBuf,
+  type Domain,
+  type Endpoint,
+  type EndpointAddress,
+  Fabric,
+  getInfo,
+  type MemoryRegion,
+  type Pool,
+  type ProviderName,
+  TransportError,
+} from '@collective/transport';
+import { availableParallelism } from 'node:os';
+import { CollectiveError } from '../comm_errors.js';
+import { deadlineOf } from '../comm/call_clock.js';
+import type { WaitContext } from '../comm/wait_context.js';
+import { Line } from './connector.js';
+
+const VALUE_BITS = 27;
+const MASK = (1 << VALUE_BITS) - 1;
+const SPIN_MS = 0.05;
+
+/** Remote CQ data of a signal: the line in the top bits, the counter in the rest. */
+export function encodeSignal(line: Line, value: number): number {
+  return ((line << VALUE_BITS) | (value & MASK)) >>> 0;
+}
+
+/**
+ * A rank's endpoint for its net connectors (the ncclNet side of NCCL): one
+ * fabric endpoint, its completion queue and address vector (fi_addr = peer
+ * rank), the memory regions peers write into, and the last value of every
+ * line each peer signalled. Progress is manual: waits drain the CQ.
+ */
+export class NetPort {
+  readonly ep: Endpoint;
+  private readonly cq: CompletionQueue;
+  private readonly domain: Domain;
+  private readonly av: AddressVector;
+  /** this rank's exported scratch, open to peers' writes and reads */
+  readonly scratchMr: MemoryRegion;
+  /** this rank's private scratch: what it sends from and fetches into */
+  readonly privateMr: MemoryRegion;
+  private readonly mirrors: Int32Array;
+  private outstanding = 0;
+  private readonly userMrs = new Set<MemoryRegion>();
+
+  constructor(
+    readonly pool: Pool,
+    readonly provider: ProviderName,
+    readonly nranks: number,
+    scratch: DmaBuf,
+    priv: DmaBuf,
+  ) {
+    this.domain = Fabric.open(getInfo({ provider })[0]!).domain(pool);
+    this.cq = this.domain.cq({ size: 4096 });
+    const av = this.domain.av();
+    this.ep = this.domain.endpoint();
+    this.ep.bind(this.cq).bind(av);
+    this.ep.enable();
+    this.av = av;
+    this.scratchMr = this.domain.registerDmaBuf(scratch, { access: ['read', 'write', 'remoteRead', 'remoteWrite'] });
+    this.privateMr = this.domain.registerDmaBuf(priv, { access: ['read', 'write'] });
+    this.mirrors = new Int32Array(nranks * Line.COUNT);
+    this.spinMs = nranks <= availableParallelism() ? SPIN_MS : 0;
+  }
+
+  private readonly spinMs: number;
+
+  get address(): EndpointAddress {
+    return this.ep.address;
+  }
+
+  /** Inserts every rank's address in rank order, so fi_addr is the rank. */
+  connect(addresses: readonly EndpointAddress[]): void {
+    for (const a of addresses) this.av.insert(a);
+  }
+
+  /** Registers a user buffer's export for RMA by peers (remote read and write) and as a local source or target. */
+  register(dmabuf: DmaBuf): MemoryRegion {
+    const mr = this.domain.registerDmaBuf(dmabuf, { access: ['read', 'write', 'remoteRead', 'remoteWrite'] });
+    this.userMrs.add(mr);
+    return mr;
+  }
+
+  deregister(mr: MemoryRegion): void {
+    this.userMrs.delete(mr);
+    if (mr.isOpen) mr.close();
+  }
+
+  /** Drains completions: signals update the mirrors, finished posts are counted, failures throw. */
+  progress(): void {
+    for (;;) {
+      let got;
+      try {
+        got = this.cq.read(256);
+      } catch (e) {
+        if ((e as TransportError).code !== 'EAVAIL') throw e;
+        const err = this.cq.readErr()!;
+        this.outstanding--;
+        throw new CollectiveError(err.code, `a ${err.op} to or from rank ${String(err.context)} failed: ${err.message}`);
+      }
+      if (got.length === 0) return;
+      for (const c of got) {
+        if (c.op === 'remote-write') {
+          if (c.source !== undefined && c.data !== undefined) this.mirrors[c.source * Line.COUNT + (c.data >>> VALUE_BITS)] = c.data & MASK;
+        } else {
+          this.outstanding--;
+        }
+      }
+    }
+  }
+
+  /** Whether peer `q`'s `line` has reached `value` (wrap-safe over the 27-bit counters). */
+  reached(q: number, line: Line, value: number): boolean {
+    return (((this.mirrors[q * Line.COUNT + line]! - (value & MASK)) << (32 - VALUE_BITS)) >> (32 - VALUE_BITS)) >= 0;
+  }
+
+  /** Progresses until peer `q`'s `line` reaches `value`. */
+  waitLine(q: number, line: Line, value: number, ctx: WaitContext, what: string): void {
+    if (this.reached(q, line, value)) return;
+    this.waitUntil(() => this.reached(q, line, value), ctx, q, what);
+  }
+
+  private waitUntil(done: () => boolean, ctx: WaitContext, peer: number, what: string): void {
+    // Spin only while every rank has a core; otherwise the spin takes the core a peer needs.
+    const spinUntil = performance.now() + this.spinMs;
+    do {
+      this.progress();
+      if (done()) return;
+      ctx.checkAbort();
+    } while (performance.now() < spinUntil);
+    const deadline = deadlineOf(ctx.clock);
+    for (;;) {
+      this.progress();
+      if (done()) return;
+      ctx.checkAbort();
+      const left = deadline - performance.now();
+      if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, what, ctx.clock.timeoutMs));
+      this.ep.waitIncoming(Math.min(left, 5));
+    }
+  }
+
+  /** Posts an RMA operation, retrying while queues are full (progress frees them). */
+  post(op: 'write' | 'read', peer: number, local: MemoryRegion, localOff: number, bytes: number, key: number, remoteOff: number, ctx: WaitContext, data?: number): void {
+    const req = { mr: local, offset: localOff, length: bytes, dest: peer, remoteOffset: remoteOff, key, context: peer };
+    for (;;) {
+      try {
+        if (op === 'read') this.ep.read(req);
+        else if (data === undefined) this.ep.write(req);
+        else this.ep.writedata({ ...req, data });
+        this.outstanding++;
+        return;
+      } catch (e) {
+        if ((e as TransportError).code !== 'EAGAIN') throw e;
+      }
+      // A full queue here or at the peer drains as both sides make progress.
+      this.progress();
+      ctx.checkAbort();
+      if (performance.now() > deadlineOf(ctx.clock)) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, 'did not make room for a transfer', ctx.clock.timeoutMs));
+      this.ep.waitIncoming(1);
+    }
+  }
+
+  /** One attempt to signal a peer, for paths that must not wait (abort): failures are ignored. */
+  tryPost(peer: number, key: number, data: number): void {
+    try {
+      this.ep.writedata({ mr: this.privateMr, offset: 0, length: 0, dest: peer, remoteOffset: 0, key, data, context: peer });
+      this.outstanding++;
+    } catch {
+      // The peer also learns of the abort from its deadline or the shared block.
+    }
+  }
+
+  /** Waits until every posted operation has completed. */
+  flush(ctx: WaitContext, peer: number): void {
+    if (this.outstanding === 0) this.progress();
+    if (this.outstanding === 0) return;
+    this.waitUntil(() => this.outstanding === 0, ctx, peer, 'did not complete a transfer');
+  }
+
+  close(): void {
+    for (const mr of this.userMrs) if (mr.isOpen) mr.close();
+    this.userMrs.clear();
+    this.scratchMr.close();
+    this.privateMr.close();
+    try {
+      this.progress();
+    } catch {
+      // Failed transfers of an aborted communicator are already reported.
+    }
+    this.ep.close();
+    this.domain.close();
+  }
+}

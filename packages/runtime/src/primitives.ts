@@ -1,0 +1,300 @@
+import type { Call } from './algorithm.js';
+import { R, rankBase } from './comm/comm_block.js';
+import type { WaitContext } from './comm/wait_context.js';
+import { Buf, type Connector, Line, type LocalRegion } from './connectors/connector.js';
+import type { ShmGroup } from './connectors/shm_connector.js';
+import { DST_F32, type ReduceKernels, SRC0_F32 } from './kernels/reduce_kernels.js';
+import { poolCopy } from './pool_copy.js';
+import { GET_BYTES, SMALL_BYTES } from './scratch_layout.js';
+import type { Dtype } from './dtypes.js';
+import { Hdr } from './comm/comm_block.js';
+
+/**
+ * A place an algorithm reads or writes, as the primitives hand it out:
+ * a slot of a FIFO, a piece of a buffer of this call. Algorithms pass refs
+ * back to the primitives and never compute with them; what memory a ref
+ * names (a mapping of a peer's buffer, local staging of a fetch) is the
+ * connectors' business.
+ */
+export type Ref = number & { readonly __ref: unique symbol };
+
+/** This rank's buffers in the current call. */
+export interface LocalBuffers {
+  /** pool offset of the first byte of the send and recv views */
+  sendAt: number;
+  recvAt: number;
+  /** the registrations the views are in, for RMA, and the views' offsets inside them */
+  sendRegion: LocalRegion;
+  recvRegion: LocalRegion;
+}
+
+/**
+ * The primitive layer between algorithms and connectors (NCCL's
+ * Primitives, Gloo's Pair/Buffer): FIFO send and receive with reduction on
+ * the way, direct access to peers' registered buffers, steps and barriers.
+ * Every wait watches the deadline and the abort flag.
+ */
+export class Prims {
+  readonly rank: number;
+  readonly size: number;
+  /** bytes of one FIFO slot */
+  readonly slotBytes: number;
+  /** the largest piece a step may take from one peer's buffer */
+  readonly pieceBytes = GET_BYTES;
+  private readonly srcArray: Ref[] = [];
+  private arrivals = 0;
+  private stepBase = 0;
+  private readonly allShm: boolean;
+  private readonly mine: number;
+  private centralRounds = 0;
+  readonly buffers: LocalBuffers = { sendAt: 0, recvAt: 0, sendRegion: { base: 0, mr: undefined }, recvRegion: { base: 0, mr: undefined } };
+
+  constructor(
+    rank: number,
+    size: number,
+    private readonly peers: readonly (Connector | undefined)[],
+    private readonly shm: ShmGroup | undefined,
+    readonly kernels: ReduceKernels,
+    private readonly mem: Uint8Array,
+    readonly ctx: WaitContext,
+    slotBytes: number,
+    /** pool offset of this rank's own staged small input slot, per parity */
+    private readonly ownStaged: (parity: number) => number,
+  ) {
+    this.rank = rank;
+    this.size = size;
+    this.slotBytes = slotBytes;
+    this.allShm = peers.every((c) => c === undefined || c.type === 'shm');
+    this.mine = rankBase(rank);
+  }
+
+  private peer(q: number): Connector {
+    return this.peers[q]!;
+  }
+
+  /** A reusable array for reduction sources. */
+  srcs(n: number): Ref[] {
+    if (this.srcArray.length !== n) this.srcArray.length = n;
+    return this.srcArray;
+  }
+
+  // ---- this rank's buffers ----------------------------------------------------------
+
+  local(buf: Buf, at: number): Ref {
+    return ((buf === Buf.SEND ? this.buffers.sendAt : this.buffers.recvAt) + at) as Ref;
+  }
+
+  // ---- FIFOs: receiver-owned slots, one sender per (receiver, channel) -------------------
+
+  /** Waits for the next slot `from` delivered on channel `ch`. */
+  inSlot(from: number, ch: number): Ref {
+    return this.peer(from).inSlot(ch, this.ctx) as Ref;
+  }
+
+  /** Gives an inbound slot back to its sender. */
+  release(from: number, ch: number): void {
+    this.peer(from).release(ch, this.ctx);
+  }
+
+  /** Waits for room in `to`'s FIFO `ch`; the ref is where to write the next slot. */
+  outSlot(to: number, ch: number): Ref {
+    return this.peer(to).outSlot(ch, this.ctx) as Ref;
+  }
+
+  /** Hands `bytes` written at outSlot(to, ch) to `to`. */
+  deliver(to: number, ch: number, bytes: number): void {
+    this.peer(to).deliver(ch, bytes, this.ctx);
+  }
+
+  // ---- staged small inputs (oneshot) ---------------------------------------------------
+
+  /**
+   * Makes bytes [at, at + bytes) of this rank's input readable by every
+   * peer in small slot `parity`: one copy into its own slot for shm peers,
+   * a write into each net peer's slot. The caller guarantees peers are done
+   * with the slot's previous contents.
+   */
+  stage(parity: number, at: number, bytes: number): void {
+    if (bytes === 0) return;
+    const b = this.buffers;
+    let copied = false;
+    for (let q = 0; q < this.size; q++) {
+      const c = this.peers[q];
+      if (!c) continue;
+      if (c.type === 'shm') {
+        if (!copied) poolCopy(this.mem, this.ownStaged(parity), b.sendAt + at, bytes);
+        copied = true;
+      } else {
+        c.pushStaged(parity, b.sendRegion, b.sendAt + at - b.sendRegion.base, bytes, this.ctx);
+      }
+    }
+  }
+
+  /** Where peer q's staged input for `parity` can be read; this rank's own is byte `at` of its send buffer. */
+  staged(q: number, parity: number, at: number): Ref {
+    return (q === this.rank ? this.buffers.sendAt + at : this.peer(q).staged(parity)) as Ref;
+  }
+
+  // ---- peers' registered buffers of this call -----------------------------------------
+
+  /** Bytes [at, at + bytes) of q's buffer, readable here (q may be this rank). At most pieceBytes from a net peer. */
+  source(q: number, buf: Buf, at: number, bytes: number): Ref {
+    if (q === this.rank) return this.local(buf, at);
+    return this.peer(q).source(buf, at, bytes, this.ctx) as Ref;
+  }
+
+  /** Copies bytes of q's buffer into this rank's buffer `dst`. */
+  getInto(dst: Buf, dstAt: number, q: number, buf: Buf, at: number, bytes: number): void {
+    if (q === this.rank) {
+      poolCopy(this.mem, this.local(dst, dstAt), this.local(buf, at), bytes);
+      return;
+    }
+    const region = dst === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
+    this.peer(q).getInto(buf, at, region, this.local(dst, dstAt) - region.base, bytes, this.ctx);
+  }
+
+  /** Copies bytes of this rank's buffer `src` into q's buffer `buf`. */
+  putFrom(q: number, buf: Buf, at: number, src: Buf, srcAt: number, bytes: number): void {
+    if (q === this.rank) {
+      poolCopy(this.mem, this.local(buf, at), this.local(src, srcAt), bytes);
+      return;
+    }
+    const region = src === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
+    this.peer(q).putFrom(buf, at, region, this.local(src, srcAt) - region.base, bytes, this.ctx);
+  }
+
+  // ---- compute ----------------------------------------------------------------------
+
+  /** dst = srcs[0] op srcs[1] op …, elementwise over `count` elements of the call's dtype (or `dtype`). */
+  reduce(call: Call, dst: Ref, srcs: readonly Ref[], count: number, flags = 0, divisor = 1, dtype: Dtype = call.dtype): void {
+    this.kernels.reduce(call.op, dtype, dst, srcs as readonly number[], count, divisor, flags);
+  }
+
+  copy(dst: Ref, src: Ref, bytes: number): void {
+    poolCopy(this.mem, dst, src, bytes);
+  }
+
+  // ---- synchronisation ------------------------------------------------------------------
+
+  checkAbort(): void {
+    this.ctx.checkAbort();
+  }
+
+  /** Waits until every transfer this rank posted has completed (net). */
+  flush(): void {
+    for (const c of this.peers) if (c?.type === 'net') c.flush(this.ctx);
+  }
+
+  /** This rank's small slot for `parity`, for an algorithm that restages. */
+  get smallBytes(): number {
+    return SMALL_BYTES;
+  }
+
+  /** Every rank arrives before any leaves; this rank's transfers have landed first. */
+  barrier(): void {
+    this.flush();
+    const a = ++this.arrivals;
+    if (this.allShm && this.shm && this.shm.sync.central) {
+      const target = (++this.centralRounds * this.size) | 0;
+      this.shm.sync.post(this.mine + R.ARRIVE, a);
+      this.shm.sync.arrive(Hdr.ARRIVALS, target);
+      this.shm.sync.waitFor(Hdr.ARRIVALS, target, this.ctx, () => this.lateArrival(a), 'did not reach the barrier');
+      return;
+    }
+    if (this.shm) this.shm.sync.post(this.mine + R.ARRIVE, a);
+    for (const c of this.peers) if (c?.type === 'net') c.signal(Line.ARRIVE, a, this.ctx);
+    for (const c of this.peers) c?.waitLine(Line.ARRIVE, a, this.ctx, 'did not reach the barrier');
+  }
+
+  /** The first rank (in the shared block) whose arrival count is behind, for the error. */
+  private lateArrival(a: number): number {
+    const w = this.shm!.words;
+    for (let q = 0; q < this.size; q++) if (((w[rankBase(q) + R.ARRIVE]! - a) | 0) < 0) return q;
+    return -1;
+  }
+
+  // Steps start at 0, so step k of a call is posted as base + k + 1: a wait
+  // for step 0 must not be satisfied by the initial zero.
+  postStep(k: number): void {
+    const v = (this.stepBase + k + 1) | 0;
+    if (this.shm) this.shm.sync.post(this.mine + R.STEP, v);
+    for (const c of this.peers) if (c?.type === 'net') c.signal(Line.STEP, v, this.ctx);
+  }
+
+  waitStep(q: number, k: number): void {
+    this.peer(q).waitLine(Line.STEP, (this.stepBase + k + 1) | 0, this.ctx, 'did not reach its next step');
+  }
+
+  /** Advances the step base by `total` steps; identical on every rank. */
+  finishSteps(total: number): void {
+    this.stepBase = (this.stepBase + total) | 0;
+  }
+
+  // ---- NCCL's compound primitives over one FIFO channel ----------------------------------
+
+  /** Bytes of `count` elements in a FIFO: float32 partials for 16-bit floats when `wide`. */
+  fifoBytes(call: Call, count: number, wide: boolean): number {
+    return count * (wide ? 4 : call.elemBytes);
+  }
+
+  /** send: this rank's input (widened to float32 partials when `wide`) into `to`'s FIFO. */
+  send(call: Call, to: number, ch: number, src: Buf, at: number, count: number, wide = false): void {
+    const o = this.outSlot(to, ch);
+    if (wide) this.reduce(call, o, this.one(this.local(src, at)), count, DST_F32);
+    else this.copy(o, this.local(src, at), count * call.elemBytes);
+    this.deliver(to, ch, this.fifoBytes(call, count, wide));
+  }
+
+  /** recv: the next slot from `from` into this rank's buffer. */
+  recv(call: Call, from: number, ch: number, dst: Buf, at: number, count: number): void {
+    const i = this.inSlot(from, ch);
+    this.copy(this.local(dst, at), i, count * call.elemBytes);
+    this.release(from, ch);
+  }
+
+  /** recvReduceSend: (inbound partial op this rank's input) into `to`'s FIFO. */
+  recvReduceSend(call: Call, from: number, to: number, ch: number, src: Buf, at: number, count: number, wide = false): void {
+    const i = this.inSlot(from, ch);
+    const o = this.outSlot(to, ch);
+    this.reduce(call, o, this.two(i, this.local(src, at)), count, wide ? SRC0_F32 | DST_F32 : 0);
+    this.release(from, ch);
+    this.deliver(to, ch, this.fifoBytes(call, count, wide));
+  }
+
+  /** recvReduceCopy: (inbound partial op this rank's input) into this rank's buffer, the final result. */
+  recvReduceCopy(call: Call, from: number, ch: number, src: Buf, srcAt: number, dst: Buf, dstAt: number, count: number, wide = false): void {
+    const i = this.inSlot(from, ch);
+    this.reduce(call, this.local(dst, dstAt), this.two(i, this.local(src, srcAt)), count, wide ? SRC0_F32 : 0, call.divisor);
+    this.release(from, ch);
+  }
+
+  /** recvReduceCopySend: the final result into this rank's buffer and on into `to`'s FIFO. */
+  recvReduceCopySend(call: Call, from: number, to: number, ch: number, src: Buf, srcAt: number, dst: Buf, dstAt: number, count: number, wide = false): void {
+    this.recvReduceCopy(call, from, ch, src, srcAt, dst, dstAt, count, wide);
+    this.send(call, to, ch, dst, dstAt, count);
+  }
+
+  /** recvCopySend: the next slot from `from` into this rank's buffer and on into `to`'s FIFO. */
+  recvCopySend(call: Call, from: number, to: number, ch: number, dst: Buf, at: number, count: number): void {
+    const i = this.inSlot(from, ch);
+    const o = this.outSlot(to, ch);
+    const bytes = count * call.elemBytes;
+    this.copy(this.local(dst, at), i, bytes);
+    this.copy(o, i, bytes);
+    this.release(from, ch);
+    this.deliver(to, ch, bytes);
+  }
+
+  private one(a: Ref): Ref[] {
+    const s = this.srcs(1);
+    s[0] = a;
+    return s;
+  }
+
+  private two(a: Ref, b: Ref): Ref[] {
+    const s = this.srcs(2);
+    s[0] = a;
+    s[1] = b;
+    return s;
+  }
+}

@@ -1,0 +1,20 @@
+import { World } from '@collective/runtime';
+import { describe, expect, it } from 'vitest';
+import { fixture } from './helpers/world.js';
+
+describe('a device worker that dies', () => {
+  it('aborts the communicator: a peer waiting on it fails at once, naming it, not at its deadline', async () => {
+    const world = await World.start({ devices: 2, poolBytes: 32 << 20 });
+    const report = new SharedArrayBuffer(4096);
+    try {
+      await expect(world.launch(fixture('dead_worker'), { report })).rejects.toThrow();
+      const elapsed = new Float64Array(report, 0, 1)[0]!;
+      const message = new TextDecoder().decode(new Uint8Array(report, 12, new Int32Array(report, 8, 1)[0]!).slice());
+      expect(message).toMatch(/aborted by rank 1: the device worker of rank 1 died/);
+      expect(elapsed).toBeLessThan(10_000);
+      await expect(world.launch(fixture('dead_worker'), { report })).rejects.toThrow(/world is unusable/);
+    } finally {
+      await world.close();
+    }
+  });
+});

@@ -1,0 +1,8 @@
+import { describe, it } from 'vitest';
+import { checkGrid, GRID_TIMEOUT_MS } from './helpers/grid.js';
+
+describe('all-reduce, every algorithm, dtype and op over net connectors on 8 devices (more than cores)', () => {
+  it('matches the plain reference, bitwise the same on every rank', async () => {
+    await checkGrid({ devices: 8, kinds: ['allReduce'], options: { connector: 'net' } });
+  }, GRID_TIMEOUT_MS);
+});
