@@ -43,6 +43,11 @@ function factor(flag: string, v: unknown): number {
   return n;
 }
 
+function connector(v: string): 'auto' | 'shm' | 'net' {
+  if (v !== 'auto' && v !== 'shm' && v !== 'net') throw new Error(`--connector must be auto, shm or net (got ${v})`);
+  return v;
+}
+
 function pick<T extends string>(flag: string, v: string, all: readonly T[]): T[] {
   if (v === 'all') return [...all];
   const parts = v.split(',');
@@ -64,6 +69,7 @@ function collectiveFlags(y: Argv) {
     .option('datatype', { alias: 'd', type: 'string', default: 'float32', describe: `element type: ${DTYPES.join(', ')} or all` })
     .option('root', { alias: 'r', requiresArg: true, default: 0, describe: 'root rank of broadcast and reduce' })
     .option('algo', { type: 'string', describe: 'force an algorithm (oneshot, twoshot, ring, tree, direct)' })
+    .option('connector', { type: 'string', describe: 'how devices reach each other: auto (shm inside a process), net (the fabric endpoint API even inside one process) or shm; also COLLECTIVE_CONNECTOR' })
     .option('min-time-ms', { requiresArg: true, default: 25, describe: 'with -n 0: time spent per size and mode' })
     .option('json', { type: 'string', describe: 'also write the results and the run (command, versions, machine, date) as JSON to this file' })
     .option('plot', { type: 'string', describe: 'also write an SVG chart of busbw and time against size' })
@@ -99,6 +105,7 @@ export function buildCli(argv: string[], out: Writable): Argv {
         progress: a.progress as boolean,
         command: ['collective-bench', ...argv],
         ...(a.algo !== undefined && { algo: a.algo as string }),
+        ...(a.connector !== undefined && { connector: connector(a.connector as string) }),
         ...(a.json !== undefined && { json: a.json as string }),
         ...(a.plot !== undefined && { plot: a.plot as string }),
         ...(mpi !== undefined && { mpi }),

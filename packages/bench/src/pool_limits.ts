@@ -9,7 +9,8 @@ const pages = (bytes: number) => Math.ceil(bytes / 4096) * 4096;
 
 /** Pool for a collective sweep: send and receive buffer per device, scratch, endpoints, slack. */
 export function collectivePoolBytes(devices: number, maxBytes: number): number {
-  return roundPool(devices * (2 * pages(maxBytes) + 3 * 1024 * 1024) + 32 * 1024 * 1024);
+  // Per device: send and recv buffers, plus the communicator's scratch and net staging (about 5 MiB).
+  return roundPool(devices * (2 * pages(maxBytes) + 6 * 1024 * 1024) + 32 * 1024 * 1024);
 }
 
 /** Pool for the kernel benchmark: a destination and `sources` inputs, plus tables. */

@@ -24,6 +24,8 @@ export interface CollectiveBenchOptions {
   dtypes: Dtype[];
   root: number;
   algo?: string;
+  /** force how devices reach each other (COLLECTIVE_CONNECTOR otherwise) */
+  connector?: 'auto' | 'shm' | 'net';
   minTimeMs: number;
   json?: string;
   plot?: string;
@@ -85,13 +87,13 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
   const algo = o.algo ?? 'tuned';
   let mpi: MpiSample[] | undefined;
   if (o.mpi !== undefined) mpi = runMpiPeer(o.mpi, mpiOpFor(o.collective), o.devices, Math.min(...o.sizes), maxBytes);
-  const world = await World.start({ devices: o.devices, poolBytes: collectivePoolBytes(o.devices, maxBytes) });
+  const world = await World.start({ devices: o.devices, poolBytes: collectivePoolBytes(o.devices, maxBytes), ...(o.connector !== undefined && { connector: o.connector }) });
   const rows: Row[] = [];
   const ops = spec.reducing ? o.ops : (['sum'] as ReduceOp[]);
   const progress = new Progress(o.progress, ops.length * o.dtypes.length * o.sizes.length);
   const factor = spec.busFactor(o.devices);
   try {
-    out.write(`# collective-bench ${o.collective}: ${o.devices} device(s) on ${cpus().length} core(s), warmup ${o.warmup}, iterations ${o.iters || 'auto'}, check ${o.check ? 1 : 0}, algorithm ${algo}\n#\n`);
+    out.write(`# collective-bench ${o.collective}: ${o.devices} device(s) on ${cpus().length} core(s), warmup ${o.warmup}, iterations ${o.iters || 'auto'}, check ${o.check ? 1 : 0}, algorithm ${algo}, connector ${o.connector ?? process.env.COLLECTIVE_CONNECTOR ?? 'auto'}\n#\n`);
     for (const line of header(mpi !== undefined)) out.write(`${line}\n`);
     for (const dtype of o.dtypes) {
       for (const op of ops) {

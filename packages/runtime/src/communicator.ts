@@ -123,7 +123,7 @@ export class Communicator {
     return sd;
   }
 
-  #execute(kind: CollectiveKind, send: DeviceArray | undefined, recv: DeviceArray | undefined, count: number, dtype: Dtype, opts: CollectiveOptions, inPlace: boolean, reads: boolean, writes: boolean): void {
+  #execute(kind: CollectiveKind, send: DeviceArray | undefined, sendOff: number, recv: DeviceArray | undefined, recvOff: number, count: number, dtype: Dtype, opts: CollectiveOptions, inPlace: boolean, reads: boolean, writes: boolean): void {
     this.#protocol.checkUsable(this.#destroyed);
     if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
     const op = opts.op === undefined ? 'sum' : opts.op;
@@ -140,9 +140,8 @@ export class Communicator {
     r.kind = kind;
     r.send = send;
     r.recv = recv;
-    // byteOffset is a slow getter in this V8: read once per call.
-    r.sendOff = send ? send.byteOffset : 0;
-    r.recvOff = recv ? recv.byteOffset : 0;
+    r.sendOff = sendOff;
+    r.recvOff = recvOff;
     r.count = count;
     r.dtype = dtype;
     r.op = op;
@@ -159,8 +158,11 @@ export class Communicator {
   allReduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
     const dtype = this.#pair(send, recv, opts.dtype);
     if (recv.length !== send.length) throw new TransportError('EINVAL', `allReduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
-    const inPlace = placement('allReduce', send, recv, 0);
-    this.#execute('allReduce', send, recv, send.length, dtype, opts, inPlace, true, true);
+    // byteOffset is a slow getter in this V8: each view's is read once per call.
+    const so = send.byteOffset;
+    const ro = recv.byteOffset;
+    const inPlace = placement('allReduce', send, so, recv, ro, 0);
+    this.#execute('allReduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
 
   /** ncclAllGather: rank q's send lands at block q of every rank's recv. In place when send is this rank's block of recv. */
@@ -169,8 +171,10 @@ export class Communicator {
     if (recv.length !== send.length * this.size) {
       throw new TransportError('EINVAL', `allGather: recv must hold size × send.length = ${send.length * this.size} elements (got ${recv.length})`);
     }
-    const inPlace = placement('allGather', send, recv, this.rank * send.length);
-    this.#execute('allGather', send, recv, send.length, dtype, opts, inPlace, true, true);
+    const so = send.byteOffset;
+    const ro = recv.byteOffset;
+    const inPlace = placement('allGather', send, so, recv, ro, this.rank * send.length);
+    this.#execute('allGather', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
 
   /** ncclReduceScatter: block r of the reduction lands in rank r's recv. In place when recv is this rank's block of send. */
@@ -179,8 +183,10 @@ export class Communicator {
     if (send.length !== recv.length * this.size) {
       throw new TransportError('EINVAL', `reduceScatter: send must hold size × recv.length = ${recv.length * this.size} elements (got ${send.length}); pad it to a multiple of ${this.size}`);
     }
-    const inPlace = placement('reduceScatter', recv, send, this.rank * recv.length);
-    this.#execute('reduceScatter', send, recv, recv.length, dtype, opts, inPlace, true, true);
+    const so = send.byteOffset;
+    const ro = recv.byteOffset;
+    const inPlace = placement('reduceScatter', recv, ro, send, so, this.rank * recv.length);
+    this.#execute('reduceScatter', send, so, recv, ro, recv.length, dtype, opts, inPlace, true, true);
   }
 
   /** ncclBroadcast: the root's send lands in every rank's recv; send is read only on the root. */
@@ -189,17 +195,21 @@ export class Communicator {
     const root = this.rank === (opts.root ?? 0);
     if (root && send.length < recv.length) throw new TransportError('EINVAL', `broadcast: the root's send has ${send.length} elements, fewer than recv's ${recv.length}`);
     // Checked on every rank, though only the root reads send: ranks must refuse the same calls.
-    const inPlace = placement('broadcast', send, recv, 0) && root;
-    this.#execute('broadcast', root ? send : undefined, recv, recv.length, dtype, opts, inPlace, root, true);
+    const so = send.byteOffset;
+    const ro = recv.byteOffset;
+    const inPlace = placement('broadcast', send, so, recv, ro, 0) && root;
+    this.#execute('broadcast', root ? send : undefined, so, recv, ro, recv.length, dtype, opts, inPlace, root, true);
   }
 
   /** ncclReduce: the reduction lands in the root's recv; other ranks' recv is untouched. */
   reduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
     const dtype = this.#pair(send, recv, opts.dtype);
     if (recv.length !== send.length) throw new TransportError('EINVAL', `reduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
-    const inPlace = placement('reduce', send, recv, 0);
+    const so = send.byteOffset;
+    const ro = recv.byteOffset;
+    const inPlace = placement('reduce', send, so, recv, ro, 0);
     const root = this.rank === (opts.root ?? 0);
-    this.#execute('reduce', send, recv, send.length, dtype, opts, inPlace, true, root);
+    this.#execute('reduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, root);
   }
 
   /** ncclAlltoAll: block q of send goes to rank q, landing at block `rank` of its recv. */
@@ -208,13 +218,15 @@ export class Communicator {
     if (send.length !== recv.length || send.length % this.size !== 0) {
       throw new TransportError('EINVAL', `allToAll: send and recv must have the same length, a multiple of size ${this.size} (got ${send.length} and ${recv.length})`);
     }
-    if (overlap(send, recv) && this.size > 1) throw new TransportError('EINVAL', 'allToAll cannot run in place; pass a separate recv buffer');
-    this.#execute('allToAll', send, recv, send.length / this.size, dtype, opts, false, true, true);
+    const so = send.byteOffset;
+    const ro = recv.byteOffset;
+    if (overlap(so, send.length * send.BYTES_PER_ELEMENT, ro, recv.length * recv.BYTES_PER_ELEMENT) && this.size > 1) throw new TransportError('EINVAL', 'allToAll cannot run in place; pass a separate recv buffer');
+    this.#execute('allToAll', send, so, recv, ro, send.length / this.size, dtype, opts, false, true, true);
   }
 
   /** ncclBarrier-like: returns when every rank has called it. */
   barrier(opts: { timeoutMs?: number } = {}): void {
-    this.#execute('barrier', undefined, undefined, 0, 'uint8', opts, false, false, false);
+    this.#execute('barrier', undefined, 0, undefined, 0, 0, 'uint8', opts, false, false, false);
   }
 
   // ---- point to point -------------------------------------------------------------
@@ -285,7 +297,7 @@ export class Communicator {
     all[2 * this.rank] = color;
     all[2 * this.rank + 1] = key;
     const mine = all.subarray(2 * this.rank, 2 * this.rank + 2);
-    this.#execute('split', mine, all, 2, 'int32', { algo: 'direct' }, true, true, true);
+    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
     const members: number[] = [];
     for (let q = 0; q < n; q++) if (all[2 * q] === color) members.push(q);
     members.sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
@@ -297,7 +309,7 @@ export class Communicator {
     }
     all[2 * this.rank] = idWords[0];
     all[2 * this.rank + 1] = idWords[1];
-    this.#execute('split', mine, all, 2, 'int32', { algo: 'direct' }, true, true, true);
+    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
     if (color === -1) return undefined;
     const leader = members[0]!;
     const id: CommId = { kind: 'comm-id', pool: s.pool.id, offset: all[2 * leader]!, nranks: members.length, token: all[2 * leader + 1]! };
@@ -326,16 +338,14 @@ export class Communicator {
  * `outer` (the same view for allReduce, broadcast and reduce; this rank's
  * block for allGather and reduceScatter); any other overlap is refused.
  */
-function placement(kind: string, inner: DeviceArray, outer: DeviceArray, atElement: number): boolean {
-  const io = inner.byteOffset;
-  const oo = outer.byteOffset;
+function placement(kind: string, inner: DeviceArray, io: number, outer: DeviceArray, oo: number, atElement: number): boolean {
   const ib = inner.length * inner.BYTES_PER_ELEMENT;
   const ob = outer.length * outer.BYTES_PER_ELEMENT;
-  if (ib === 0 || ob === 0 || io >= oo + ob || oo >= io + ib) return false;
+  if (!overlap(io, ib, oo, ob)) return false;
   if (io === oo + atElement * outer.BYTES_PER_ELEMENT && io + ib <= oo + ob) return true;
   throw new TransportError('EINVAL', `${kind}: send and recv overlap without being in place; in place means ${kind === 'allGather' ? "send is this rank's block of recv" : kind === 'reduceScatter' ? "recv is this rank's block of send" : 'send and recv are the same view'}; otherwise use separate memory`);
 }
 
-function overlap(a: DeviceArray, b: DeviceArray): boolean {
-  return a.byteLength > 0 && b.byteLength > 0 && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+function overlap(ao: number, ab: number, bo: number, bb: number): boolean {
+  return ab > 0 && bb > 0 && ao < bo + bb && bo < ao + ab;
 }

@@ -49,7 +49,12 @@ export function envAlgorithm(kind: CollectiveKind, env: string | undefined = pro
   return undefined;
 }
 
-export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: number, forced?: string, env: string | undefined = process.env[ALGO_ENV]): Algorithm {
+/**
+ * The algorithm of a call: `forced` (options.algo), else what `env`
+ * (COLLECTIVE_ALGO, read once by the caller: process.env is slow) asks for,
+ * else the tuned choice.
+ */
+export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: number, forced?: string, env?: string): Algorithm {
   const options = TABLE[kind];
   if (!options) throw new TransportError('EINVAL', `${kind} has no algorithm table`);
   const want = forced ?? (env ? envAlgorithm(kind, env) : undefined);

@@ -217,6 +217,8 @@ export function computeLayout(pageCount: number, caps: Capacities): Layout {
   const buffers = take(caps.buffers * BufferField.SIZE);
   const exports = take(caps.exports * ExportField.SIZE);
   const attachments = take(caps.attachments * AttachField.SIZE);
+  // Fences are written by their owners on every call: the table starts on a 64-byte line.
+  at = Math.ceil(at / 16) * 16;
   const fences = take(caps.fences * FenceField.SIZE);
   const resv = take(caps.buffers * caps.fencesPerBuffer * ResvField.SIZE);
   const mrs = take(caps.mrs * MrField.SIZE);

@@ -145,6 +145,11 @@ export class Pool {
     return Atomics.load(this.ctl, Header.FREE_GEN);
   }
 
+  /** @internal index of that counter in ctl, for hot paths that read it plainly */
+  get freeGenerationIndex(): number {
+    return Header.FREE_GEN;
+  }
+
   /** Process-unique non-zero token, used to tell owners apart. */
   nextToken(): number {
     return (Atomics.add(this.ctl, Header.TOKEN_COUNTER, 1) + 1) | 0 || this.nextToken();

@@ -52,4 +52,19 @@ export const exportProbe = {
   bufferSlot(pool: Pool, slot: number): number {
     return tables(pool).exports.get(slot, ExportField.BUFFER);
   },
+  /**
+   * Indices in pool.ctl of what an importer re-checks on every use of an
+   * export (its generation, state and exporter-released flag, and its
+   * buffer's move epoch), computed once so the check is four plain loads.
+   */
+  wordIndices(pool: Pool, slot: number): { gen: number; state: number; released: number; epoch: number } {
+    const { exports, buffers } = tables(pool);
+    const buffer = exports.get(slot, ExportField.BUFFER);
+    return {
+      gen: exports.addr(slot, ExportField.GEN),
+      state: exports.addr(slot, ExportField.STATE),
+      released: exports.addr(slot, ExportField.EXPORTER_RELEASED),
+      epoch: buffers.addr(buffer, BufferField.EPOCH),
+    };
+  },
 };

@@ -14,6 +14,9 @@ import type { Usage } from './reservation.js';
  * Reservation.add, and the check for conflicting fences and the publish of
  * our own happen under one lock, as with dma_resv_lock.
  */
+/** Fence records per 64-byte line of the control block. */
+const LINE_SLOTS = 64 / (FenceField.SIZE * 4);
+
 export class ReusableFence {
   private word = 0;
   private armed = false;
@@ -58,12 +61,19 @@ export class ReusableFence {
         if (ctl[e + ResvField.FENCE] === 0) entry = e;
       }
       if (entry < 0) fail('EAGAIN', `the buffer's reservation holds ${pool.layout.caps.fencesPerBuffer} fences; wait for some to signal`);
+      // A fence is written on every call: it takes a whole cache line of the
+      // fence table (the slots beside it stay owned and unused), so two
+      // threads' fences never share a line.
       let fenceSlot = -1;
-      for (let s = 0; s < fences.capacity && fenceSlot < 0; s++) {
-        if ((fences.get(s, FenceField.WORD) & 3) !== FenceState.PENDING && fences.get(s, FenceField.OWNED) === 0) fenceSlot = s;
+      for (let s = 0; s + LINE_SLOTS <= fences.capacity && fenceSlot < 0; s += LINE_SLOTS) {
+        let free = true;
+        for (let k = s; k < s + LINE_SLOTS; k++) {
+          if ((fences.get(k, FenceField.WORD) & 3) === FenceState.PENDING || fences.get(k, FenceField.OWNED) !== 0) free = false;
+        }
+        if (free) fenceSlot = s;
       }
-      if (fenceSlot < 0) fail('EAGAIN', `all ${fences.capacity} fences are in use; raise options.capacities.fences`);
-      fences.set(fenceSlot, FenceField.OWNED, 1);
+      if (fenceSlot < 0) fail('EAGAIN', `no free line of ${LINE_SLOTS} fences among ${fences.capacity}; raise options.capacities.fences`);
+      for (let k = fenceSlot; k < fenceSlot + LINE_SLOTS; k++) fences.set(k, FenceField.OWNED, 1);
       fences.set(fenceSlot, FenceField.ERRNO, 0);
       ctl[entry + ResvField.RESERVED] = 1;
       ctl[entry + ResvField.FENCE] = fenceSlot + 1;
@@ -173,7 +183,7 @@ export class ReusableFence {
     const { ctl } = this.pool;
     const { buffers, fences } = tables(this.pool);
     this.pool.locked(() => {
-      fences.set(this.fenceSlot, FenceField.OWNED, 0);
+      for (let k = this.fenceSlot; k < this.fenceSlot + LINE_SLOTS; k++) fences.set(k, FenceField.OWNED, 0);
       if (!buffers.isLive(this.bufferSlot, this.bufferGen)) return;
       ctl.fill(0, this.entry, this.entry + ResvField.SIZE);
       buffers.add(this.bufferSlot, BufferField.RESV_ENTRIES, -1);

@@ -52,6 +52,7 @@ export class CallProtocol {
   undrained = false;
   private lastRegGen: number;
   private sweptFreeGen: number;
+  private readonly freeGenAt: number;
   private readonly call: Call = { kind: 'barrier', count: 0, dtype: 'uint8', elemBytes: 1, op: 'sum', root: 0, divisor: 1, seq: 0, inPlace: false, staged: -1 };
   private readonly myDesc: Int32Array;
   private readonly inflightAt: number;
@@ -59,6 +60,7 @@ export class CallProtocol {
   constructor(private readonly s: CommState) {
     this.lastRegGen = Atomics.load(s.words, Hdr.REG_GEN);
     this.sweptFreeGen = s.pool.freeGeneration;
+    this.freeGenAt = s.pool.freeGenerationIndex;
     this.myDesc = new Int32Array(D.WORDS);
     this.inflightAt = rankBase(s.rank) + R.INFLIGHT;
     const ctx = s.ctx as { checkAbort(): void; late(peer: number, what: string, ms: number): string };
@@ -82,25 +84,29 @@ export class CallProtocol {
     return new CollectiveError(info.code, `${this.callName()}: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
   }
 
-  /** Throws if the communicator can take no more calls. */
+  /** Throws if the communicator can take no more calls. (A plain load: the call checks again once inside.) */
   checkUsable(destroyed: boolean): void {
     if (destroyed) throw new CollectiveError('EINVAL', 'communicator is destroyed');
     if (this.error) throw new CollectiveError('EIO', `communicator is unusable after an earlier error (${this.error.message}); destroy it and create a new one`);
-    if (Atomics.load(this.s.words, Hdr.ABORTED) !== 0) {
+    if (this.s.words[Hdr.ABORTED] !== 0) {
       const info = abortInfo(this.s.words)!;
       throw new CollectiveError(info.code, `the communicator was aborted by rank ${info.rank}: ${info.reason}`);
     }
   }
 
-  /** Peers dropped registrations, or buffers were freed: let go of what went with them. */
+  /**
+   * Peers dropped registrations, or buffers were freed: let go of what went
+   * with them. The triggers are read plainly: seeing a change a call late
+   * only delays a release.
+   */
   sweep(): void {
-    this.s.regs.sweep();
-    const g = Atomics.load(this.s.words, Hdr.REG_GEN);
-    if (g !== this.lastRegGen || this.s.pool.freeGeneration !== this.sweptFreeGen) {
-      this.lastRegGen = g;
-      this.sweptFreeGen = this.s.pool.freeGeneration;
-      this.s.imports.sweep();
-    }
+    const free = this.s.pool.ctl[this.freeGenAt]!;
+    const g = this.s.words[Hdr.REG_GEN]!;
+    if (free === this.sweptFreeGen && g === this.lastRegGen) return;
+    this.s.regs.sweep(true);
+    this.lastRegGen = g;
+    this.sweptFreeGen = free;
+    this.s.imports.sweep();
   }
 
   /** Resolves a buffer to its registration; a registration that went bad fails the call on every rank. */

@@ -44,8 +44,6 @@ export const enum R {
   SEQ = 0,
   ARRIVE = 1,
   STEP = 2,
-  /** non-zero while the rank is inside a call and may touch peers' memory */
-  INFLIGHT = 3,
   // the rank's call descriptors, two copies by sequence parity
   DESC = 16,
   // FIFO words of the rank's inbound channels: TAIL written by each sender, HEAD by the rank
@@ -65,6 +63,13 @@ export const enum R {
   SCRATCH_KEY_LO = 106,
   SCRATCH_KEY_HI = 107,
   EP_PROVIDER = 108,
+  /**
+   * Non-zero while the rank is inside a call and may touch peers' memory.
+   * Written twice per call and read only by a rank draining after an
+   * abort: a line of its own, so the stores do not disturb peers spinning
+   * on line 0.
+   */
+  INFLIGHT = 112,
 }
 
 /** Point-to-point cells, one per ordered (sender, receiver) pair of shm peers. */

@@ -11,7 +11,11 @@ interface Import {
   base: number;
   size: number;
   stale: boolean;
+  /** where the export's generation, state, released flag and the buffer's epoch live in pool.ctl */
+  at: { gen: number; state: number; released: number; epoch: number };
 }
+
+const LIVE = 1;
 
 /**
  * A rank's imports of its shm peers' registered buffers: each export is
@@ -32,7 +36,10 @@ export class PeerImports {
       imp = undefined;
     }
     if (!imp) imp = this.open(q, slot, gen, size, what);
-    if (!exportProbe.usable(this.pool, slot, gen) || bufferProbe.epoch(this.pool, exportProbe.bufferSlot(this.pool, slot)) !== imp.mapping.epoch) {
+    // Our import holds the export, so these words stay its own while we look.
+    const ctl = this.pool.ctl;
+    const at = imp.at;
+    if (ctl[at.gen] !== gen || Atomics.load(ctl, at.state) !== LIVE || Atomics.load(ctl, at.released) !== 0 || Atomics.load(ctl, at.epoch) !== imp.mapping.epoch) {
       this.drop(slot, imp);
       throw new CollectiveError('EIO', `rank ${q}'s ${what} buffer is no longer registered (revoked, moved or released by its owner)`);
     }
@@ -50,7 +57,7 @@ export class PeerImports {
     const attachment = dmabuf.attach({ dynamic: true, invalidateMappings: () => (entry.stale = true) });
     attachment.pin();
     const mapping = attachment.map();
-    Object.assign(entry, { dmabuf, attachment, mapping, base: mapping.segments[0]!.offset });
+    Object.assign(entry, { dmabuf, attachment, mapping, base: mapping.segments[0]!.offset, at: exportProbe.wordIndices(this.pool, slot) });
     this.byExport.set(slot, entry);
     return entry;
   }

@@ -41,10 +41,14 @@ export class Registration {
     this.revokedAt = bufferProbe.wordIndex(pool, slot, 'revoked');
   }
 
-  /** Why the buffer can no longer be used, or undefined while it is fine: two loads per call. */
+  /**
+   * Why the buffer can no longer be used, or undefined while it is fine.
+   * Plain loads: only the owner frees or revokes its buffer, and the owner
+   * is the thread asking.
+   */
   badness(): string | undefined {
-    if (Atomics.load(this.ctl, this.freedAt) !== 0) return 'was freed while registered; register a live buffer';
-    if (Atomics.load(this.ctl, this.revokedAt) !== 0) return 'was revoked by its owner; collectives refuse revoked memory';
+    if (this.ctl[this.freedAt] !== 0) return 'was freed while registered; register a live buffer';
+    if (this.ctl[this.revokedAt] !== 0) return 'was revoked by its owner; collectives refuse revoked memory';
     return undefined;
   }
 
