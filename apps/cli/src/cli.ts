@@ -12,6 +12,7 @@ import {
   runKernelBench,
   runRmaBench,
   sweep,
+  traceReport,
   type CollectiveName,
 } from '@collective/bench';
 import { DTYPES, type Dtype, OPS, type ReduceOp } from '@collective/runtime';
@@ -175,6 +176,15 @@ export function buildCli(argv: string[], out: Writable): Argv {
         },
         out,
       );
+    },
+  );
+  y = y.command(
+    'trace <dir>',
+    'read the flight records ranks wrote on a timeout or abort (COLLECTIVE_DUMP_DIR) and say which rank is stuck where',
+    (yy) => yy.positional('dir', { type: 'string', describe: 'the directory the job wrote its flight records to' }),
+    (a) => {
+      const verdicts = traceReport(a.dir as string);
+      for (const v of verdicts) for (const line of v.lines) out.write(`${line}\n`);
     },
   );
   return y.help().alias('help', 'h').version(cliVersion());

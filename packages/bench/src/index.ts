@@ -11,3 +11,4 @@ export { runKernelBench, type KernelBenchOptions, type KernelFigure } from './ke
 export { runRmaBench, type RmaBenchOptions, type RmaFigures } from './rma_bench.js';
 export { runMpiPeer, DEFAULT_MPI_PEER, type MpiSample } from './mpi_peer.js';
 export { inputValue, expectedReduce, matches } from './exact_inputs.js';
+export { traceReport, type TraceVerdict } from './trace_report.js';

@@ -2,6 +2,7 @@ export { DTYPES, DTYPE_BYTES, checkDtype, type Dtype } from './dtypes.js';
 export { OPS, checkOp, type ReduceOp } from './ops.js';
 export { Communicator, type CommId, type CommOptions, type CollectiveOptions } from './communicator.js';
 export { CollectiveError } from './comm_errors.js';
+export type { TraceDump, TraceEntry } from './comm/flight_recorder.js';
 export { type DeviceArray, dtypeOf, viewOf } from './device_array.js';
 export { DeviceContext, type SpmdFunction } from './device_context.js';
 export { World, type WorldOptions } from './world.js';

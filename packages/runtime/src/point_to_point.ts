@@ -77,6 +77,7 @@ export class PointToPoint {
   private exchange(send: P2pSide | undefined, sendType: Dtype | undefined, sendReg: Registration | undefined, recv: P2pSide | undefined, recvType: Dtype | undefined, recvReg: Registration | undefined): void {
     const s = this.s;
     let sent = 0;
+    this.protocol.recorder.begin(this.protocol.sequence, SENDRECV_KIND, send?.data.length ?? recv?.data.length ?? 0, DTYPE_CODE[sendType ?? recvType ?? 'uint8'], 0, send?.peer ?? recv!.peer, 0);
     if (send) {
       sent = ++this.sendSeq[send.peer]!;
       this.describe(send.data, sendType!, sendReg);

@@ -7,6 +7,10 @@ import type { DeviceArray } from '../device_array.js';
 import { DTYPE_BYTES, DTYPE_CODE, type Dtype } from '../dtypes.js';
 import { OP_CODE, type ReduceOp } from '../ops.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
+import { hostname } from 'node:os';
+import { threadId } from 'node:worker_threads';
+import { debugLevel, debugLine, Level } from './debug_log.js';
+import { FlightRecorder } from './flight_recorder.js';
 import { abortInfo, setAborted } from './abort_state.js';
 import { Hdr, R, rankBase } from './comm_block.js';
 import type { CommState } from './comm_state.js';
@@ -56,6 +60,9 @@ export class CallProtocol {
   private readonly call: Call = { kind: 'barrier', count: 0, dtype: 'uint8', elemBytes: 1, op: 'sum', root: 0, divisor: 1, seq: 0, inPlace: false, staged: -1 };
   private readonly myDesc: Int32Array;
   private readonly inflightAt: number;
+  /** the last calls of this rank, dumped when the communicator fails */
+  readonly recorder = new FlightRecorder();
+  private readonly debug = debugLevel();
 
   constructor(private readonly s: CommState) {
     this.lastRegGen = Atomics.load(s.words, Hdr.REG_GEN);
@@ -170,6 +177,9 @@ export class CallProtocol {
       call.seq = seq;
       req.alg?.prepare?.(s.prims, call);
       this.announce(seq, req, sendReg, recvReg);
+      const d = this.myDesc;
+      this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!);
+      if (this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `${req.kind} #${seq}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg?.name ?? 'none'}`);
       this.awaitPeers(seq);
       req.alg?.run(s.prims, call);
     } catch (e) {
@@ -215,6 +225,7 @@ export class CallProtocol {
    */
   leave(reads: Registration | undefined, writes: Registration | undefined, failure: Error | undefined): void {
     const s = this.s;
+    this.recorder.finish(failure === undefined);
     if (failure) this.fail(failure);
     Atomics.store(s.words, this.inflightAt, 0);
     // A rank draining after an abort sleeps on this word; in a healthy call nobody does.
@@ -279,6 +290,29 @@ export class CallProtocol {
     this.error = first ? new CollectiveError(code, message) : this.abortedError();
     Atomics.store(s.words, rankBase(s.rank) + R.INFLIGHT, 0);
     this.drain();
+    this.dump();
+  }
+
+  /** Writes this rank's flight record to COLLECTIVE_DUMP_DIR, if set; a failing dump never hides the call's error. */
+  dump(): void {
+    const s = this.s;
+    try {
+      const info = abortInfo(s.words);
+      const file = this.recorder.dump({
+        comm: `${s.pool.id.toString(16)}-${s.id.token.toString(16)}`,
+        rank: s.rank,
+        size: s.size,
+        pid: process.pid,
+        thread: threadId,
+        host: hostname(),
+        error: this.error?.message ?? null,
+        abortedBy: info?.rank ?? null,
+        lastSeq: this.seq,
+      });
+      if (file && this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `flight record written to ${file}`);
+    } catch (e) {
+      if (this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `could not write the flight record: ${(e as Error).message}`);
+    }
   }
 
   /** Waits (bounded) until every other rank of the pool has left its call or died. */
@@ -305,6 +339,7 @@ export class CallProtocol {
   abort(reason: string): void {
     if (setAborted(this.s.words, this.s.rank, 'ECANCELED', reason)) for (const c of this.s.connectors) c?.abort();
     this.drain();
+    this.dump();
   }
 }
 

@@ -16,6 +16,7 @@ import { blockOf, checkPositiveInt, type CommId } from './comm_id.js';
 import type { CommState } from './comm_state.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
 import { RankSync } from './rank_sync.js';
+import { debugLevel, debugLine, Level } from './debug_log.js';
 import type { WaitContext } from './wait_context.js';
 
 export interface CommOptions {
@@ -180,6 +181,10 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
     };
     sync.post(me + R.JOINED, 1);
     for (let q = 0; q < size; q++) if (q !== rank) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
+    if (debugLevel() >= Level.INFO) {
+      const by = (t: string) => connectors.flatMap((c, q) => (c?.type === t ? [q] : []));
+      debugLine(rank, Level.INFO, `joined communicator ${pool.id.toString(16)}-${id.token.toString(16)} as rank ${rank} of ${size} on device ${device.index}: shm peers [${by('shm').join(',')}], net peers [${by('net').join(',')}]${port ? ` over provider ${port.provider}` : ''}, FIFO slots ${slotBytes} B, kernels ${kernels.flavor}`);
+    }
     return state;
   } catch (e) {
     // Peers waiting for this rank fail now, not at their deadline.

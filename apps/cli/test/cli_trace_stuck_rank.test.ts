@@ -1,0 +1,36 @@
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { World } from '@collective/runtime';
+import { describe, expect, it } from 'vitest';
+import { runCli } from './helpers/run_cli.js';
+
+const lateRank = new URL('../../../packages/runtime/dist-test/fixtures/late_rank.js', import.meta.url);
+
+describe('collective-bench trace', () => {
+  it('reads the flight records of a timed-out job and names the rank that held the others up', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trace-'));
+    // Device workers copy the environment when they start.
+    process.env.COLLECTIVE_DUMP_DIR = dir;
+    const world = await World.start({ devices: 3, poolBytes: 32 << 20 });
+    try {
+      // Rank 2 arrives 600 ms late; the others give up after 200 ms.
+      await world.launch(lateRank, { late: 2, timeoutMs: 200, delayMs: 600, algo: 'ring' });
+    } finally {
+      delete process.env.COLLECTIVE_DUMP_DIR;
+      await world.close();
+    }
+    expect(readdirSync(dir).filter((f) => f.endsWith('.json')).length).toBeGreaterThanOrEqual(2);
+    const r = runCli('trace', dir);
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/rank [01]: last call allReduce #1 \(4096 × float32, ring\) failed: .*rank 2 did not arrive within 200 ms/);
+    expect(r.stdout).toMatch(/rank 2: no flight record/);
+    expect(r.stdout).toMatch(/=> stuck: rank 2; rank\(s\) 0, 1 wait for it in allReduce #\d+/);
+  });
+
+  it('says where to look when the directory has no flight records', () => {
+    const r = runCli('trace', mkdtempSync(join(tmpdir(), 'trace-empty-')));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/no flight records .* set COLLECTIVE_DUMP_DIR/);
+  });
+});

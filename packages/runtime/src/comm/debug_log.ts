@@ -1,0 +1,21 @@
+/** COLLECTIVE_DEBUG=INFO logs communicator setup and the algorithm of every call; TRACE adds registrations and aborts. */
+export const DEBUG_ENV = 'COLLECTIVE_DEBUG';
+
+export const enum Level {
+  OFF = 0,
+  INFO = 1,
+  TRACE = 2,
+}
+
+/** The level asked for, read once by each communicator (process.env is slow). */
+export function debugLevel(env: string | undefined = process.env[DEBUG_ENV]): Level {
+  const v = (env ?? '').toUpperCase();
+  if (v === 'TRACE') return Level.TRACE;
+  if (v === 'INFO') return Level.INFO;
+  return Level.OFF;
+}
+
+/** One line on stderr, prefixed like NCCL's: host:pid:thread [rank] COLLECTIVE INFO … */
+export function debugLine(rank: number, level: Level, text: string): void {
+  process.stderr.write(`${process.pid} [${rank}] COLLECTIVE ${level === Level.TRACE ? 'TRACE' : 'INFO'} ${text}\n`);
+}
