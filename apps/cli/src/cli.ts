@@ -11,7 +11,9 @@ import {
   runCollectiveBench,
   runKernelBench,
   runRmaBench,
+  runTune,
   sweep,
+  TUNABLE,
   traceReport,
   type CollectiveName,
 } from '@collective/bench';
@@ -70,6 +72,7 @@ function collectiveFlags(y: Argv) {
     .option('datatype', { alias: 'd', type: 'string', default: 'float32', describe: `element type: ${DTYPES.join(', ')} or all` })
     .option('root', { alias: 'r', requiresArg: true, default: 0, describe: 'root rank of broadcast and reduce' })
     .option('algo', { type: 'string', describe: 'force an algorithm (oneshot, twoshot, ring, tree, direct)' })
+    .option('proto', { type: 'string', describe: 'force a protocol: ll (small calls between shm peers) or simple; also COLLECTIVE_PROTO' })
     .option('connector', { type: 'string', describe: 'how devices reach each other: auto (shm inside a process), net (the fabric endpoint API even inside one process) or shm; also COLLECTIVE_CONNECTOR' })
     .option('min-time-ms', { requiresArg: true, default: 25, describe: 'with -n 0: time spent per size and mode' })
     .option('json', { type: 'string', describe: 'also write the results and the run (command, versions, machine, date) as JSON to this file' })
@@ -106,6 +109,7 @@ export function buildCli(argv: string[], out: Writable): Argv {
         progress: a.progress as boolean,
         command: ['collective-bench', ...argv],
         ...(a.algo !== undefined && { algo: a.algo as string }),
+        ...(a.proto !== undefined && { proto: a.proto as string }),
         ...(a.connector !== undefined && { connector: connector(a.connector as string) }),
         ...(a.json !== undefined && { json: a.json as string }),
         ...(a.plot !== undefined && { plot: a.plot as string }),
@@ -173,6 +177,37 @@ export function buildCli(argv: string[], out: Writable): Argv {
           sizes: sweep(parseSize(a.minbytes, '-b'), parseSize(a.maxbytes, '-e', rmaSizeLimit()), factor('-f', a.stepfactor)),
           pingPongs: integer('--pingpongs', a.pingpongs, 1),
           minTimeMs: integer('--min-time-ms', a['min-time-ms'], 1),
+        },
+        out,
+      );
+    },
+  );
+  y = y.command(
+    'tune',
+    'measure every algorithm and protocol per size and write the tuning table the runtime reads from COLLECTIVE_TUNER_FILE',
+    (yy) =>
+      yy
+        .option('collectives', { type: 'string', default: TUNABLE.join(','), describe: `collectives to tune: ${TUNABLE.join(', ')}` })
+        .option('ngpus', { alias: 'g', type: 'string', default: '2', describe: 'world sizes to tune, comma separated (e.g. 2,4,8)' })
+        .option('minbytes', { alias: 'b', type: 'string', default: '8' })
+        .option('maxbytes', { alias: 'e', type: 'string', default: '8M' })
+        .option('stepfactor', { alias: 'f', requiresArg: true, default: 2 })
+        .option('min-time-ms', { requiresArg: true, default: 25, describe: 'time per size and candidate' })
+        .option('connector', { type: 'string', describe: 'auto, shm or net, as for the sweeps' })
+        .option('out', { type: 'string', default: 'collective-tuning.json', describe: 'where to write the table' })
+        .option('progress', { type: 'boolean', default: true }),
+    async (a) => {
+      const devices = String(a.ngpus).split(',').map((v) => integer('-g', v, 2, 64));
+      const max = parseSize(a.maxbytes, '-e', collectiveSizeLimit(Math.max(...devices)));
+      await runTune(
+        {
+          collectives: pick<CollectiveName>('--collectives', a.collectives, TUNABLE),
+          devices,
+          sizes: sweep(parseSize(a.minbytes, '-b'), max, factor('-f', a.stepfactor), 0),
+          minTimeMs: integer('--min-time-ms', a['min-time-ms'], 1),
+          out: a.out,
+          progress: a.progress,
+          ...(a.connector !== undefined && { connector: connector(a.connector) }),
         },
         out,
       );

@@ -15,7 +15,10 @@ export interface WorkerArgs {
   warmup: number;
   check: boolean;
   algo?: string;
+  proto?: string;
   minTimeMs: number;
+  /** 'min': the fastest batch instead of the median (the tuner wants what an algorithm can do, not the scheduler's noise) */
+  stat?: 'median' | 'min';
   /** first launch of a world: settle the JIT on a spread of sizes before timing anything */
   settleMs?: number;
 }
@@ -65,7 +68,7 @@ export default function collectiveWorker(ctx: DeviceContext): Sample[] {
   const maxElems = Math.max(1, ...a.sizes.map((b) => Math.ceil(b / eb)));
   const send = ctx.alloc(a.dtype, maxElems);
   const recv = ctx.alloc(a.dtype, maxElems);
-  const opts = { op: a.op, root: a.root, dtype: a.dtype, algo: a.algo };
+  const opts = { op: a.op, root: a.root, dtype: a.dtype, algo: a.algo, proto: a.proto };
   const view = (arr: DeviceArray) => arr as unknown as { [i: number]: number | bigint; fill(v: number | bigint): void };
 
   const opFor = (p: Plan, inPlace: boolean): (() => void) | undefined => {
@@ -145,7 +148,7 @@ export default function collectiveWorker(ctx: DeviceContext): Sample[] {
   const timeBatches = (run: () => void, iters: number): number => {
     const per = Math.max(1, Math.ceil(iters / BATCHES));
     const t = Array.from({ length: BATCHES }, () => time(run, per)).sort((x, y) => x - y);
-    return t[BATCHES >> 1]!;
+    return a.stat === 'min' ? t[0]! : t[BATCHES >> 1]!;
   };
 
   /** Runs for about `ms` untimed, so the JIT and caches have settled. */

@@ -12,3 +12,4 @@ export { runRmaBench, type RmaBenchOptions, type RmaFigures } from './rma_bench.
 export { runMpiPeer, DEFAULT_MPI_PEER, type MpiSample } from './mpi_peer.js';
 export { inputValue, expectedReduce, matches } from './exact_inputs.js';
 export { traceReport, type TraceVerdict } from './trace_report.js';
+export { runTune, TUNABLE, type TuneOptions } from './tune.js';

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Writable } from 'node:stream';
-import { DTYPE_BYTES, type Dtype, type ReduceOp, World } from '@collective/runtime';
+import { algorithmNames, DTYPE_BYTES, type Dtype, PROTOCOLS, type ReduceOp, World } from '@collective/runtime';
 import { TransportError } from '@collective/transport';
 import { type CollectiveName, SPECS } from './collectives.js';
 import type { Sample, WorkerArgs } from './collective_worker.js';
@@ -24,6 +24,10 @@ export interface CollectiveBenchOptions {
   dtypes: Dtype[];
   root: number;
   algo?: string;
+  /** force a protocol (ll or simple); the tuner's choice otherwise */
+  proto?: string;
+  /** 'min' reports the fastest of the timed batches (tuning); the median otherwise */
+  stat?: 'median' | 'min';
   /** force how devices reach each other (COLLECTIVE_CONNECTOR otherwise) */
   connector?: 'auto' | 'shm' | 'net';
   minTimeMs: number;
@@ -68,6 +72,12 @@ function validate(o: CollectiveBenchOptions): void {
   if (!Number.isSafeInteger(o.root) || o.root < 0 || o.root >= o.devices) {
     throw new TransportError('EINVAL', `-r ${o.root} is not a rank of ${o.devices} devices; use 0..${o.devices - 1}`);
   }
+  const kind = SPECS[o.collective].kind;
+  if (o.algo !== undefined) {
+    const names: string[] = kind === 'sendRecv' ? [] : algorithmNames(kind);
+    if (!names.includes(o.algo)) throw new TransportError('EINVAL', names.length === 0 ? `--algo: ${o.collective} has no algorithms to choose from; drop --algo` : `--algo must be one of ${names.join(', ')} for ${o.collective} (got ${o.algo})`);
+  }
+  if (o.proto !== undefined && !(PROTOCOLS as readonly string[]).includes(o.proto)) throw new TransportError('EINVAL', `--proto must be one of ${PROTOCOLS.join(', ')} (got ${o.proto})`);
   if (o.sizes.length === 0) throw new TransportError('EINVAL', 'the size sweep is empty; check -b, -e, -f and -i');
   checkFits('-e (the largest size)', Math.max(...o.sizes), collectiveSizeLimit(o.devices));
   if (o.json) checkOutputPath('--json', o.json);
@@ -84,7 +94,7 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
   const started = new Date();
   const spec = SPECS[o.collective];
   const maxBytes = Math.max(...o.sizes);
-  const algo = o.algo ?? 'tuned';
+  const algo = o.algo === undefined && o.proto === undefined ? 'tuned' : `${o.algo ?? 'tuned'}${o.proto ? `/${o.proto}` : ''}`;
   let mpi: MpiSample[] | undefined;
   if (o.mpi !== undefined) mpi = runMpiPeer(o.mpi, mpiOpFor(o.collective), o.devices, Math.min(...o.sizes), maxBytes);
   const world = await World.start({ devices: o.devices, poolBytes: collectivePoolBytes(o.devices, maxBytes), ...(o.connector !== undefined && { connector: o.connector }) });
@@ -99,7 +109,7 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
       for (const op of ops) {
         for (const size of o.sizes) {
           if (size < DTYPE_BYTES[dtype] * (spec.perRankBlocks ? o.devices : 1) && size > 0) continue;
-          const args: WorkerArgs = { collective: o.collective, sizes: [size], dtype, op, root: o.root, iters: o.iters, warmup: o.warmup, check: o.check, minTimeMs: o.minTimeMs, ...(o.algo !== undefined && { algo: o.algo }) };
+          const args: WorkerArgs = { collective: o.collective, sizes: [size], dtype, op, root: o.root, iters: o.iters, warmup: o.warmup, check: o.check, minTimeMs: o.minTimeMs, ...(o.algo !== undefined && { algo: o.algo }), ...(o.proto !== undefined && { proto: o.proto }), ...(o.stat !== undefined && { stat: o.stat }) };
           if (rows.length === 0) args.settleMs = SETTLE_MS;
           progress.tick(`${o.collective} ${dtype} ${op} ${size} B`);
           const perRank = await world.launch<Sample[]>(new URL('./collective_worker.js', import.meta.url), args);

@@ -11,7 +11,7 @@ export async function buildKernels() {
   const wabt = await (await import('wabt')).default();
   const out = {};
   for (const simd of [true, false]) {
-    const mod = wabt.parseWat(`kernels_${simd ? 'simd' : 'scalar'}.wat`, moduleSource(simd), { simd: true, threads: true });
+    const mod = wabt.parseWat(`kernels_${simd ? 'simd' : 'scalar'}.wat`, moduleSource(simd), { simd: true, threads: true, bulk_memory: true });
     mod.resolveNames();
     const bytes = mod.toBinary({}).buffer;
     if (!WebAssembly.validate(bytes)) throw new Error('generated kernels do not validate');

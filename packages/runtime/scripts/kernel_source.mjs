@@ -330,6 +330,13 @@ const SIMD_HELPERS = `
       (i32x4.shr_u (i32x4.add (i32x4.add (local.get $x) ${splat('0x7fff')}) (v128.and (i32x4.shr_u (local.get $x) (i32.const 16)) ${splat('1')})) (i32.const 16))
       (f32x4.ne (local.get $x) (local.get $x))))`;
 
+// Copies inside the pool: bulk memory.copy runs at memory speed, where
+// TypedArray.copyWithin on shared memory copies word by word (several
+// times slower here).
+const COPY = `
+  (func (export "copy") (param $dst i32) (param $src i32) (param $n i32)
+    (memory.copy (local.get $dst) (local.get $src) (local.get $n)))`;
+
 export function moduleSource(simd) {
   const fns = [];
   for (const dt of DTYPES) for (const op of OPS) fns.push(kernel(dt, op, simd));
@@ -337,5 +344,6 @@ export function moduleSource(simd) {
   (import "env" "memory" (memory 1 65536 shared))
   ${SCALAR_HELPERS}
   ${simd ? SIMD_HELPERS : ''}
-  ${fns.join('\n')})`;
+  ${fns.join('\n')}
+  ${COPY})`;
 }

@@ -7,6 +7,29 @@ export const ALGORITHMS = ['oneshot', 'twoshot', 'ring', 'tree', 'direct'] as co
 export type AlgorithmName = (typeof ALGORITHMS)[number];
 export const ALGO_CODE: Record<AlgorithmName, number> = { oneshot: 1, twoshot: 2, ring: 3, tree: 4, direct: 5 };
 
+/**
+ * How bytes travel (NCCL's protocols): `ll` puts a small input and a flag
+ * word carrying the call's sequence number and fingerprint in the sender's
+ * own slot, in one cache line for the first 56 bytes, so a call costs one
+ * line crossing per peer and no separate handshake; `simple` announces the
+ * call (descriptor and sequence word) and moves data through registered
+ * buffers or FIFOs.
+ */
+export const PROTOCOLS = ['ll', 'simple'] as const;
+export type Protocol = (typeof PROTOCOLS)[number];
+
+/** The algorithm code a descriptor carries: the protocol is part of it, so ranks on different protocols mismatch. */
+export function algoCode(name: AlgorithmName, proto: Protocol): number {
+  return ALGO_CODE[name] + (proto === 'll' ? 8 : 0);
+}
+
+export function algoOfCode(code: number): string {
+  if (code === 0) return 'none';
+  const ll = code > 8;
+  const name = ALGORITHMS[(ll ? code - 8 : code) - 1] ?? String(code);
+  return ll ? `${name}/ll` : name;
+}
+
 /** One call as every rank agreed on it. Buffers are named by role, never by address. */
 export interface Call {
   kind: CollectiveKind;
@@ -22,6 +45,8 @@ export interface Call {
   inPlace: boolean;
   /** scratch parity prepare() staged this rank's input in, or -1 */
   staged: number;
+  /** ll: the flag word this call's small slots carry (sequence and fingerprint) */
+  flag: number;
 }
 
 /**
@@ -32,6 +57,9 @@ export interface Call {
  */
 export interface Algorithm {
   readonly name: AlgorithmName;
+  readonly proto: Protocol;
+  /** code of (name, proto) in descriptors and flags */
+  readonly code: number;
   /** Work before this rank announces the call (staging a small input for peers). */
   prepare?(p: Prims, call: Call): void;
   run(p: Prims, call: Call): void;

@@ -1,5 +1,5 @@
 import { type Device, type Pool, TransportError } from '@collective/transport';
-import type { AlgorithmName } from './algorithm.js';
+import type { Algorithm, AlgorithmName, Protocol } from './algorithm.js';
 import { localCopy } from './algorithms/local_copy.js';
 import { CollectiveError } from './comm_errors.js';
 import { abortInfo } from './comm/abort_state.js';
@@ -15,7 +15,7 @@ import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
 import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
-import { ALGO_ENV, chooseAlgorithm } from './tuner.js';
+import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules } from './tuner.js';
 
 export type { CommId } from './comm/comm_id.js';
 export type { CommOptions } from './comm/comm_setup.js';
@@ -28,6 +28,8 @@ export interface CollectiveOptions {
   root?: number;
   /** force an algorithm; also COLLECTIVE_ALGO */
   algo?: AlgorithmName | string;
+  /** force a protocol (ll or simple); also COLLECTIVE_PROTO */
+  proto?: Protocol | string;
   timeoutMs?: number;
 }
 
@@ -53,16 +55,28 @@ export class Communicator {
   readonly #s: CommState;
   readonly #protocol: CallProtocol;
   readonly #p2p: PointToPoint;
-  /** COLLECTIVE_ALGO, read once: process.env is slow on a hot path */
+  /** COLLECTIVE_ALGO and COLLECTIVE_PROTO, read once: process.env is slow on a hot path */
   readonly #envAlgo = process.env[ALGO_ENV];
+  readonly #choice: ChoiceContext = { envProto: process.env[PROTO_ENV], llOk: false, llBytes: 0 };
   #destroyed = false;
   readonly #memory: ArrayBufferLike;
+  /**
+   * byteOffset is a slow getter in this V8 (tens of ns): the offsets of the
+   * last few views are kept, since a training loop passes the same ones.
+   */
+  readonly #views: (DeviceArray | undefined)[] = [undefined, undefined, undefined, undefined];
+  readonly #offsets = [0, 0, 0, 0];
+  #nextView = 0;
+  /** the last call's choice of algorithm, reused while the call does not change */
+  readonly #last = { kind: '', bytes: -1, algo: undefined as string | undefined, proto: undefined as string | undefined, alg: undefined as Algorithm | undefined };
   /** one request object, refilled per call: calls never overlap on a rank */
   readonly #req: CallRequest = { kind: 'barrier', send: undefined, recv: undefined, sendOff: 0, recvOff: 0, count: 0, dtype: 'uint8', op: 'sum', root: 0, timeoutMs: 0, alg: undefined, inPlace: false, reads: false, writes: false };
 
   private constructor(s: CommState) {
     this.#s = s;
     this.#memory = s.pool.memory.buffer;
+    this.#choice.llOk = s.connectors.every((c) => c === undefined || c.type === 'shm');
+    this.#choice.rules = tunedRules(s.size);
     this.#protocol = new CallProtocol(s);
     this.#p2p = new PointToPoint(s, this.#protocol);
   }
@@ -116,6 +130,16 @@ export class Communicator {
     return d;
   }
 
+  #offsetOf(a: DeviceArray): number {
+    const i = this.#views.indexOf(a);
+    if (i >= 0) return this.#offsets[i]!;
+    const off = a.byteOffset;
+    this.#views[this.#nextView] = a;
+    this.#offsets[this.#nextView] = off;
+    this.#nextView = (this.#nextView + 1) & 3;
+    return off;
+  }
+
   #pair(send: DeviceArray, recv: DeviceArray, hint: Dtype | undefined): Dtype {
     const sd = this.#dtype('send', send, hint);
     const rd = this.#dtype('recv', recv, hint);
@@ -135,7 +159,21 @@ export class Communicator {
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
     if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     const bytes = count * DTYPE_BYTES[dtype];
-    const alg = kind === 'barrier' ? undefined : this.size === 1 ? localCopy : chooseAlgorithm(kind, bytes, this.size, opts.algo, this.#envAlgo);
+    const last = this.#last;
+    let alg: Algorithm | undefined;
+    if (kind === last.kind && bytes === last.bytes && opts.algo === last.algo && opts.proto === last.proto) {
+      alg = last.alg;
+    } else {
+      const choice = this.#choice;
+      choice.proto = opts.proto;
+      choice.llBytes = kind === 'reduceScatter' ? bytes * this.size : bytes;
+      alg = kind === 'barrier' ? undefined : this.size === 1 ? localCopy : chooseAlgorithm(kind, bytes, this.size, opts.algo, this.#envAlgo, choice);
+      last.kind = kind;
+      last.bytes = bytes;
+      last.algo = opts.algo;
+      last.proto = opts.proto;
+      last.alg = alg;
+    }
     const r = this.#req;
     r.kind = kind;
     r.send = send;
@@ -158,9 +196,8 @@ export class Communicator {
   allReduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
     const dtype = this.#pair(send, recv, opts.dtype);
     if (recv.length !== send.length) throw new TransportError('EINVAL', `allReduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
-    // byteOffset is a slow getter in this V8: each view's is read once per call.
-    const so = send.byteOffset;
-    const ro = recv.byteOffset;
+    const so = this.#offsetOf(send);
+    const ro = this.#offsetOf(recv);
     const inPlace = placement('allReduce', send, so, recv, ro, 0);
     this.#execute('allReduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
@@ -171,8 +208,8 @@ export class Communicator {
     if (recv.length !== send.length * this.size) {
       throw new TransportError('EINVAL', `allGather: recv must hold size × send.length = ${send.length * this.size} elements (got ${recv.length})`);
     }
-    const so = send.byteOffset;
-    const ro = recv.byteOffset;
+    const so = this.#offsetOf(send);
+    const ro = this.#offsetOf(recv);
     const inPlace = placement('allGather', send, so, recv, ro, this.rank * send.length);
     this.#execute('allGather', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
@@ -183,8 +220,8 @@ export class Communicator {
     if (send.length !== recv.length * this.size) {
       throw new TransportError('EINVAL', `reduceScatter: send must hold size × recv.length = ${recv.length * this.size} elements (got ${send.length}); pad it to a multiple of ${this.size}`);
     }
-    const so = send.byteOffset;
-    const ro = recv.byteOffset;
+    const so = this.#offsetOf(send);
+    const ro = this.#offsetOf(recv);
     const inPlace = placement('reduceScatter', recv, ro, send, so, this.rank * recv.length);
     this.#execute('reduceScatter', send, so, recv, ro, recv.length, dtype, opts, inPlace, true, true);
   }
@@ -195,8 +232,8 @@ export class Communicator {
     const root = this.rank === (opts.root ?? 0);
     if (root && send.length < recv.length) throw new TransportError('EINVAL', `broadcast: the root's send has ${send.length} elements, fewer than recv's ${recv.length}`);
     // Checked on every rank, though only the root reads send: ranks must refuse the same calls.
-    const so = send.byteOffset;
-    const ro = recv.byteOffset;
+    const so = this.#offsetOf(send);
+    const ro = this.#offsetOf(recv);
     const inPlace = placement('broadcast', send, so, recv, ro, 0) && root;
     this.#execute('broadcast', root ? send : undefined, so, recv, ro, recv.length, dtype, opts, inPlace, root, true);
   }
@@ -205,8 +242,8 @@ export class Communicator {
   reduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
     const dtype = this.#pair(send, recv, opts.dtype);
     if (recv.length !== send.length) throw new TransportError('EINVAL', `reduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
-    const so = send.byteOffset;
-    const ro = recv.byteOffset;
+    const so = this.#offsetOf(send);
+    const ro = this.#offsetOf(recv);
     const inPlace = placement('reduce', send, so, recv, ro, 0);
     const root = this.rank === (opts.root ?? 0);
     this.#execute('reduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, root);
@@ -218,8 +255,8 @@ export class Communicator {
     if (send.length !== recv.length || send.length % this.size !== 0) {
       throw new TransportError('EINVAL', `allToAll: send and recv must have the same length, a multiple of size ${this.size} (got ${send.length} and ${recv.length})`);
     }
-    const so = send.byteOffset;
-    const ro = recv.byteOffset;
+    const so = this.#offsetOf(send);
+    const ro = this.#offsetOf(recv);
     if (overlap(so, send.length * send.BYTES_PER_ELEMENT, ro, recv.length * recv.BYTES_PER_ELEMENT) && this.size > 1) throw new TransportError('EINVAL', 'allToAll cannot run in place; pass a separate recv buffer');
     this.#execute('allToAll', send, so, recv, ro, send.length / this.size, dtype, opts, false, true, true);
   }

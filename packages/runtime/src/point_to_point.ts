@@ -6,7 +6,6 @@ import { D, putKey } from './comm/descriptor.js';
 import { Buf } from './connectors/connector.js';
 import { type DeviceArray, dtypeOf } from './device_array.js';
 import { DTYPE_BYTES, DTYPE_CODE, DTYPES, type Dtype } from './dtypes.js';
-import { poolCopy } from './pool_copy.js';
 import type { Registration } from './registration/registrations.js';
 
 export interface P2pSide {
@@ -66,7 +65,7 @@ export class PointToPoint {
     let failure: Error | undefined;
     try {
       s.ctx.checkAbort();
-      if (toSelf) poolCopy(s.mem, recv!.data.byteOffset, send!.data.byteOffset, send!.data.byteLength);
+      if (toSelf) s.kernels.copy(recv!.data.byteOffset, send!.data.byteOffset, send!.data.byteLength);
       else this.exchange(send, sendType, sendReg, recv, recvType, recvReg);
     } catch (e) {
       failure = e as Error;

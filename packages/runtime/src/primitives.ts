@@ -2,10 +2,9 @@ import type { Call } from './algorithm.js';
 import { R, rankBase } from './comm/comm_block.js';
 import type { WaitContext } from './comm/wait_context.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connectors/connector.js';
-import type { ShmGroup } from './connectors/shm_connector.js';
+import type { ShmConnector, ShmGroup } from './connectors/shm_connector.js';
 import { DST_F32, type ReduceKernels, SRC0_F32 } from './kernels/reduce_kernels.js';
-import { poolCopy } from './pool_copy.js';
-import { GET_BYTES, SMALL_BYTES } from './scratch_layout.js';
+import { GET_BYTES, SMALL_DATA, SMALL_MAX } from './scratch_layout.js';
 import type { Dtype } from './dtypes.js';
 import { Hdr } from './comm/comm_block.js';
 
@@ -55,7 +54,6 @@ export class Prims {
     private readonly peers: readonly (Connector | undefined)[],
     private readonly shm: ShmGroup | undefined,
     readonly kernels: ReduceKernels,
-    private readonly mem: Uint8Array,
     readonly ctx: WaitContext,
     slotBytes: number,
     /** pool offset of this rank's own staged small input slot, per parity */
@@ -122,7 +120,7 @@ export class Prims {
       const c = this.peers[q];
       if (!c) continue;
       if (c.type === 'shm') {
-        if (!copied) poolCopy(this.mem, this.ownStaged(parity), b.sendAt + at, bytes);
+        if (!copied) this.kernels.copy(this.ownStaged(parity) + SMALL_DATA, b.sendAt + at, bytes);
         copied = true;
       } else {
         c.pushStaged(parity, b.sendRegion, b.sendAt + at - b.sendRegion.base, bytes, this.ctx);
@@ -146,7 +144,7 @@ export class Prims {
   /** Copies bytes of q's buffer into this rank's buffer `dst`. */
   getInto(dst: Buf, dstAt: number, q: number, buf: Buf, at: number, bytes: number): void {
     if (q === this.rank) {
-      poolCopy(this.mem, this.local(dst, dstAt), this.local(buf, at), bytes);
+      this.kernels.copy(this.local(dst, dstAt), this.local(buf, at), bytes);
       return;
     }
     const region = dst === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
@@ -156,7 +154,7 @@ export class Prims {
   /** Copies bytes of this rank's buffer `src` into q's buffer `buf`. */
   putFrom(q: number, buf: Buf, at: number, src: Buf, srcAt: number, bytes: number): void {
     if (q === this.rank) {
-      poolCopy(this.mem, this.local(buf, at), this.local(src, srcAt), bytes);
+      this.kernels.copy(this.local(buf, at), this.local(src, srcAt), bytes);
       return;
     }
     const region = src === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
@@ -171,7 +169,7 @@ export class Prims {
   }
 
   copy(dst: Ref, src: Ref, bytes: number): void {
-    poolCopy(this.mem, dst, src, bytes);
+    this.kernels.copy(dst, src, bytes);
   }
 
   // ---- synchronisation ------------------------------------------------------------------
@@ -185,9 +183,35 @@ export class Prims {
     for (const c of this.peers) if (c?.type === 'net') c.flush(this.ctx);
   }
 
-  /** This rank's small slot for `parity`, for an algorithm that restages. */
+  /** The most a small slot carries, for algorithms that stage or use ll. */
   get smallBytes(): number {
-    return SMALL_BYTES;
+    return SMALL_MAX;
+  }
+
+  // ---- ll: small inputs with their flag, no separate handshake --------------------------
+
+  /** ll: puts bytes [at, at + bytes) of buffer `src` in this rank's small slot `parity`, then its flag. */
+  llPost(parity: number, src: Buf, at: number, bytes: number, flag: number): void {
+    const slot = this.ownStaged(parity);
+    this.kernels.copy(slot + SMALL_DATA, this.local(src, at), bytes);
+    this.shm!.sync.postPoolWord(this.shm!.poolWords, slot >> 2, flag);
+  }
+
+  /** ll: waits for peer q's slot `parity` to carry this call's flag; byte `at` of the data there. */
+  llAwait(call: Call, q: number, parity: number, at = 0): Ref {
+    return ((this.peer(q) as ShmConnector).llAwait(parity, call.flag, call.seq, this.ctx) + at) as Ref;
+  }
+
+  /**
+   * ll: every rank posts its flag (with `bytes` of `src` from `at`) and
+   * waits for every peer's. A rank overwrites a slot two calls later, and
+   * by then every peer has posted the next call's flag, which it does only
+   * after finishing with this one: the wait is what makes reuse safe.
+   */
+  llExchange(call: Call, src: Buf, at: number, bytes: number): number {
+    const parity = call.seq & 1;
+    this.llPost(parity, src, at, bytes, call.flag);
+    return parity;
   }
 
   /** Every rank arrives before any leaves; this rank's transfers have landed first. */

@@ -14,8 +14,16 @@ export const enum Ch {
 
 /** Slots per FIFO: one being filled while the other is read. */
 export const FIFO_SLOTS = 2;
-/** Bytes of one staged small input (oneshot), per sender and parity. */
+/** Bytes of one small slot (staged or ll inputs), per sender and parity. */
 export const SMALL_BYTES = 4096;
+/**
+ * A small slot starts with its flag word; the data follows at this offset
+ * (8, so 64-bit elements stay aligned), and its first 56 bytes share the
+ * flag's cache line.
+ */
+export const SMALL_DATA = 8;
+/** The most a small slot carries. */
+export const SMALL_MAX = SMALL_BYTES - SMALL_DATA;
 const DESC_BYTES = 128;
 /** A p2p message (a descriptor) and, in its last word, the status the receiver returns. */
 const P2P_BYTES = 128;

@@ -1,5 +1,5 @@
 import { TransportError } from '@collective/transport';
-import type { Algorithm, AlgorithmName } from './algorithm.js';
+import { type Algorithm, type AlgorithmName, PROTOCOLS, type Protocol } from './algorithm.js';
 import type { CollectiveKind } from './collective_kind.js';
 import { allgatherDirect } from './algorithms/allgather_direct.js';
 import { allgatherRing } from './algorithms/allgather_ring.js';
@@ -11,37 +11,42 @@ import { alltoallDirect } from './algorithms/alltoall_direct.js';
 import { broadcastDirect } from './algorithms/broadcast_direct.js';
 import { reduceDirect } from './algorithms/reduce_direct.js';
 import { reducescatterDirect } from './algorithms/reducescatter_direct.js';
+import { allreduceLl } from './algorithms/allreduce_ll.js';
+import { allgatherLl } from './algorithms/allgather_ll.js';
+import { reducescatterLl } from './algorithms/reducescatter_ll.js';
+import { broadcastLl } from './algorithms/broadcast_ll.js';
+import { SMALL_MAX } from './scratch_layout.js';
+import { rulesFor, TUNER_FILE_ENV, type TunerRule, tuningTable, type TuningTable } from './tuner_rules.js';
 
-/** The algorithms each collective offers, the tuner's default first. */
+/** The algorithms each collective offers, over each protocol. */
 export const TABLE: Partial<Record<CollectiveKind, readonly Algorithm[]>> = {
-  allReduce: [allreduceOneshot, allreduceTwoshot, allreduceRing, allreduceTree],
-  allGather: [allgatherDirect, allgatherRing],
-  reduceScatter: [reducescatterDirect],
-  broadcast: [broadcastDirect],
+  allReduce: [allreduceLl, allreduceOneshot, allreduceTwoshot, allreduceRing, allreduceTree],
+  allGather: [allgatherLl, allgatherDirect, allgatherRing],
+  reduceScatter: [reducescatterLl, reducescatterDirect],
+  broadcast: [broadcastLl, broadcastDirect],
   reduce: [reduceDirect],
   allToAll: [alltoallDirect],
   split: [allgatherDirect],
 };
 
-/**
- * Up to this many bytes per rank, one staged copy and one sync beat
- * splitting the work; above it twoshot reads and writes each byte once.
- * (Measured on the 2-core machine: collective-bench all_reduce.)
- */
-export const ONESHOT_MAX_BYTES = 256;
-
 export const ALGO_ENV = 'COLLECTIVE_ALGO';
+export const PROTO_ENV = 'COLLECTIVE_PROTO';
 
 /**
  * COLLECTIVE_ALGO=ring forces ring wherever it exists; a list such as
- * "allReduce=tree,allGather=ring" forces per collective.
+ * "allReduce=tree,allGather=ring" forces per collective. COLLECTIVE_PROTO
+ * reads the same way with ll and simple.
  */
-export function envAlgorithm(kind: CollectiveKind, env: string | undefined = process.env[ALGO_ENV]): string | undefined {
+export function envAlgorithm(kind: CollectiveKind, env: string | undefined): string | undefined {
+  return envPick(kind, env, (v) => TABLE[kind]?.some((a) => a.name === v) ?? false);
+}
+
+function envPick(kind: CollectiveKind, env: string | undefined, known: (v: string) => boolean): string | undefined {
   if (!env) return undefined;
   for (const part of env.split(',')) {
     const [k, v] = part.split('=').map((x) => x.trim());
     if (v === undefined) {
-      if (TABLE[kind]?.some((a) => a.name === k)) return k;
+      if (k !== undefined && known(k)) return k;
     } else if (k === kind) {
       return v;
     }
@@ -49,27 +54,76 @@ export function envAlgorithm(kind: CollectiveKind, env: string | undefined = pro
   return undefined;
 }
 
-/**
- * The algorithm of a call: `forced` (options.algo), else what `env`
- * (COLLECTIVE_ALGO, read once by the caller: process.env is slow) asks for,
- * else the tuned choice.
- */
-export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: number, forced?: string, env?: string): Algorithm {
-  const options = TABLE[kind];
-  if (!options) throw new TransportError('EINVAL', `${kind} has no algorithm table`);
-  const want = forced ?? (env ? envAlgorithm(kind, env) : undefined);
-  if (want !== undefined) {
-    const found = options.find((a) => a.name === want);
-    if (!found) {
-      const from = forced !== undefined ? 'options.algo' : `${ALGO_ENV}`;
-      throw new TransportError('EINVAL', `${from} '${want}' is not an algorithm of ${kind}; choose from ${options.map((a) => a.name).join(', ')}`);
-    }
-    return found;
-  }
-  if (kind === 'allReduce') return bytes <= ONESHOT_MAX_BYTES || nranks === 1 ? allreduceOneshot : allreduceTwoshot;
-  return options[0]!;
+/** What besides the collective and size decides the algorithm and protocol of a call. */
+export interface ChoiceContext {
+  /** options.proto */
+  proto?: string;
+  /** COLLECTIVE_PROTO, read once by the caller (process.env is slow) */
+  envProto?: string;
+  /** every peer is reached over shm: ll needs to read peers' slots in place */
+  llOk?: boolean;
+  /** bytes one rank's ll slot would hold (the whole input for reduce-scatter) */
+  llBytes?: number;
+  /** the decision list per collective for this world, worked out once per communicator (tunedRules) */
+  rules?: Partial<Record<CollectiveKind, readonly TunerRule[]>>;
 }
 
+/** The decision lists of every collective for a world of `nranks`, from the table in force. */
+export function tunedRules(nranks: number, table: TuningTable = tuningTable(process.env[TUNER_FILE_ENV])): Partial<Record<CollectiveKind, readonly TunerRule[]>> {
+  const out: Partial<Record<CollectiveKind, readonly TunerRule[]>> = {};
+  for (const kind of Object.keys(TABLE) as CollectiveKind[]) out[kind] = rulesFor(table, kind, nranks);
+  return out;
+}
+
+/**
+ * The algorithm and protocol of a call: `forced` (options.algo), else what
+ * `env` (COLLECTIVE_ALGO) asks for, else the tuning table's rule for the
+ * size and world; the protocol likewise from options.proto,
+ * COLLECTIVE_PROTO or the table. ll is used only where it can run: every
+ * peer over shm and the input within one small slot.
+ */
+export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: number, forced?: string, env?: string, ctx: ChoiceContext = {}): Algorithm {
+  const options = TABLE[kind];
+  if (!options) throw new TransportError('EINVAL', `${kind} has no algorithm table`);
+  const llFits = (ctx.llOk ?? false) && (ctx.llBytes ?? bytes) <= SMALL_MAX;
+  const protoFrom = ctx.proto !== undefined ? 'options.proto' : PROTO_ENV;
+  const wantProto = ctx.proto ?? envPick(kind, ctx.envProto, (v) => (PROTOCOLS as readonly string[]).includes(v));
+  if (wantProto !== undefined && !(PROTOCOLS as readonly string[]).includes(wantProto)) {
+    throw new TransportError('EINVAL', `${protoFrom} must be one of ${PROTOCOLS.join(', ')} (got ${wantProto})`);
+  }
+  // An explicit ll that cannot run is an error; ll from the environment is a preference.
+  if (ctx.proto === 'll' && !llFits) {
+    throw new TransportError('EINVAL', `options.proto 'll' needs every peer over shm and at most ${SMALL_MAX} bytes in a rank's slot (got ${ctx.llBytes ?? bytes}); use 'simple'`);
+  }
+  const usable = (a: Algorithm) => (a.proto === 'll' ? llFits : true) && (wantProto === undefined || a.proto === wantProto || (a.proto === 'simple' && wantProto === 'll' && !llFits));
+  const want = forced ?? (env ? envAlgorithm(kind, env) : undefined);
+  if (want !== undefined) {
+    const named = options.filter((a) => a.name === want);
+    if (named.length === 0) {
+      const from = forced !== undefined ? 'options.algo' : `${ALGO_ENV}`;
+      throw new TransportError('EINVAL', `${from} '${want}' is not an algorithm of ${kind}; choose from ${[...new Set(options.map((a) => a.name))].join(', ')}`);
+    }
+    const fit = named.filter(usable);
+    if (fit.length === 0) throw new TransportError('EINVAL', `${kind} has no ${wantProto} protocol for algorithm '${want}'; choose another protocol or algorithm`);
+    // Unforced, the faster protocol where it can run.
+    return fit.find((a) => a.proto === 'll') ?? fit[0]!;
+  }
+  for (const rule of ctx.rules?.[kind] ?? rulesFor(tuningTable(process.env[TUNER_FILE_ENV]), kind, nranks)) {
+    if (bytes > rule.maxBytes) continue;
+    const a = options.find((o) => o.name === rule.algo && o.proto === rule.proto);
+    if (a && usable(a)) return a;
+  }
+  return options.find(usable) ?? options.find((a) => a.proto === 'simple')!;
+}
+
+/** Every (algorithm, protocol) pair of a collective, for a tuner to measure. */
+export function tunerCandidates(kind: CollectiveKind): { algo: AlgorithmName; proto: Protocol }[] {
+  return (TABLE[kind] ?? []).map((a) => ({ algo: a.name, proto: a.proto }));
+}
+
+/** Bytes one rank's ll slot holds: a call whose slot needs more runs simple. */
+export const LL_MAX_BYTES = SMALL_MAX;
+
 export function algorithmNames(kind: CollectiveKind): AlgorithmName[] {
-  return (TABLE[kind] ?? []).map((a) => a.name);
+  return [...new Set((TABLE[kind] ?? []).map((a) => a.name))];
 }

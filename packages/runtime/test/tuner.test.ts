@@ -1,13 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { algorithmNames, chooseAlgorithm, envAlgorithm, ONESHOT_MAX_BYTES } from '@collective/runtime';
+import { algorithmNames, chooseAlgorithm, envAlgorithm } from '@collective/runtime';
 
 describe('tuner', () => {
-  it('picks oneshot for small all-reduce and twoshot for large, direct elsewhere', () => {
-    expect(chooseAlgorithm('allReduce', 8, 2).name).toBe('oneshot');
-    expect(chooseAlgorithm('allReduce', ONESHOT_MAX_BYTES, 8).name).toBe('oneshot');
-    expect(chooseAlgorithm('allReduce', ONESHOT_MAX_BYTES + 1, 8).name).toBe('twoshot');
-    expect(chooseAlgorithm('allGather', 1 << 20, 4).name).toBe('direct');
-    expect(chooseAlgorithm('broadcast', 4, 4).name).toBe('direct');
+  it('follows the shipped table: ll for small calls between shm peers, simple otherwise', () => {
+    const shm = { llOk: true };
+    expect(chooseAlgorithm('allReduce', 8, 2, undefined, undefined, shm)).toMatchObject({ name: 'oneshot', proto: 'll' });
+    expect(chooseAlgorithm('allReduce', 4088, 8, undefined, undefined, shm)).toMatchObject({ name: 'oneshot', proto: 'll' });
+    expect(chooseAlgorithm('allReduce', 4089, 8, undefined, undefined, shm)).toMatchObject({ name: 'twoshot', proto: 'simple' });
+    // ll needs shm peers: over net the small call takes the simple protocol.
+    expect(chooseAlgorithm('allReduce', 8, 2, undefined, undefined, { llOk: false }).proto).toBe('simple');
+    expect(chooseAlgorithm('allGather', 1 << 20, 4, undefined, undefined, shm)).toMatchObject({ name: 'direct', proto: 'simple' });
+    expect(chooseAlgorithm('broadcast', 4, 4, undefined, undefined, shm)).toMatchObject({ name: 'direct', proto: 'll' });
+  });
+
+  it('obeys options.proto and COLLECTIVE_PROTO, and refuses an ll that cannot run', () => {
+    expect(chooseAlgorithm('allReduce', 8, 2, undefined, undefined, { llOk: true, proto: 'simple' })).toMatchObject({ name: 'oneshot', proto: 'simple' });
+    expect(chooseAlgorithm('allReduce', 8, 2, 'oneshot', undefined, { llOk: true, envProto: 'simple' }).proto).toBe('simple');
+    expect(() => chooseAlgorithm('allReduce', 1 << 20, 2, undefined, undefined, { llOk: true, proto: 'll' })).toThrow(/options.proto 'll' needs every peer over shm and at most 4088 bytes/);
+    expect(() => chooseAlgorithm('allReduce', 8, 2, undefined, undefined, { llOk: true, proto: 'fast' })).toThrow(/options.proto must be one of ll, simple \(got fast\)/);
+    // From the environment ll is a preference, not an order.
+    expect(chooseAlgorithm('allReduce', 1 << 20, 2, undefined, undefined, { llOk: true, envProto: 'll' }).proto).toBe('simple');
   });
 
   it('obeys the option, then COLLECTIVE_ALGO, and names the choices when asked for one that does not exist', () => {

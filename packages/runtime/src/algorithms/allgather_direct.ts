@@ -4,6 +4,8 @@ import { Buf } from '../connectors/connector.js';
 /** Every rank copies every peer's input straight into its own output. */
 export const allgatherDirect: Algorithm = {
   name: 'direct',
+  proto: 'simple',
+  code: 5,
   run(p, call) {
     const bytes = call.count * call.elemBytes;
     for (let i = 0; i < p.size; i++) {

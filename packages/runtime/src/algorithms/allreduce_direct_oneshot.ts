@@ -12,6 +12,8 @@ import type { Prims } from '../primitives.js';
  */
 export const allreduceOneshot: Algorithm = {
   name: 'oneshot',
+  proto: 'simple',
+  code: 1,
   prepare(p, call) {
     const bytes = call.count * call.elemBytes;
     if (bytes > p.smallBytes) return;

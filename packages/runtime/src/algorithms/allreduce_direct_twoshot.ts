@@ -10,6 +10,8 @@ import { Buf } from '../connectors/connector.js';
  */
 export const allreduceTwoshot: Algorithm = {
   name: 'twoshot',
+  proto: 'simple',
+  code: 2,
   run(p, call) {
     const eb = call.elemBytes;
     const n = p.size;

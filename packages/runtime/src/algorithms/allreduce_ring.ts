@@ -11,6 +11,8 @@ import { Ch } from '../scratch_layout.js';
  */
 export const allreduceRing: Algorithm = {
   name: 'ring',
+  proto: 'simple',
+  code: 3,
   run(p, call) {
     const n = p.size;
     const r = p.rank;

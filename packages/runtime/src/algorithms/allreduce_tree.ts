@@ -13,6 +13,8 @@ import { Ch } from '../scratch_layout.js';
  */
 export const allreduceTree: Algorithm = {
   name: 'tree',
+  proto: 'simple',
+  code: 4,
   run(p, call) {
     const n = p.size;
     const r = p.rank;

@@ -4,6 +4,8 @@ import { Buf } from '../connectors/connector.js';
 /** The root reduces every input into its output, a piece at a time. */
 export const reduceDirect: Algorithm = {
   name: 'direct',
+  proto: 'simple',
+  code: 5,
   run(p, call) {
     if (p.rank === call.root) {
       const eb = call.elemBytes;

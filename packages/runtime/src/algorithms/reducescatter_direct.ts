@@ -4,6 +4,8 @@ import { Buf } from '../connectors/connector.js';
 /** Rank r reduces block r of every input into its output, a piece at a time. */
 export const reducescatterDirect: Algorithm = {
   name: 'direct',
+  proto: 'simple',
+  code: 5,
   run(p, call) {
     const eb = call.elemBytes;
     const block = p.rank * call.count * eb;

@@ -1,5 +1,5 @@
 import { type ErrorCode, TransportError } from '@collective/transport';
-import { ALGO_CODE, type Algorithm, type Call } from '../algorithm.js';
+import { type Algorithm, algoOfCode, type Call } from '../algorithm.js';
 import { CollectiveError } from '../comm_errors.js';
 import type { CollectiveKind } from '../collective_kind.js';
 import { KIND } from '../collective_kind.js';
@@ -14,7 +14,8 @@ import { FlightRecorder } from './flight_recorder.js';
 import { abortInfo, setAborted } from './abort_state.js';
 import { Hdr, R, rankBase } from './comm_block.js';
 import type { CommState } from './comm_state.js';
-import { D, describeMismatch, firstMismatch, putKey } from './descriptor.js';
+import { D, describeMismatch, fingerprint, firstMismatch, llFlag, putKey } from './descriptor.js';
+import { SMALL_BYTES } from '../scratch_layout.js';
 
 /** How long a failing rank waits for peers still inside the call to leave before it gives up its memory. */
 const DRAIN_MS = 10_000;
@@ -57,9 +58,14 @@ export class CallProtocol {
   private lastRegGen: number;
   private sweptFreeGen: number;
   private readonly freeGenAt: number;
-  private readonly call: Call = { kind: 'barrier', count: 0, dtype: 'uint8', elemBytes: 1, op: 'sum', root: 0, divisor: 1, seq: 0, inPlace: false, staged: -1 };
+  private readonly call: Call = { kind: 'barrier', count: 0, dtype: 'uint8', elemBytes: 1, op: 'sum', root: 0, divisor: 1, seq: 0, inPlace: false, staged: -1, flag: 0 };
   private readonly myDesc: Int32Array;
   private readonly inflightAt: number;
+  private readonly seqAt: number;
+  private readonly descAt: number;
+  /** word index of this rank's small slot (parity 0) flag in pool memory, or -1 without shm peers */
+  private readonly llFlagAt: number;
+  private readonly poolWords: Int32Array;
   /** the last calls of this rank, dumped when the communicator fails */
   readonly recorder = new FlightRecorder();
   private readonly debug = debugLevel();
@@ -70,6 +76,10 @@ export class CallProtocol {
     this.freeGenAt = s.pool.freeGenerationIndex;
     this.myDesc = new Int32Array(D.WORDS);
     this.inflightAt = rankBase(s.rank) + R.INFLIGHT;
+    this.seqAt = rankBase(s.rank) + R.SEQ;
+    this.descAt = rankBase(s.rank) + R.DESC;
+    this.poolWords = new Int32Array(s.pool.memory.buffer);
+    this.llFlagAt = s.connectors.some((c) => c?.type === 'shm') ? (s.scratchBuf.offset + s.layout.smallSlot(s.rank, 0)) >> 2 : -1;
     const ctx = s.ctx as { checkAbort(): void; late(peer: number, what: string, ms: number): string };
     ctx.checkAbort = () => {
       if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
@@ -169,23 +179,33 @@ export class CallProtocol {
     b.sendRegion.mr = sendReg?.mr;
     b.recvRegion.base = recvReg?.base ?? 0;
     b.recvRegion.mr = recvReg?.mr;
-    this.enter(req.timeoutMs, reads, writes);
+    // ll touches only this rank's own slot and reads peers' slots: it never
+    // reaches a peer's buffers, so it needs no in-flight mark for a drain.
+    const ll = req.alg?.proto === 'll';
+    this.enter(req.timeoutMs, reads, writes, undefined, !ll);
     let failure: Error | undefined;
     try {
       s.ctx.checkAbort();
       const seq = ++this.seq;
       call.seq = seq;
-      req.alg?.prepare?.(s.prims, call);
-      this.announce(seq, req, sendReg, recvReg);
-      const d = this.myDesc;
+      const d = this.describeCall(seq, req, sendReg, recvReg);
+      call.flag = llFlag(seq, this.lastCall.fp);
       this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!);
-      if (this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `${req.kind} #${seq}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg?.name ?? 'none'}`);
-      this.awaitPeers(seq);
-      req.alg?.run(s.prims, call);
+      if (this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `${req.kind} #${seq}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg ? algoOfCode(req.alg.code) : 'none'}`);
+      if (ll) {
+        // The descriptor only serves a peer's mismatch message; the flag is the announcement.
+        s.sync.post(this.seqAt, seq);
+        req.alg!.run(s.prims, call);
+      } else {
+        req.alg?.prepare?.(s.prims, call);
+        this.announce(seq);
+        this.awaitPeers(seq);
+        req.alg?.run(s.prims, call);
+      }
     } catch (e) {
       failure = e as Error;
     }
-    this.leave(reads, writes, failure);
+    this.leave(reads, writes, failure, !ll);
   }
 
   /**
@@ -193,7 +213,7 @@ export class CallProtocol {
    * published (a timeout there is a local error: nothing is announced yet),
    * then the rank counted inside the call, where it may touch peers' memory.
    */
-  enter(timeoutMs: number, reads: Registration | undefined, writes: Registration | undefined, kind?: string): void {
+  enter(timeoutMs: number, reads: Registration | undefined, writes: Registration | undefined, kind?: string, inflight = true): void {
     const s = this.s;
     if (kind) this.currentKind = kind;
     s.clock.timeoutMs = timeoutMs;
@@ -207,7 +227,7 @@ export class CallProtocol {
         throw e;
       }
     }
-    Atomics.store(s.words, this.inflightAt, this.seq + 1);
+    if (inflight) Atomics.store(s.words, this.inflightAt, this.seq + 1);
   }
 
   private fence(reg: Registration, access: 'read' | 'write', timeoutMs: number): void {
@@ -223,13 +243,15 @@ export class CallProtocol {
    * Ends the call: a failure inside it becomes a fail-stop abort, the
    * rank leaves, and every fence it published reports the outcome.
    */
-  leave(reads: Registration | undefined, writes: Registration | undefined, failure: Error | undefined): void {
+  leave(reads: Registration | undefined, writes: Registration | undefined, failure: Error | undefined, inflight = true): void {
     const s = this.s;
     this.recorder.finish(failure === undefined);
     if (failure) this.fail(failure);
-    Atomics.store(s.words, this.inflightAt, 0);
-    // A rank draining after an abort sleeps on this word; in a healthy call nobody does.
-    if (Atomics.load(s.words, Hdr.ABORTED) !== 0) Atomics.notify(s.words, this.inflightAt);
+    if (inflight) {
+      Atomics.store(s.words, this.inflightAt, 0);
+      // A rank draining after an abort sleeps on this word; in a healthy call nobody does.
+      if (Atomics.load(s.words, Hdr.ABORTED) !== 0) Atomics.notify(s.words, this.inflightAt);
+    }
     const err = failure && (this.error as TransportError);
     reads?.end('read', err);
     writes?.end('write', err);
@@ -241,24 +263,70 @@ export class CallProtocol {
     return this.resolve(a, a.byteOffset, a.byteLength, what);
   }
 
-  /** Publishes this rank's descriptor: in the shared block for shm peers, by RMA for net peers. */
-  private announce(seq: number, req: CallRequest, sendReg: Registration | undefined, recvReg: Registration | undefined): void {
-    const s = this.s;
+  /**
+   * Fills this rank's descriptor of call `seq` and writes it where shm peers
+   * read it. A call like the last one (a training loop) only changes the
+   * sequence number, and its fingerprint is reused.
+   */
+  private describeCall(seq: number, req: CallRequest, sendReg: Registration | undefined, recvReg: Registration | undefined): Int32Array {
     const d = this.myDesc;
+    const m = this.lastCall;
+    if (m.alg === req.alg && m.kind === req.kind && m.count === req.count && m.dtype === req.dtype && m.op === req.op && m.root === req.root &&
+        m.sendReg === sendReg && m.recvReg === recvReg && m.sendOff === req.sendOff && m.recvOff === req.recvOff && m.fp >= 0) {
+      d[D.SEQ] = seq;
+      this.s.words.set(d, this.descAt + (seq & 1) * D.WORDS);
+      return d;
+    }
+    m.alg = req.alg;
+    m.kind = req.kind;
+    m.count = req.count;
+    m.dtype = req.dtype;
+    m.op = req.op;
+    m.root = req.root;
+    m.sendReg = sendReg;
+    m.recvReg = recvReg;
+    m.sendOff = req.sendOff;
+    m.recvOff = req.recvOff;
     d[D.KIND] = KIND[req.kind];
     d[D.COUNT] = req.count;
     d[D.DTYPE] = DTYPE_CODE[req.dtype];
     d[D.OP] = OP_CODE[req.op];
     d[D.ROOT] = req.root;
-    d[D.ALGO] = req.alg ? ALGO_CODE[req.alg.name] : 0;
+    d[D.ALGO] = req.alg ? req.alg.code : 0;
     d[D.SEQ] = seq;
     describe(d, D.SEND_EXP, sendReg, req.sendOff);
     describe(d, D.RECV_EXP, recvReg, req.recvOff);
-    const w = s.words;
-    const at = rankBase(s.rank) + R.DESC + (seq & 1) * D.WORDS;
-    w.set(d, at);
-    if (s.port) new Int32Array(s.pool.memory.buffer, s.privBuf.offset + s.priv.descOut, D.WORDS).set(d);
-    s.sync.post(rankBase(s.rank) + R.SEQ, seq);
+    m.fp = fingerprint(d, 0);
+    this.s.words.set(d, this.descAt + (seq & 1) * D.WORDS);
+    return d;
+  }
+
+  /** What the last descriptor described; fp < 0 until there was one. */
+  private readonly lastCall = {
+    alg: undefined as Algorithm | undefined,
+    kind: '' as string,
+    count: -1,
+    dtype: '' as string,
+    op: '' as string,
+    root: -1,
+    sendReg: undefined as Registration | undefined,
+    recvReg: undefined as Registration | undefined,
+    sendOff: -1,
+    recvOff: -1,
+    fp: -1,
+  };
+
+  /**
+   * Announces call `seq` (simple protocol): the sequence word in the shared
+   * block for shm peers, the descriptor by RMA for net peers, and the ll
+   * flag in this rank's small slot, so a peer that took the ll path for
+   * what it thinks is the same call sees the fingerprint differ.
+   */
+  private announce(seq: number): void {
+    const s = this.s;
+    if (s.port) new Int32Array(s.pool.memory.buffer, s.privBuf.offset + s.priv.descOut, D.WORDS).set(this.myDesc);
+    if (this.llFlagAt >= 0) s.sync.postPoolWord(this.poolWords, this.llFlagAt + ((seq & 1) * SMALL_BYTES >> 2), this.call.flag);
+    s.sync.post(this.seqAt, seq);
     for (const c of s.connectors) if (c?.type === 'net') c.sendDesc(seq, s.ctx);
   }
 

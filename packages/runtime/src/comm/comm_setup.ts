@@ -112,9 +112,11 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
     for (let q = 0; q < size; q++) if (q !== rank) sync.waitFor(rankBase(q) + R.READY, 1, ctx, q, 'did not join');
 
     const mem = new Uint8Array(pool.memory.buffer);
+    const kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), privBuf.offset + priv.kernelTable);
     const imports = new PeerImports(pool);
     cleanup.push(() => imports.close());
-    const shm: ShmGroup = { rank, size, words, sync, mem, layout, scratchBase: scratchBuf.offset, imports };
+    const poolWords = new Int32Array(pool.memory.buffer);
+    const shm: ShmGroup = { rank, size, words, sync, kernels, layout, scratchBase: scratchBuf.offset, imports, poolWords };
     const netGroup: NetGroup | undefined = port && {
       rank,
       port,
@@ -122,7 +124,7 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
       priv,
       scratchBase: scratchBuf.offset,
       privateBase: privBuf.offset,
-      poolWords: new Int32Array(pool.memory.buffer),
+      poolWords,
     };
     const connectors: (Connector | undefined)[] = [];
     const scratchImports: DmaBuf[] = [];
@@ -149,8 +151,7 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
       connectors.push(new ShmConnector(q, shm, att.map().segments[0]!.offset));
     }
     port?.connect(addresses);
-    const kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), privBuf.offset + priv.kernelTable);
-    const prims = new Prims(rank, size, connectors, connectors.some((c) => c?.type === 'shm') ? shm : undefined, kernels, mem, ctx, slotBytes, (parity) => scratchBuf.offset + layout.smallSlot(rank, parity));
+    const prims = new Prims(rank, size, connectors, connectors.some((c) => c?.type === 'shm') ? shm : undefined, kernels, ctx, slotBytes, (parity) => scratchBuf.offset + layout.smallSlot(rank, parity));
     const state: CommState = {
       pool,
       device,

@@ -1,6 +1,6 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ALGORITHMS } from '../algorithm.js';
+import { algoOfCode } from '../algorithm.js';
 import { KIND } from '../collective_kind.js';
 import { DTYPES } from '../dtypes.js';
 import { OPS } from '../ops.js';
@@ -9,6 +9,8 @@ import { OPS } from '../ops.js';
 export const DEFAULT_TRACE_CALLS = 2000;
 export const TRACE_BUFFER_ENV = 'COLLECTIVE_TRACE_BUFFER';
 export const DUMP_DIR_ENV = 'COLLECTIVE_DUMP_DIR';
+/** Timestamps cost two clock reads per call: on only when asked for (as TORCH_NCCL_ENABLE_TIMING). */
+export const TRACE_TIMING_ENV = 'COLLECTIVE_TRACE_TIMING';
 
 const enum F {
   SEQ = 0,
@@ -39,7 +41,8 @@ export interface TraceEntry {
   root: number;
   algorithm: string;
   state: string;
-  startMs: number;
+  /** performance.now() of the start, with COLLECTIVE_TRACE_TIMING=1 */
+  startMs: number | null;
   durationUs: number | null;
 }
 
@@ -74,6 +77,8 @@ export class FlightRecorder {
   private recorded = 0;
   private current = -1;
 
+  private readonly timing = process.env[TRACE_TIMING_ENV] === '1';
+
   constructor(readonly capacity: number = traceCapacity()) {
     this.words = new Int32Array(capacity * F.WORDS);
     this.start = new Float64Array(capacity);
@@ -94,7 +99,7 @@ export class FlightRecorder {
     words[w + F.ROOT] = root;
     words[w + F.ALGO] = algo;
     words[w + F.STATE] = State.STARTED;
-    this.start[i] = performance.now();
+    this.start[i] = this.timing ? performance.now() : 0;
     this.end[i] = 0;
     this.current = i;
     this.next = i + 1 === this.capacity ? 0 : i + 1;
@@ -105,7 +110,7 @@ export class FlightRecorder {
   finish(ok: boolean): void {
     if (this.current < 0) return;
     this.words[this.current * F.WORDS + F.STATE] = ok ? State.COMPLETED : State.FAILED;
-    this.end[this.current] = performance.now();
+    if (this.timing) this.end[this.current] = performance.now();
     this.current = -1;
   }
 
@@ -125,9 +130,9 @@ export class FlightRecorder {
         dtype: DTYPES[words[w + F.DTYPE]!] ?? String(words[w + F.DTYPE]),
         op: OPS[words[w + F.OP]!] ?? String(words[w + F.OP]),
         root: words[w + F.ROOT]!,
-        algorithm: algo === 0 ? 'none' : (ALGORITHMS[algo - 1] ?? String(algo)),
+        algorithm: algoOfCode(algo),
         state: STATES[words[w + F.STATE]!] ?? '?',
-        startMs: Math.round(this.start[i]! * 1000) / 1000,
+        startMs: this.timing ? Math.round(this.start[i]! * 1000) / 1000 : null,
         durationUs: this.end[i]! > 0 ? Math.round((this.end[i]! - this.start[i]!) * 1000) : null,
       });
     }

@@ -45,6 +45,46 @@ export class RankSync {
     if (Atomics.load(this.words, Hdr.SLEEPERS) > 0) Atomics.notify(this.words, index);
   }
 
+  /**
+   * Waits until the high 16 bits of arr[index] (a word of pool memory, an ll
+   * flag) equal `seq16`; returns the word. Sleepers count in the block's
+   * SLEEPERS like every other wait, so writers know to notify.
+   */
+  waitPoolWord(arr: Int32Array, index: number, seq16: number, ctx: WaitContext, peer: number, what: string): number {
+    for (let i = 256; i > 0; i--) {
+      const v = Atomics.load(arr, index);
+      if (v >>> 16 === seq16) return v;
+    }
+    const w = this.words;
+    if (this.spinMs > 0) {
+      const until = performance.now() + this.spinMs;
+      do {
+        for (let i = 1024; i > 0; i--) {
+          const v = Atomics.load(arr, index);
+          if (v >>> 16 === seq16) return v;
+        }
+        if (Atomics.load(w, Hdr.ABORTED) !== 0) ctx.checkAbort();
+      } while (performance.now() < until);
+    }
+    const deadline = deadlineOf(ctx.clock);
+    for (;;) {
+      const cur = Atomics.load(arr, index);
+      if (cur >>> 16 === seq16) return cur;
+      ctx.checkAbort();
+      const left = deadline - performance.now();
+      if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, what, ctx.clock.timeoutMs));
+      Atomics.add(w, Hdr.SLEEPERS, 1);
+      Atomics.wait(arr, index, cur, Math.min(left, 20));
+      Atomics.sub(w, Hdr.SLEEPERS, 1);
+    }
+  }
+
+  /** Stores `value` into a pool word and wakes its sleepers, if any. */
+  postPoolWord(arr: Int32Array, index: number, value: number): void {
+    Atomics.store(arr, index, value);
+    if (Atomics.load(this.words, Hdr.SLEEPERS) > 0) Atomics.notify(arr, index);
+  }
+
   /** Waits until words[index] - target >= 0 (wrap-safe). */
   waitFor(index: number, target: number, ctx: WaitContext, peer: number | (() => number), what: string): void {
     const w = this.words;

@@ -1,7 +1,7 @@
 import { CollectiveError } from '../comm_errors.js';
 import { D, keyOf } from '../comm/descriptor.js';
 import type { WaitContext } from '../comm/wait_context.js';
-import { FIFO_SLOTS, P2P_STATUS_WORD, type PrivateLayout, type ScratchLayout } from '../scratch_layout.js';
+import { FIFO_SLOTS, P2P_STATUS_WORD, type PrivateLayout, type ScratchLayout, SMALL_DATA } from '../scratch_layout.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connector.js';
 import { encodeSignal, type NetPort } from './net_port.js';
 
@@ -87,12 +87,12 @@ export class NetConnector implements Connector {
   }
 
   staged(parity: number): number {
-    return this.g.scratchBase + this.g.layout.smallSlot(this.peer, parity);
+    return this.g.scratchBase + this.g.layout.smallSlot(this.peer, parity) + SMALL_DATA;
   }
 
   pushStaged(parity: number, src: LocalRegion, srcOff: number, bytes: number, ctx: WaitContext): void {
     if (bytes === 0) return;
-    this.g.port.post('write', this.peer, src.mr!, srcOff, bytes, this.peerKey, this.g.layout.smallSlot(this.g.rank, parity), ctx);
+    this.g.port.post('write', this.peer, src.mr!, srcOff, bytes, this.peerKey, this.g.layout.smallSlot(this.g.rank, parity) + SMALL_DATA, ctx);
   }
 
   bindCall(words: Int32Array, at: number): void {

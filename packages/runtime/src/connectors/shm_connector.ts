@@ -1,11 +1,11 @@
 import { CollectiveError } from '../comm_errors.js';
 import { P, p2pBase, R, rankBase } from '../comm/comm_block.js';
-import { D } from '../comm/descriptor.js';
+import { D, describeMismatch, firstMismatch } from '../comm/descriptor.js';
 import type { RankSync } from '../comm/rank_sync.js';
+import type { ReduceKernels } from '../kernels/reduce_kernels.js';
 import type { WaitContext } from '../comm/wait_context.js';
-import { poolCopy } from '../pool_copy.js';
 import type { PeerImports } from '../registration/peer_imports.js';
-import { FIFO_SLOTS, type ScratchLayout } from '../scratch_layout.js';
+import { FIFO_SLOTS, type ScratchLayout, SMALL_DATA } from '../scratch_layout.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connector.js';
 
 /** What every shm connector of a rank shares. */
@@ -14,11 +14,13 @@ export interface ShmGroup {
   readonly size: number;
   readonly words: Int32Array;
   readonly sync: RankSync;
-  readonly mem: Uint8Array;
+  readonly kernels: ReduceKernels;
   readonly layout: ScratchLayout;
   /** pool offset of this rank's own scratch */
   readonly scratchBase: number;
   readonly imports: PeerImports;
+  /** Int32 view of the whole pool: ll flag words live in scratch */
+  readonly poolWords: Int32Array;
 }
 
 const LINE_WORD: Partial<Record<Line, R>> = { [Line.SEQ]: R.SEQ, [Line.ARRIVE]: R.ARRIVE, [Line.STEP]: R.STEP };
@@ -83,7 +85,26 @@ export class ShmConnector implements Connector {
   }
 
   staged(parity: number): number {
-    return this.peerScratch + this.g.layout.smallSlot(this.peer, parity);
+    return this.peerScratch + this.g.layout.smallSlot(this.peer, parity) + SMALL_DATA;
+  }
+
+  /**
+   * ll: waits until the peer's small slot `parity` carries the flag of
+   * this call's sequence number, and returns the pool offset of its data.
+   * A flag with the right sequence but another fingerprint means the peer
+   * made a different call: the error names the first field that differs.
+   */
+  llAwait(parity: number, flag: number, seq: number, ctx: WaitContext): number {
+    const slot = this.peerScratch + this.g.layout.smallSlot(this.peer, parity);
+    const seen = this.g.sync.waitPoolWord(this.g.poolWords, slot >> 2, flag >>> 16, ctx, this.peer, 'did not arrive');
+    if (seen !== flag) {
+      const w = this.g.words;
+      const theirs = this.peerRec + R.DESC + (seq & 1) * D.WORDS;
+      const mine = this.myRec + R.DESC + (seq & 1) * D.WORDS;
+      const f = firstMismatch(w, mine, w, theirs);
+      throw new CollectiveError('EINVAL', f === -1 ? `rank ${this.peer} made a different call (fingerprint ${seen & 0xffff} against ${flag & 0xffff}); every rank must make the same call` : describeMismatch(f, this.peer, w[theirs + f]!, this.g.rank, w[mine + f]!));
+    }
+    return slot + SMALL_DATA;
   }
 
   pushStaged(): void {}
@@ -124,11 +145,11 @@ export class ShmConnector implements Connector {
   }
 
   getInto(buf: Buf, off: number, dst: LocalRegion, dstOff: number, bytes: number): void {
-    poolCopy(this.g.mem, dst.base + dstOff, this.at(buf, off, bytes), bytes);
+    this.g.kernels.copy(dst.base + dstOff, this.at(buf, off, bytes), bytes);
   }
 
   putFrom(buf: Buf, off: number, src: LocalRegion, srcOff: number, bytes: number): void {
-    poolCopy(this.g.mem, this.at(buf, off, bytes), src.base + srcOff, bytes);
+    this.g.kernels.copy(this.at(buf, off, bytes), src.base + srcOff, bytes);
   }
 
   flush(): void {}

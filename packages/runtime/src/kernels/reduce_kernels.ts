@@ -4,6 +4,10 @@ import { OP_CODE, type ReduceOp } from '../ops.js';
 import { KERNELS_SCALAR, KERNELS_SIMD } from './kernels_wasm.js';
 
 type KernelFn = (dst: number, table: number, nsrc: number, count: number, divisor: number, flags: number) => void;
+type CopyFn = (dst: number, src: number, bytes: number) => void;
+
+/** Up to this many bytes a byte loop beats the call into WebAssembly. */
+const SMALL_COPY_BYTES = 64;
 
 /** flags for float16/bfloat16 ring and tree partials carried in float32 */
 export const SRC0_F32 = 1;
@@ -30,6 +34,8 @@ export class ReduceKernels {
   /** indexed by OP_CODE * 16 + DTYPE_CODE; avg runs the sum kernel with a divisor */
   private readonly fns: KernelFn[] = [];
   private readonly table: Int32Array;
+  private readonly copyFn: CopyFn;
+  private readonly mem: Uint8Array;
 
   /**
    * `tableOffset` is 256 bytes of pool memory this thread alone uses for
@@ -52,6 +58,23 @@ export class ReduceKernels {
       }
     }
     this.table = new Int32Array(pool.memory.buffer, tableOffset, 64);
+    this.copyFn = instance.exports.copy as CopyFn;
+    this.mem = new Uint8Array(pool.memory.buffer);
+  }
+
+  /**
+   * memmove inside the pool. WebAssembly's memory.copy runs at memory
+   * speed; TypedArray.copyWithin on shared memory copies word by word and
+   * was measured several times slower here.
+   */
+  copy(dst: number, src: number, bytes: number): void {
+    if (bytes <= 0 || dst === src) return;
+    if (bytes <= SMALL_COPY_BYTES && (dst >= src + bytes || src >= dst + bytes)) {
+      const m = this.mem;
+      for (let i = 0; i < bytes; i++) m[dst + i] = m[src + i]!;
+      return;
+    }
+    this.copyFn(dst, src, bytes);
   }
 
   fn(op: ReduceOp, dtype: Dtype): KernelFn {
