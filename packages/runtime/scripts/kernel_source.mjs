@@ -337,6 +337,23 @@ const COPY = `
   (func (export "copy") (param $dst i32) (param $src i32) (param $n i32)
     (memory.copy (local.get $dst) (local.get $src) (local.get $n)))`;
 
+// The ll protocol's two halves. A JavaScript Atomics call is a builtin
+// call (about 25 ns each here); inside WebAssembly an atomic load or store
+// is one instruction, so the post (data, flag, sleeper check) and the
+// first stretch of a wait run here in one call each.
+const SYNC = `
+  (func (export "ll_post") (param $flagAt i32) (param $dst i32) (param $src i32) (param $n i32) (param $flag i32) (param $sleepers i32) (result i32)
+    (memory.copy (local.get $dst) (local.get $src) (local.get $n))
+    (i32.atomic.store (local.get $flagAt) (local.get $flag))
+    (i32.atomic.load (local.get $sleepers)))
+  (func (export "spin_hi16") (param $addr i32) (param $want i32) (param $spins i32) (result i32)
+    (local $v i32)
+    (loop $again
+      (local.set $v (i32.atomic.load (local.get $addr)))
+      (if (i32.eq (i32.shr_u (local.get $v) (i32.const 16)) (local.get $want)) (then (return (local.get $v))))
+      (br_if $again (local.tee $spins (i32.sub (local.get $spins) (i32.const 1)))))
+    (local.get $v))`;
+
 export function moduleSource(simd) {
   const fns = [];
   for (const dt of DTYPES) for (const op of OPS) fns.push(kernel(dt, op, simd));
@@ -345,5 +362,6 @@ export function moduleSource(simd) {
   ${SCALAR_HELPERS}
   ${simd ? SIMD_HELPERS : ''}
   ${fns.join('\n')}
-  ${COPY})`;
+  ${COPY}
+  ${SYNC})`;
 }

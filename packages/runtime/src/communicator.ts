@@ -66,6 +66,7 @@ export class Communicator {
    */
   readonly #views: (DeviceArray | undefined)[] = [undefined, undefined, undefined, undefined];
   readonly #offsets = [0, 0, 0, 0];
+  readonly #kinds: Dtype[] = ['uint8', 'uint8', 'uint8', 'uint8'];
   #nextView = 0;
   /** the last call's choice of algorithm, reused while the call does not change */
   readonly #last = { kind: '', bytes: -1, algo: undefined as string | undefined, proto: undefined as string | undefined, alg: undefined as Algorithm | undefined };
@@ -122,22 +123,36 @@ export class Communicator {
 
   // ---- collectives -------------------------------------------------------------
 
+  /**
+   * A view's dtype, checked against options.dtype. The last few views are
+   * remembered with their dtype and offset (a typed array's are fixed for
+   * its life): a training loop passes the same views call after call, and
+   * instanceof chains and byteOffset reads cost more than the rest of a
+   * small call's bookkeeping.
+   */
   #dtype(what: string, a: DeviceArray, hint: Dtype | undefined): Dtype {
-    if (hint !== undefined) checkDtype('options.dtype', hint);
-    const d = dtypeOf(a, hint);
-    // The memory never grows, so its buffer is fetched once.
-    if (a.buffer !== this.#memory) poolOffset(this.#s.pool, a, what);
-    return d;
+    let i = this.#views.indexOf(a);
+    if (i < 0) {
+      const d = dtypeOf(a);
+      // The memory never grows, so its buffer is fetched once.
+      if (a.buffer !== this.#memory) poolOffset(this.#s.pool, a, what);
+      i = this.#nextView;
+      this.#views[i] = a;
+      this.#offsets[i] = a.byteOffset;
+      this.#kinds[i] = d;
+      this.#nextView = (i + 1) & 3;
+    }
+    const d = this.#kinds[i]!;
+    if (hint === undefined || hint === d) return d;
+    checkDtype('options.dtype', hint);
+    // A Uint16Array is float16 unless options.dtype says bfloat16; anything else is refused with its reason.
+    return dtypeOf(a, hint);
   }
 
   #offsetOf(a: DeviceArray): number {
     const i = this.#views.indexOf(a);
     if (i >= 0) return this.#offsets[i]!;
-    const off = a.byteOffset;
-    this.#views[this.#nextView] = a;
-    this.#offsets[this.#nextView] = off;
-    this.#nextView = (this.#nextView + 1) & 3;
-    return off;
+    return a.byteOffset;
   }
 
   #pair(send: DeviceArray, recv: DeviceArray, hint: Dtype | undefined): Dtype {

@@ -1,12 +1,11 @@
 import type { Call } from './algorithm.js';
-import { R, rankBase } from './comm/comm_block.js';
+import { Hdr, R, rankBase } from './comm/comm_block.js';
 import type { WaitContext } from './comm/wait_context.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connectors/connector.js';
 import type { ShmConnector, ShmGroup } from './connectors/shm_connector.js';
 import { DST_F32, type ReduceKernels, SRC0_F32 } from './kernels/reduce_kernels.js';
 import { GET_BYTES, SMALL_DATA, SMALL_MAX } from './scratch_layout.js';
 import type { Dtype } from './dtypes.js';
-import { Hdr } from './comm/comm_block.js';
 
 /**
  * A place an algorithm reads or writes, as the primitives hand it out:
@@ -64,7 +63,11 @@ export class Prims {
     this.slotBytes = slotBytes;
     this.allShm = peers.every((c) => c === undefined || c.type === 'shm');
     this.mine = rankBase(rank);
+    this.sleepersAt = shm ? shm.words.byteOffset + Hdr.SLEEPERS * 4 : 0;
   }
+
+  /** pool byte offset of the shared block's sleeper count */
+  private readonly sleepersAt: number;
 
   private peer(q: number): Connector {
     return this.peers[q]!;
@@ -193,8 +196,8 @@ export class Prims {
   /** ll: puts bytes [at, at + bytes) of buffer `src` in this rank's small slot `parity`, then its flag. */
   llPost(parity: number, src: Buf, at: number, bytes: number, flag: number): void {
     const slot = this.ownStaged(parity);
-    this.kernels.copy(slot + SMALL_DATA, this.local(src, at), bytes);
-    this.shm!.sync.postPoolWord(this.shm!.poolWords, slot >> 2, flag);
+    const shm = this.shm!;
+    if (this.kernels.llPost(slot, slot + SMALL_DATA, this.local(src, at), bytes, flag, this.sleepersAt) > 0) Atomics.notify(shm.poolWords, slot >> 2);
   }
 
   /** ll: waits for peer q's slot `parity` to carry this call's flag; byte `at` of the data there. */

@@ -185,7 +185,10 @@ export class CallProtocol {
     this.enter(req.timeoutMs, reads, writes, undefined, !ll);
     let failure: Error | undefined;
     try {
-      s.ctx.checkAbort();
+      // Simple calls pair the in-flight store with this load (a Dekker
+      // pair against a failing rank's drain): it must be atomic. ll touches
+      // no peer memory, and its waits watch the abort word.
+      if (ll ? s.words[Hdr.ABORTED] !== 0 : Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
       const seq = ++this.seq;
       call.seq = seq;
       const d = this.describeCall(seq, req, sendReg, recvReg);
@@ -193,8 +196,12 @@ export class CallProtocol {
       this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!);
       if (this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `${req.kind} #${seq}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg ? algoOfCode(req.alg.code) : 'none'}`);
       if (ll) {
-        // The descriptor only serves a peer's mismatch message; the flag is the announcement.
-        s.sync.post(this.seqAt, seq);
+        // The flag is the announcement; the sequence word only lets a peer
+        // that took the simple path for this call read our descriptor and
+        // name the mismatch. It is stored plainly and published by the
+        // flag's atomic store (a sleeping simple peer wakes within its
+        // 20 ms slice: that path only ends in an error).
+        s.words[this.seqAt] = seq;
         req.alg!.run(s.prims, call);
       } else {
         req.alg?.prepare?.(s.prims, call);
@@ -274,7 +281,12 @@ export class CallProtocol {
     if (m.alg === req.alg && m.kind === req.kind && m.count === req.count && m.dtype === req.dtype && m.op === req.op && m.root === req.root &&
         m.sendReg === sendReg && m.recvReg === recvReg && m.sendOff === req.sendOff && m.recvOff === req.recvOff && m.fp >= 0) {
       d[D.SEQ] = seq;
-      this.s.words.set(d, this.descAt + (seq & 1) * D.WORDS);
+      // Peers compare only the call's fields, never D.SEQ: a slot that
+      // already holds this call needs no rewrite.
+      if (this.written[seq & 1] !== this.descGen) {
+        this.s.words.set(d, this.descAt + (seq & 1) * D.WORDS);
+        this.written[seq & 1] = this.descGen;
+      }
       return d;
     }
     m.alg = req.alg;
@@ -298,8 +310,13 @@ export class CallProtocol {
     describe(d, D.RECV_EXP, recvReg, req.recvOff);
     m.fp = fingerprint(d, 0);
     this.s.words.set(d, this.descAt + (seq & 1) * D.WORDS);
+    this.written[seq & 1] = ++this.descGen;
     return d;
   }
+
+  /** Which descriptor (by descGen) each parity slot of the shared block holds. */
+  private readonly written = [-1, -1];
+  private descGen = 0;
 
   /** What the last descriptor described; fp < 0 until there was one. */
   private readonly lastCall = {

@@ -116,6 +116,7 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
     const imports = new PeerImports(pool);
     cleanup.push(() => imports.close());
     const poolWords = new Int32Array(pool.memory.buffer);
+    sync.spinHi16 = kernels.spinHi16;
     const shm: ShmGroup = { rank, size, words, sync, kernels, layout, scratchBase: scratchBuf.offset, imports, poolWords };
     const netGroup: NetGroup | undefined = port && {
       rank,

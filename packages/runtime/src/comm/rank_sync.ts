@@ -25,6 +25,9 @@ export class RankSync {
    */
   readonly central: boolean;
 
+  /** the kernels' spin over a pool word (byte address), when the ranks share a pool */
+  spinHi16: ((addr: number, want: number, spins: number) => number) | undefined;
+
   constructor(
     readonly words: Int32Array,
     nranks: number,
@@ -51,10 +54,8 @@ export class RankSync {
    * SLEEPERS like every other wait, so writers know to notify.
    */
   waitPoolWord(arr: Int32Array, index: number, seq16: number, ctx: WaitContext, peer: number, what: string): number {
-    for (let i = 256; i > 0; i--) {
-      const v = Atomics.load(arr, index);
-      if (v >>> 16 === seq16) return v;
-    }
+    const first = this.spinHi16 ? this.spinHi16(index << 2, seq16, 1024) : Atomics.load(arr, index);
+    if (first >>> 16 === seq16) return first;
     const w = this.words;
     if (this.spinMs > 0) {
       const until = performance.now() + this.spinMs;

@@ -5,6 +5,8 @@ import { KERNELS_SCALAR, KERNELS_SIMD } from './kernels_wasm.js';
 
 type KernelFn = (dst: number, table: number, nsrc: number, count: number, divisor: number, flags: number) => void;
 type CopyFn = (dst: number, src: number, bytes: number) => void;
+type LlPostFn = (flagAt: number, dst: number, src: number, bytes: number, flag: number, sleepers: number) => number;
+type SpinFn = (addr: number, want: number, spins: number) => number;
 
 /** Up to this many bytes a byte loop beats the call into WebAssembly. */
 const SMALL_COPY_BYTES = 64;
@@ -36,6 +38,17 @@ export class ReduceKernels {
   private readonly table: Int32Array;
   private readonly copyFn: CopyFn;
   private readonly mem: Uint8Array;
+  /**
+   * ll post: `bytes` from `src` to `dst`, then `flag` into the word at
+   * byte `flagAt` (an atomic store), then returns the sleeper count at byte
+   * `sleepers` (an atomic load): the caller notifies only if someone sleeps.
+   */
+  readonly llPost: LlPostFn;
+  /**
+   * Spins up to `spins` atomic loads of the word at byte `addr` until its
+   * high 16 bits equal `want`; returns the last value read.
+   */
+  readonly spinHi16: SpinFn;
 
   /**
    * `tableOffset` is 256 bytes of pool memory this thread alone uses for
@@ -59,6 +72,8 @@ export class ReduceKernels {
     }
     this.table = new Int32Array(pool.memory.buffer, tableOffset, 64);
     this.copyFn = instance.exports.copy as CopyFn;
+    this.llPost = instance.exports.ll_post as LlPostFn;
+    this.spinHi16 = instance.exports.spin_hi16 as SpinFn;
     this.mem = new Uint8Array(pool.memory.buffer);
   }
 
