@@ -68,6 +68,8 @@ export class Communicator {
   readonly #offsets = [0, 0, 0, 0];
   readonly #kinds: Dtype[] = ['uint8', 'uint8', 'uint8', 'uint8'];
   #nextView = 0;
+  /** transfers collected between groupStart() and groupEnd() */
+  #group: { depth: number; sends: P2pSide[]; recvs: P2pSide[]; dtype: Dtype | undefined; timeoutMs: number | undefined } | undefined;
   /** the last call's choice of algorithm, reused while the call does not change */
   readonly #last = { kind: '', bytes: -1, algo: undefined as string | undefined, proto: undefined as string | undefined, alg: undefined as Algorithm | undefined };
   /** one request object, refilled per call: calls never overlap on a rank */
@@ -164,6 +166,7 @@ export class Communicator {
 
   #execute(kind: CollectiveKind, send: DeviceArray | undefined, sendOff: number, recv: DeviceArray | undefined, recvOff: number, count: number, dtype: Dtype, opts: CollectiveOptions, inPlace: boolean, reads: boolean, writes: boolean): void {
     this.#protocol.checkUsable(this.#destroyed);
+    if (this.#group) throw new TransportError('EINVAL', `${kind} inside groupStart()/groupEnd(): a group batches send and recv only; end the group first`);
     if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
     const op = opts.op === undefined ? 'sum' : opts.op;
     if (OP_CODE[op] === undefined) checkOp('options.op', op);
@@ -288,12 +291,56 @@ export class Communicator {
    * then waits for the send to be taken, so rings of sendRecv never deadlock.
    */
   sendRecv(send: P2pSide | undefined, recv: P2pSide | undefined, opts: P2pOptions = {}): void {
+    if (this.#group) {
+      this.#grouped(send, recv, opts);
+      return;
+    }
     this.#protocol.checkUsable(this.#destroyed);
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
     if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     if (send) poolOffset(this.#s.pool, send.data, 'send.data');
     if (recv) poolOffset(this.#s.pool, recv.data, 'recv.data');
     this.#p2p.run(send, recv, opts.dtype, timeoutMs);
+  }
+
+  /**
+   * ncclGroupStart: until the matching groupEnd(), send, recv and sendRecv
+   * only collect their transfers; groupEnd() runs them together, so any
+   * pattern of sends and receives completes without deadlock. Groups nest;
+   * the outermost end runs them.
+   */
+  groupStart(): void {
+    this.#protocol.checkUsable(this.#destroyed);
+    if (!this.#group) this.#group = { depth: 0, sends: [], recvs: [], dtype: undefined, timeoutMs: undefined };
+    this.#group.depth++;
+  }
+
+  /** ncclGroupEnd: runs the transfers collected since the outermost groupStart(). */
+  groupEnd(): void {
+    const g = this.#group;
+    if (!g) throw new TransportError('EINVAL', 'groupEnd() without groupStart()');
+    if (--g.depth > 0) return;
+    this.#group = undefined;
+    this.#protocol.checkUsable(this.#destroyed);
+    const timeoutMs = g.timeoutMs ?? this.#s.timeoutMs;
+    for (const [i, x] of g.sends.entries()) poolOffset(this.#s.pool, x.data, `sends[${i}].data`);
+    for (const [i, x] of g.recvs.entries()) poolOffset(this.#s.pool, x.data, `recvs[${i}].data`);
+    this.#p2p.runGroup(g.sends, g.recvs, g.dtype, timeoutMs);
+  }
+
+  #grouped(send: P2pSide | undefined, recv: P2pSide | undefined, opts: P2pOptions): void {
+    const g = this.#group!;
+    if (opts.timeoutMs !== undefined) {
+      checkPositiveInt('options.timeoutMs', opts.timeoutMs);
+      g.timeoutMs = Math.max(g.timeoutMs ?? 0, opts.timeoutMs);
+    }
+    if (opts.dtype !== undefined) {
+      checkDtype('options.dtype', opts.dtype);
+      if (g.dtype !== undefined && g.dtype !== opts.dtype) throw new TransportError('EINVAL', `options.dtype ${opts.dtype} differs from ${g.dtype} given earlier in this group; one group names one dtype for Uint16Array data`);
+      g.dtype = opts.dtype;
+    }
+    if (send) g.sends.push(send);
+    if (recv) g.recvs.push(recv);
   }
 
   send(data: DeviceArray, peer: number, opts: P2pOptions = {}): void {

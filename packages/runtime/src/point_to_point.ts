@@ -40,52 +40,115 @@ export class PointToPoint {
     }
   }
 
+  /** ncclSend/ncclRecv of one call: a group of at most one send and one receive. */
   run(send: P2pSide | undefined, recv: P2pSide | undefined, dtype: Dtype | undefined, timeoutMs: number): void {
+    this.runGroup(send ? [send] : [], recv ? [recv] : [], dtype, timeoutMs, 'send', 'recv');
+  }
+
+  /**
+   * ncclGroupStart/End over sends and receives. Transfers between two
+   * ranks match in the order each side lists them, and run in rounds: the
+   * k-th send to every peer is posted, then the k-th receive from every
+   * peer completes, then the k-th sends are awaited. Every rank posts
+   * before it waits in a round, so no rank waits for a post that a waiting
+   * peer has not made, whatever the pattern (rings, all-to-all, pairs).
+   */
+  runGroup(sends: readonly P2pSide[], recvs: readonly P2pSide[], dtype: Dtype | undefined, timeoutMs: number, sendName = 'sends[i]', recvName = 'recvs[i]'): void {
     const s = this.s;
+    const name = (base: string, i: number) => base.replace('[i]', `[${i}]`);
     // Everything is checked before anything is posted: a peer must never pull from a send this rank then abandons.
-    if (send) this.checkPeer(send.peer, 'send');
-    if (recv) this.checkPeer(recv.peer, 'recv');
-    const sendType = send ? dtypeOf(send.data, dtype) : undefined;
-    const recvType = recv ? dtypeOf(recv.data, dtype) : undefined;
-    const toSelf = send?.peer === s.rank;
-    const fromSelf = recv?.peer === s.rank;
-    if (toSelf !== fromSelf) {
-      throw new TransportError('EINVAL', 'a send to this rank itself needs the matching recv from itself in the same sendRecv call (and the other way round)');
+    for (const [i, x] of sends.entries()) this.checkPeer(x?.peer, name(sendName, i));
+    for (const [i, x] of recvs.entries()) this.checkPeer(x?.peer, name(recvName, i));
+    const sendTypes = sends.map((x) => dtypeOf(x.data, dtype));
+    const recvTypes = recvs.map((x) => dtypeOf(x.data, dtype));
+    const selfSends = sends.flatMap((x, i) => (x.peer === s.rank ? [i] : []));
+    const selfRecvs = recvs.flatMap((x, i) => (x.peer === s.rank ? [i] : []));
+    if (selfSends.length !== selfRecvs.length) {
+      throw new TransportError('EINVAL', 'a send to this rank itself needs the matching recv from itself in the same call or group (and the other way round)');
     }
-    if (toSelf && (send!.data.length !== recv!.data.length || sendType !== recvType)) {
-      throw new CollectiveError('EINVAL', `sendRecv: rank ${s.rank} sent ${send!.data.length} ${sendType} to itself but expects ${recv!.data.length} ${recvType}`);
+    for (let k = 0; k < selfSends.length; k++) {
+      const a = sends[selfSends[k]!]!;
+      const b = recvs[selfRecvs[k]!]!;
+      if (a.data.length !== b.data.length || sendTypes[selfSends[k]!] !== recvTypes[selfRecvs[k]!]) {
+        throw new CollectiveError('EINVAL', `sendRecv: rank ${s.rank} sent ${a.data.length} ${sendTypes[selfSends[k]!]} to itself but expects ${b.data.length} ${recvTypes[selfRecvs[k]!]}`);
+      }
     }
-    const sendReg = send && send.data.byteLength > 0 ? this.protocol.registration(send.data, 'send.data') : undefined;
-    const recvReg = recv && recv.data.byteLength > 0 ? this.protocol.registration(recv.data, 'recv.data') : undefined;
-    if (send && recv && sendReg && sendReg === recvReg && overlaps(send.data, recv.data)) {
-      throw new TransportError('EINVAL', 'send.data and recv.data overlap; a point-to-point receive needs its own memory');
+    // A receive writes its memory while sends of the same group read theirs: none may overlap.
+    for (const [i, r] of recvs.entries()) {
+      for (const [k, x] of sends.entries()) if (overlaps(r.data, x.data)) throw new TransportError('EINVAL', `${name(sendName, k)}.data and ${name(recvName, i)}.data overlap; a point-to-point receive needs its own memory`);
+      for (let k = 0; k < i; k++) if (overlaps(r.data, recvs[k]!.data)) throw new TransportError('EINVAL', `${name(recvName, k)}.data and ${name(recvName, i)}.data overlap; each receive needs its own memory`);
     }
+    const sendRegs = sends.map((x, i) => (x.data.byteLength > 0 ? this.protocol.registration(x.data, `${name(sendName, i)}.data`) : undefined));
+    const recvRegs = recvs.map((x, i) => (x.data.byteLength > 0 ? this.protocol.registration(x.data, `${name(recvName, i)}.data`) : undefined));
+    if (sends.length + recvs.length === 0) return;
+    // One fence per buffer: a write where any receive lands in it.
+    const regs: Registration[] = [];
+    const writes: boolean[] = [];
+    const note = (reg: Registration | undefined, write: boolean) => {
+      if (!reg) return;
+      const i = regs.indexOf(reg);
+      if (i < 0) {
+        regs.push(reg);
+        writes.push(write);
+      } else if (write) writes[i] = true;
+    };
+    for (const r of sendRegs) note(r, false);
+    for (const r of recvRegs) note(r, true);
     this.protocol.sweep();
-    this.protocol.enter(timeoutMs, sendReg, recvReg, 'sendRecv');
+    this.protocol.enterGroup(timeoutMs, regs, writes);
     let failure: Error | undefined;
     try {
       s.ctx.checkAbort();
-      if (toSelf) s.kernels.copy(recv!.data.byteOffset, send!.data.byteOffset, send!.data.byteLength);
-      else this.exchange(send, sendType, sendReg, recv, recvType, recvReg);
+      const first = sends[0] ?? recvs[0]!;
+      this.protocol.recorder.begin(this.protocol.sequence, SENDRECV_KIND, first.data.length, DTYPE_CODE[sendTypes[0] ?? recvTypes[0] ?? 'uint8'], 0, first.peer, 0);
+      this.rounds(sends, sendTypes, sendRegs, recvs, recvTypes, recvRegs, selfSends, selfRecvs);
     } catch (e) {
       failure = e as Error;
     }
-    this.protocol.leave(sendReg, recvReg, failure);
+    this.protocol.leaveGroup(regs, writes, failure);
   }
 
-  private exchange(send: P2pSide | undefined, sendType: Dtype | undefined, sendReg: Registration | undefined, recv: P2pSide | undefined, recvType: Dtype | undefined, recvReg: Registration | undefined): void {
+  private rounds(
+    sends: readonly P2pSide[],
+    sendTypes: readonly Dtype[],
+    sendRegs: readonly (Registration | undefined)[],
+    recvs: readonly P2pSide[],
+    recvTypes: readonly Dtype[],
+    recvRegs: readonly (Registration | undefined)[],
+    selfSends: readonly number[],
+    selfRecvs: readonly number[],
+  ): void {
     const s = this.s;
-    let sent = 0;
-    this.protocol.recorder.begin(this.protocol.sequence, SENDRECV_KIND, send?.data.length ?? recv?.data.length ?? 0, DTYPE_CODE[sendType ?? recvType ?? 'uint8'], 0, send?.peer ?? recv!.peer, 0);
-    if (send) {
-      sent = ++this.sendSeq[send.peer]!;
-      this.describe(send.data, sendType!, sendReg);
-      s.connectors[send.peer]!.p2pPost(sent, this.desc, s.ctx);
-    }
-    if (recv) this.receive(recv, recvType!, recvReg);
-    if (send) {
-      const status = s.connectors[send.peer]!.p2pAwaitDone(sent, s.ctx);
-      if (status !== 0) throw new CollectiveError('EINVAL', `sendRecv: rank ${send.peer} refused ${send.data.length} ${sendType} from rank ${s.rank}: count or dtype mismatch`);
+    const toPeer = new Map<number, number[]>();
+    const fromPeer = new Map<number, number[]>();
+    for (const [i, x] of sends.entries()) if (x.peer !== s.rank) (toPeer.get(x.peer) ?? toPeer.set(x.peer, []).get(x.peer)!).push(i);
+    for (const [i, x] of recvs.entries()) if (x.peer !== s.rank) (fromPeer.get(x.peer) ?? fromPeer.set(x.peer, []).get(x.peer)!).push(i);
+    let rounds = selfSends.length;
+    for (const l of toPeer.values()) rounds = Math.max(rounds, l.length);
+    for (const l of fromPeer.values()) rounds = Math.max(rounds, l.length);
+    const posted: [number, number, number][] = [];
+    for (let k = 0; k < rounds; k++) {
+      posted.length = 0;
+      for (const [peer, list] of toPeer) {
+        const i = list[k];
+        if (i === undefined) continue;
+        const seq = ++this.sendSeq[peer]!;
+        this.describe(sends[i]!.data, sendTypes[i]!, sendRegs[i]);
+        s.connectors[peer]!.p2pPost(seq, this.desc, s.ctx);
+        posted.push([peer, seq, i]);
+      }
+      if (k < selfSends.length) {
+        const a = sends[selfSends[k]!]!.data;
+        s.kernels.copy(recvs[selfRecvs[k]!]!.data.byteOffset, a.byteOffset, a.byteLength);
+      }
+      for (const list of fromPeer.values()) {
+        const i = list[k];
+        if (i !== undefined) this.receive(recvs[i]!, recvTypes[i]!, recvRegs[i]);
+      }
+      for (const [peer, seq, i] of posted) {
+        const status = s.connectors[peer]!.p2pAwaitDone(seq, s.ctx);
+        if (status !== 0) throw new CollectiveError('EINVAL', `sendRecv: rank ${peer} refused ${sends[i]!.data.length} ${sendTypes[i]} from rank ${s.rank}: count or dtype mismatch`);
+      }
     }
   }
 

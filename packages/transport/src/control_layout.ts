@@ -42,7 +42,9 @@ export const enum DeviceField {
   OWNER = 1,
   REFS = 2,
   GEN = 3,
-  SIZE = 4,
+  /** the owner's grant to its communication stream (0: none) */
+  STREAM_GRANT = 4,
+  SIZE = 5,
 }
 export const enum DeviceState {
   FREE = 0,

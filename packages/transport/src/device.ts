@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { fail } from './errors.js';
 import { isPageMultiple, PAGE_SIZE } from './constants.js';
 import { BufferField, DeviceField, DeviceState, ExportField, ExportState, Header } from './control_layout.js';
@@ -67,7 +68,44 @@ export class Device {
     readonly pool: Pool,
     readonly index: number,
     readonly token: number,
+    /** a handle of the owner's communication stream, not the owner's own */
+    readonly isStream = false,
   ) {}
+
+  /**
+   * Lets this device's communication stream (a thread that runs the
+   * device's collectives while the owner computes, like a CUDA stream)
+   * open it with Device.openStream. Returns the grant to hand to that
+   * thread; a new grant replaces the old, and close() withdraws it.
+   */
+  grantStream(): number {
+    this.checkOpen();
+    const grant = randomInt(1, 0x7fffffff);
+    this.pool.locked(() => tables(this.pool).devices.set(this.index, DeviceField.STREAM_GRANT, grant));
+    return grant;
+  }
+
+  /**
+   * The device as its communication stream sees it: the same memory and
+   * buffers, so a communicator on the stream registers the owner's
+   * buffers as its own. The handle lives only while its owner keeps the
+   * device open (every use checks), and it cannot close the device: its
+   * close() only ends the handle.
+   */
+  static openStream(pool: Pool, index: number, grant: number): Device {
+    const { devices } = tables(pool);
+    if (!Number.isInteger(index) || index < 0 || index >= devices.capacity) {
+      fail('EINVAL', `device index must be an integer in [0, ${devices.capacity}) (got ${index})`);
+    }
+    const token = pool.locked(() => {
+      if (devices.get(index, DeviceField.STATE) !== DeviceState.OPEN) fail('ENOENT', `device ${index} is not open; its owner opens it and grants the stream`);
+      if (!Number.isInteger(grant) || grant === 0 || devices.get(index, DeviceField.STREAM_GRANT) !== grant) {
+        fail('EACCES', `device ${index}: the grant does not match; the owner's device.grantStream() issues it`);
+      }
+      return devices.get(index, DeviceField.OWNER);
+    });
+    return new Device(pool, index, token, true);
+  }
 
   static open(pool: Pool, index: number): Device {
     const { devices } = tables(pool);
@@ -91,11 +129,18 @@ export class Device {
   }
 
   get isOpen(): boolean {
-    return !this.closed;
+    return !this.closed && (!this.isStream || this.ownerStillHolds());
+  }
+
+  /** A stream handle is the owner's for as long as the owner keeps this very opening of the device. */
+  private ownerStillHolds(): boolean {
+    const { devices } = tables(this.pool);
+    return devices.get(this.index, DeviceField.STATE) === DeviceState.OPEN && devices.get(this.index, DeviceField.OWNER) === this.token;
   }
 
   private checkOpen(): void {
     if (this.closed) fail('EINVAL', `device ${this.index} is closed; open it again to use it`);
+    if (this.isStream && !this.ownerStillHolds()) fail('EINVAL', `device ${this.index} was closed by its owner; its stream handle is dead`);
   }
 
   private checkBuffer(buf: DeviceBuffer): void {
@@ -231,6 +276,11 @@ export class Device {
    * now; exported ones live on, holding the device, until released.
    */
   close(options: WaitOptions = {}): void {
+    if (this.isStream) {
+      // The stream gives up its handle; the device and its buffers stay the owner's.
+      this.closed = true;
+      return;
+    }
     this.checkOpen();
     const { buffers, devices } = tables(this.pool);
     const mine = [...buffers.liveSlots()].filter(
@@ -246,6 +296,7 @@ export class Device {
         finalizeBufferIfUnusedLocked(this.pool, s);
       }
       if (devices.get(this.index, DeviceField.OWNER) === this.token) {
+        devices.set(this.index, DeviceField.STREAM_GRANT, 0);
         devices.set(this.index, DeviceField.STATE, DeviceState.HELD);
         dropDeviceRefLocked(this.pool, this.index);
       }

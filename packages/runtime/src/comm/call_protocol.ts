@@ -237,6 +237,38 @@ export class CallProtocol {
     if (inflight) Atomics.store(s.words, this.inflightAt, this.seq + 1);
   }
 
+  /**
+   * enter() for a group of point-to-point transfers: one fence per
+   * distinct buffer (a write where any transfer writes it), all or none.
+   */
+  enterGroup(timeoutMs: number, regs: readonly Registration[], writes: readonly boolean[]): void {
+    const s = this.s;
+    this.currentKind = 'group';
+    s.clock.timeoutMs = timeoutMs;
+    s.clock.start = 0;
+    for (let i = 0; i < regs.length; i++) {
+      try {
+        this.fence(regs[i]!, writes[i] ? 'write' : 'read', timeoutMs);
+      } catch (e) {
+        for (let k = 0; k < i; k++) regs[k]!.end(writes[k] ? 'write' : 'read');
+        throw e;
+      }
+    }
+    Atomics.store(s.words, this.inflightAt, this.seq + 1);
+  }
+
+  /** leave() for enterGroup(). */
+  leaveGroup(regs: readonly Registration[], writes: readonly boolean[], failure: Error | undefined): void {
+    const s = this.s;
+    this.recorder.finish(failure === undefined);
+    if (failure) this.fail(failure);
+    Atomics.store(s.words, this.inflightAt, 0);
+    if (Atomics.load(s.words, Hdr.ABORTED) !== 0) Atomics.notify(s.words, this.inflightAt);
+    const err = failure && (this.error as TransportError);
+    for (let i = 0; i < regs.length; i++) regs[i]!.end(writes[i] ? 'write' : 'read', err);
+    if (failure) throw this.error;
+  }
+
   private fence(reg: Registration, access: 'read' | 'write', timeoutMs: number): void {
     try {
       reg.begin(access, timeoutMs);
