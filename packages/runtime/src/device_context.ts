@@ -1,5 +1,6 @@
 import { type Device, type DeviceBuffer, PAGE_SIZE, type Pool, TransportError } from '@collective/transport';
 import type { Communicator } from './communicator.js';
+import type { CommStream } from './stream/comm_stream.js';
 import { type DeviceArray, viewOf } from './device_array.js';
 import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
 
@@ -14,7 +15,23 @@ export class DeviceContext {
     readonly device: Device,
     readonly pool: Pool,
     readonly args: unknown,
+    private readonly commStream?: CommStream,
   ) {}
+
+  /**
+   * This device's communication stream: the collectives of comm, run in
+   * issue order on a thread of their own, with Async forms that return a
+   * Work. Needs World.start({ streams: true }).
+   */
+  get stream(): CommStream {
+    if (!this.commStream) throw new TransportError('EINVAL', 'this World has no communication streams; start it with World.start({ devices, streams: true })');
+    return this.commStream;
+  }
+
+  /** Whether this device has a communication stream. */
+  get hasStream(): boolean {
+    return this.commStream !== undefined;
+  }
 
   /** Device memory for `count` elements, freed when the SPMD function returns. */
   alloc(dtype: 'float32', count: number): Float32Array;
@@ -42,9 +59,12 @@ export class DeviceContext {
     this.device.free(this.buffers.splice(i, 1)[0]!);
   }
 
-  /** @internal */
+  /** @internal Waits for the stream's calls on this task's memory, then frees it. */
   release(): void {
+    this.commStream?.quiesce();
     for (const b of this.buffers.splice(0)) this.device.free(b);
+    // The stream's registrations of the freed buffers go now, so the pages return to the pool.
+    this.commStream?.quiesce();
   }
 }
 

@@ -7,6 +7,8 @@ import { Device, Pool, type PoolDescriptor, TransportError } from '@collective/t
 import { type CommId, Communicator, type CommOptions } from './communicator.js';
 import { DeviceContext, type SpmdFunction } from './device_context.js';
 import type { WorldTask } from './world_task.js';
+import { CommStream } from './stream/comm_stream.js';
+import { S } from './stream/stream_block.js';
 
 interface WorkerData {
   pool: PoolDescriptor;
@@ -15,11 +17,13 @@ interface WorkerData {
   control: SharedArrayBuffer;
   size: number;
   options: CommOptions;
+  /** the stream blocks, by rank, when the World has communication streams */
+  streams?: SharedArrayBuffer[];
 }
 
 const data = workerData as WorkerData;
 const pool = Pool.attach(data.pool);
-let state: { rank: number; device: Device; comm: Communicator } | undefined;
+let state: { rank: number; device: Device; comm: Communicator; stream: CommStream | undefined } | undefined;
 
 function current(): NonNullable<typeof state> {
   if (!state) throw new TransportError('EINVAL', 'device worker has no rank yet: World.start() initialises it');
@@ -47,16 +51,37 @@ function roundBarrier(round: number, phase: number): void {
   }
 }
 
+/** How long the streams get to open their devices and join their communicator. */
+const STREAM_START_MS = 60_000;
+
+/** Grants this device's stream its handle and waits until the stream's communicator is up. */
+function startStream(device: Device, block: SharedArrayBuffer, rank: number): CommStream {
+  const w = new Int32Array(block);
+  Atomics.store(w, S.GRANT, device.grantStream());
+  Atomics.notify(w, S.GRANT);
+  const end = Date.now() + STREAM_START_MS;
+  while (Atomics.load(w, S.READY) === 0) {
+    const stream = new CommStream(block, pool, rank, data.size);
+    const dead = stream.asyncError();
+    if (dead) throw dead;
+    if (Date.now() > end) throw new TransportError('ETIMEDOUT', `the communication stream of rank ${rank} did not start within ${STREAM_START_MS} ms`);
+    Atomics.wait(w, S.READY, 0, 50);
+  }
+  return new CommStream(block, pool, rank, data.size);
+}
+
 export default async function run(task: WorldTask): Promise<{ rank: number; value: unknown }> {
   roundBarrier(task.round, 1);
   if (task.type === 'init') {
     const rank = Atomics.add(control, 0, 1);
     const device = Device.open(pool, rank);
-    state = { rank, device, comm: Communicator.init(device, data.id, rank, data.options) };
+    const comm = Communicator.init(device, data.id, rank, data.options);
+    const stream = data.streams ? startStream(device, data.streams[rank]!, rank) : undefined;
+    state = { rank, device, comm, stream };
     roundBarrier(task.round, 2);
     return { rank, value: rank };
   }
-  const { rank, device, comm } = current();
+  const { rank, device, comm, stream } = current();
   // Every rank's previous task has ended and freed its memory: let go of
   // registrations and imports of freed buffers before anyone allocates.
   comm.sweep();
@@ -64,13 +89,15 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
   if (task.type === 'close') {
     // A rank may be broken. The memory model keeps each scratch alive
     // until the last peer unmaps it, and the last rank out frees the block.
+    // The stream first: it runs on this device's memory and leaves before the device closes.
+    stream?.stop();
     if (!comm.isDestroyed) comm.destroy();
     device.close();
     state = undefined;
     return { rank, value: null };
   }
   const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
-  const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args);
+  const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args, stream);
   try {
     const mod = (await import(url)) as { default?: SpmdFunction };
     if (typeof mod.default !== 'function') throw new TransportError('EINVAL', `${task.module} must export a default function (ctx) => result`);

@@ -6,6 +6,8 @@ export type { TraceDump, TraceEntry } from './comm/flight_recorder.js';
 export { type DeviceArray, dtypeOf, viewOf } from './device_array.js';
 export { DeviceContext, type SpmdFunction } from './device_context.js';
 export { World, type WorldOptions } from './world.js';
+export { CommStream } from './stream/comm_stream.js';
+export { Work } from './stream/work.js';
 export { ALGORITHMS, PROTOCOLS, type AlgorithmName, type Protocol } from './algorithm.js';
 export { chooseAlgorithm, algorithmNames, envAlgorithm, tunerCandidates, tunedRules, LL_MAX_BYTES, ALGO_ENV, PROTO_ENV, type ChoiceContext } from './tuner.js';
 export { checkTable, TUNER_FILE_ENV, type TunerRule, type TuningTable } from './tuner_rules.js';

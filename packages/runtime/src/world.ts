@@ -14,6 +14,7 @@ import { checkDtype } from './dtypes.js';
 import { checkOp } from './ops.js';
 import { algorithmNames } from './tuner.js';
 import type { WorldTask } from './world_task.js';
+import { StreamThreads } from './stream/stream_threads.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
@@ -22,6 +23,12 @@ export interface WorldOptions extends CommOptions {
   devices: number;
   /** bytes of the shared pool; default 256 MiB */
   poolBytes?: number;
+  /**
+   * give every device a communication stream (ctx.stream): a thread of its
+   * own that runs the device's collectives in issue order while the device
+   * thread computes, for nonblocking calls and overlap
+   */
+  streams?: boolean;
 }
 
 /**
@@ -39,6 +46,7 @@ export class World {
     readonly size: number,
     private readonly workers: Piscina,
     private readonly id: CommId,
+    private readonly streams: StreamThreads | undefined,
   ) {}
 
   static async start(options: WorldOptions): Promise<World> {
@@ -49,10 +57,12 @@ export class World {
     if (typeof poolBytes !== 'number' || !Number.isSafeInteger(poolBytes) || poolBytes <= 0 || poolBytes % WASM_PAGE_SIZE !== 0) {
       throw new TransportError('EINVAL', `options.poolBytes must be a positive multiple of ${WASM_PAGE_SIZE} (got ${String(options.poolBytes)})`);
     }
-    const { devices: _d, poolBytes: _p, ...commOptions } = options;
+    if (options.streams !== undefined && typeof options.streams !== 'boolean') throw new TransportError('EINVAL', `options.streams must be true or false (got ${String(options.streams)})`);
+    const { devices: _d, poolBytes: _p, streams: withStreams, ...commOptions } = options;
     checkCommOptions(commOptions);
     const pool = Pool.create({ bytes: poolBytes });
     const id = Communicator.createId(pool, n);
+    const streams = withStreams ? StreamThreads.start(pool, n, commOptions) : undefined;
     const workers = new Piscina({
       filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
       minThreads: n,
@@ -61,9 +71,9 @@ export class World {
       idleTimeout: Infinity,
       // Tasks of one round must all be running at once; never queue past n.
       maxQueue: 'auto',
-      workerData: { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions },
+      workerData: { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, streams: streams?.blocks },
     });
-    const world = new World(pool, n, workers, id);
+    const world = new World(pool, n, workers, id, streams);
     // A worker that dies (a crash, process.exit, terminate) releases what it
     // held in the pool and aborts the communicator, so nobody waits on it.
     workers.on('workerCreate', () => world.watchWorkers());
@@ -73,6 +83,7 @@ export class World {
     } catch (e) {
       // No half-started world: its threads would keep the process alive.
       await workers.destroy();
+      await streams?.terminate();
       if ((e as TransportError).code === 'ENOMEM' || /^ENOMEM/.test((e as Error).message)) {
         throw new TransportError('ENOMEM', `options.poolBytes (${poolBytes}) is too small for ${n} devices and their communicator scratch; raise it`);
       }
@@ -99,7 +110,10 @@ export class World {
     try {
       const words = blockOf(this.pool, this.id);
       for (let q = 0; q < this.size; q++) {
-        if (words[rankBase(q) + R.THREAD] === owner) setAborted(words, q, 'EIO', `the device worker of rank ${q} died`);
+        if (words[rankBase(q) + R.THREAD] === owner) {
+          setAborted(words, q, 'EIO', `the device worker of rank ${q} died`);
+          this.streams?.lost(q, `the device worker of rank ${q} died`);
+        }
       }
     } catch {
       // The communicator is already gone.
@@ -206,6 +220,7 @@ export class World {
     } finally {
       this.closed = true;
       await this.workers.destroy();
+      await this.streams?.terminate();
     }
   }
 }
