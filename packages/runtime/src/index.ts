@@ -8,6 +8,8 @@ export { DeviceContext, type SpmdFunction } from './device_context.js';
 export { World, type WorldOptions } from './world.js';
 export { CommStream } from './stream/comm_stream.js';
 export { Work } from './stream/work.js';
+export { DataParallel, allReduceHook, DEFAULT_BUCKET_BYTES, type CommHook, type DataParallelOptions, type GradBucket, type HookResult } from './adapters/data_parallel.js';
+export { bf16CompressHook, toBfloat16, fromBfloat16 } from './adapters/comm_hooks.js';
 export { ALGORITHMS, PROTOCOLS, type AlgorithmName, type Protocol } from './algorithm.js';
 export { chooseAlgorithm, algorithmNames, envAlgorithm, tunerCandidates, tunedRules, LL_MAX_BYTES, ALGO_ENV, PROTO_ENV, type ChoiceContext } from './tuner.js';
 export { checkTable, TUNER_FILE_ENV, type TunerRule, type TuningTable } from './tuner_rules.js';
