@@ -8,16 +8,19 @@ import { fileURLToPath } from 'node:url';
 import { LAYOUTS, leftovers } from './build_outputs.mjs';
 
 const root = process.argv[2] ? resolve(process.argv[2]) : fileURLToPath(new URL('..', import.meta.url));
+// Workspace packages: every folder under packages/ and apps/, and examples/ itself.
+const packages = [];
 for (const group of ['packages', 'apps']) {
   if (!existsSync(join(root, group))) continue;
-  for (const entry of readdirSync(join(root, group), { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    const pkg = join(root, group, entry.name);
-    for (const layout of LAYOUTS) {
-      for (const file of leftovers(pkg, layout)) {
-        rmSync(join(pkg, file), { force: true });
-        process.stdout.write(`removed ${join(group, entry.name, file)} (its source is gone)\n`);
-      }
+  for (const entry of readdirSync(join(root, group), { withFileTypes: true })) if (entry.isDirectory()) packages.push(join(group, entry.name));
+}
+if (existsSync(join(root, 'examples', 'package.json'))) packages.push('examples');
+for (const rel of packages) {
+  const pkg = join(root, rel);
+  for (const layout of LAYOUTS) {
+    for (const file of leftovers(pkg, layout)) {
+      rmSync(join(pkg, file), { force: true });
+      process.stdout.write(`removed ${join(rel, file)} (its source is gone)\n`);
     }
   }
 }

@@ -33,7 +33,7 @@ export function dtypeOf(a: DeviceArray, hint?: Dtype): Dtype {
 /** Pool byte offset of a view, refusing memory outside the pool (the engine never copies host arrays). */
 export function poolOffset(pool: Pool, a: DeviceArray, what: string): number {
   if (a.buffer !== pool.memory.buffer) {
-    throw new TransportError('EINVAL', `${what} is not in device memory; allocate it with device.allocate() and view it with arrayOf()`);
+    throw new TransportError('EINVAL', `${what} is not in device memory; allocate it with ctx.alloc() in a launched function (or device.allocate() and viewOf())`);
   }
   return a.byteOffset;
 }

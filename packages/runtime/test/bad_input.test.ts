@@ -7,7 +7,7 @@ describe('bad input', () => {
   it('gets a clear error on the calling rank and leaves the communicator usable', async () => {
     const [r0] = await withWorld(2, (w) => w.launch<any>(fixture('bad_input')));
     const m = (k: string) => r0.results[k]?.message;
-    expect(m('hostArray')).toMatch(/send is not in device memory; allocate it with device.allocate\(\)/);
+    expect(m('hostArray')).toMatch(/send is not in device memory; allocate it with ctx.alloc\(\)/);
     expect(m('lengths')).toMatch(/recv has 9 elements, send has 8/);
     expect(m('dtypes')).toMatch(/send is float32 but recv is int32/);
     expect(m('op')).toMatch(/options.op must be one of sum, prod, min, max, avg \(got mean\)/);
