@@ -7,7 +7,7 @@ describe('collective-bench sizes too large for the device pool', () => {
   it.each([
     [['kernels', '--bytes', '64G'], /--bytes must be at most 511M with 2 source\(s\): the device pool holds at most 2G \(got '64G'\)/],
     [['kernels', '--bytes', '65536M', '--sources', '6'], /--bytes must be at most \d+M with 6 source\(s\).*\(got '65536M'\)/],
-    [['-e', '64G'], /-e must be at most 502M with 2 device\(s\): the device pool holds at most 2G \(got '64G'\)/],
+    [['-e', '64G'], /-e must be at most 501M with 2 device\(s\): the device pool holds at most 2G \(got '64G'\)/],
     [['all_gather', '-g', '8', '-e', '1G'], /-e must be at most \d+M with 8 device\(s\).*\(got '1G'\)/],
     [['rma', '-e', '2G'], /-e must be at most \d+M between two devices.*\(got '2G'\)/],
     [['-e', '99999999999999999999'], /-e is too large \(got '99999999999999999999'\)/],

@@ -9,7 +9,7 @@ describe('getInfo and provider selection', () => {
   });
 
   it('says clearly when hints cannot be met', () => {
-    expect(() => getInfo({ provider: 'tcp' })).toThrow(/ENOENT: no provider 'tcp' offers caps/);
+    expect(() => getInfo({ provider: 'tcp', caps: ['atomics' as never] })).toThrow(/ENOENT: no provider 'tcp' offers caps/);
     expect(() => getInfo({ provider: 'ib' as never })).toThrow(/hints.provider must be 'shm' or 'tcp'/);
   });
 

@@ -1,6 +1,14 @@
 import { fail } from '../errors.js';
 import type { EndpointAddress } from './provider.js';
 
+/** A tcp address must name the peer's proxy (host, port) and its identity. */
+function checkTcpAddress(a: EndpointAddress): void {
+  const where = `tcp address ${JSON.stringify({ host: a.host, port: a.port, process: a.process })}`;
+  if (typeof a.host !== 'string' || a.host.length === 0 || a.host.length > 45) fail('EINVAL', `${where}: host must be an IP address literal (expected endpoint.address from the peer)`);
+  if (!Number.isInteger(a.port) || a.port! <= 0 || a.port! > 65535) fail('EINVAL', `${where}: port must be an integer in [1, 65535]`);
+  if (typeof a.process !== 'string' || !/^[0-9]{1,10}\.[0-9a-f]{1,24}$/.test(a.process)) fail('EINVAL', `${where}: process must be the peer proxy's identity '<pid>.<hex>'`);
+}
+
 /** fi_av: peer addresses by small integer (fi_addr_t). */
 export class AddressVector {
   private readonly entries: (EndpointAddress | undefined)[] = [];
@@ -12,6 +20,7 @@ export class AddressVector {
     if (!address || typeof address !== 'object' || !Number.isInteger(address.slot) || !Number.isInteger(address.gen) || typeof address.provider !== 'string') {
       fail('EINVAL', 'not an endpoint address (expected endpoint.address from the peer)');
     }
+    if (address.provider === 'tcp') checkTcpAddress(address);
     this.accept(address);
     this.entries.push({ ...address });
     return this.entries.length - 1;
@@ -23,9 +32,9 @@ export class AddressVector {
     return a;
   }
 
-  /** The fi_addr of an endpoint slot of this pool, or undefined. */
-  reverse(provider: string, slot: number): number | undefined {
-    const i = this.entries.findIndex((e) => e && e.provider === provider && e.slot === slot);
+  /** The fi_addr of an endpoint slot (of `process`, for providers that span processes), or undefined. */
+  reverse(provider: string, slot: number, process?: string): number | undefined {
+    const i = this.entries.findIndex((e) => e && e.provider === provider && e.slot === slot && (process === undefined || e.process === process));
     return i < 0 ? undefined : i;
   }
 

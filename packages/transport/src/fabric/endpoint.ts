@@ -223,7 +223,7 @@ export class Endpoint {
     }
     for (const inc of this.impl.poll()) {
       if (!this.rxCq.hasRoom()) return;
-      const source = this.av?.reverse(this.impl.address.provider, inc.source);
+      const source = this.av?.reverse(this.impl.address.provider, inc.source, inc.sourceProcess);
       if (inc.kind === 'remote-write') {
         this.rxCq.push({ ok: { op: 'remote-write', context: undefined, length: inc.length, data: inc.data, ...(source !== undefined && { source }) } });
         inc.release();

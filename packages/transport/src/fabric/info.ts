@@ -1,13 +1,14 @@
 import { fail } from '../errors.js';
 import { shmProvider } from '../providers/shm/provider.js';
+import { tcpProvider } from '../providers/tcp/provider.js';
 import type { Capability, EndpointAddress, FabricInfo, Provider, ProviderName } from './provider.js';
 
 /**
  * The provider table, in order of preference (NCCL's transport table):
- * the first that can connect two endpoints carries their traffic. The tcp
- * provider slots in after shm when it lands.
+ * the first that can connect two endpoints carries their traffic. shm
+ * serves one process (one pool), tcp everything else.
  */
-const providers: readonly Provider[] = [shmProvider];
+const providers: readonly Provider[] = [shmProvider, tcpProvider];
 
 export interface InfoHints {
   provider?: ProviderName;
@@ -38,6 +39,9 @@ export function providerFor(name: ProviderName): Provider {
 export function selectProvider(local: EndpointAddress, remote: EndpointAddress): Provider {
   return (
     providers.find((p) => p.canConnect(local, remote)) ??
-    fail('ENOTCONN', `no provider can connect ${local.provider}:${local.pool} to ${remote.provider}:${remote.pool}; shm needs both in one process`)
+    fail(
+      'ENOTCONN',
+      `no provider can connect ${local.provider}:${local.pool} to ${remote.provider}:${remote.pool}; shm needs both in one process, tcp needs both tcp in different processes`,
+    )
   );
 }

@@ -17,12 +17,24 @@ export interface FabricInfo {
   defaultCqSize: number;
 }
 
-/** An endpoint name; travels to peers (as an av entry) by postMessage or msgpackr. */
+/**
+ * An endpoint name; travels to peers (as an av entry) by postMessage or
+ * msgpackr. `slot` and `gen` name the endpoint inside its process; a tcp
+ * address also names the process: the listen host and port of its proxy
+ * thread and that proxy's identity (so an address of a process that
+ * restarted on the same port is refused, not served by the newcomer).
+ */
 export interface EndpointAddress {
   provider: ProviderName;
   pool: number;
   slot: number;
   gen: number;
+  /** tcp: the proxy's listen address (an IPv4 or IPv6 literal) */
+  host?: string;
+  /** tcp: the proxy's listen port */
+  port?: number;
+  /** tcp: the proxy's identity, `<pid>.<random hex>` */
+  process?: string;
 }
 
 /** A registered region as the provider sees it. */
@@ -35,7 +47,10 @@ export interface MrImpl {
 /** A message taken off an endpoint's receive side. */
 export interface Incoming {
   kind: 'tagged' | 'remote-write';
+  /** the sender's endpoint slot */
   source: number;
+  /** the sender's process (EndpointAddress.process) where a slot alone is ambiguous (tcp) */
+  sourceProcess?: string;
   tag: number;
   /** tagged: payload bytes, valid until release() */
   payload: Uint8Array;

@@ -1,0 +1,65 @@
+import { ExportField, ExportState, MrField, MrState } from '../../control_layout.js';
+import { tables } from '../../pool_tables.js';
+import type { Pool } from '../../pool.js';
+import { Reason } from './reasons.js';
+
+/** A region that passed its checks: its record slot and the pool byte offset of the first byte asked for. */
+export interface MrHit {
+  slot: number;
+  start: number;
+}
+
+/** A refusal: the reason and its argument (the access bit, or the region's length). */
+export interface MrMiss {
+  reason: Reason;
+  arg: number;
+}
+
+/**
+ * The target side of an RMA, checked against this process's MR table the
+ * way shm checks it: key (generation, state, scoped to the target
+ * endpoint's domain), closed, access, range. Revocation is checked once the
+ * caller holds the region's in-flight guard (stillUsable).
+ */
+export function resolveTarget(pool: Pool, key: number, domain: number, offset: number, length: number, need: number): MrHit | MrMiss {
+  const { mrs } = tables(pool);
+  if (!Number.isSafeInteger(key) || key < 0) return { reason: Reason.NOT_REGISTERED, arg: 0 };
+  const slot = key % mrs.capacity;
+  const gen = Math.floor(key / mrs.capacity);
+  const state = mrs.get(slot, MrField.STATE);
+  if (mrs.get(slot, MrField.GEN) !== gen || state === MrState.FREE || mrs.get(slot, MrField.DOMAIN) !== domain) {
+    return { reason: Reason.NOT_REGISTERED, arg: 0 };
+  }
+  if (state === MrState.CLOSED) return { reason: Reason.CLOSED, arg: 0 };
+  if ((mrs.get(slot, MrField.ACCESS) & need) !== need) return { reason: Reason.NO_ACCESS, arg: need };
+  const size = mrs.get(slot, MrField.LENGTH);
+  if (!(offset >= 0 && offset + length <= size)) return { reason: Reason.RANGE, arg: size };
+  return { slot, start: mrs.get(slot, MrField.OFFSET) + offset };
+}
+
+/**
+ * The initiator's own region, named by its key: still the registration
+ * the key was issued for and live. Access and range were checked when the
+ * operation was posted.
+ */
+export function resolveLocal(pool: Pool, key: number, offset: number): MrHit | MrMiss {
+  const { mrs } = tables(pool);
+  const slot = key % mrs.capacity;
+  if (mrs.get(slot, MrField.GEN) * mrs.capacity + slot !== key || mrs.get(slot, MrField.STATE) !== MrState.LIVE) {
+    return { reason: Reason.LOCAL_CLOSED, arg: 0 };
+  }
+  return { slot, start: mrs.get(slot, MrField.OFFSET) + offset };
+}
+
+/** Re-checked inside the in-flight guard: MR close and revoke drain it, so a pass here means the bytes may move. */
+export function stillUsable(pool: Pool, slot: number, local: boolean): Reason {
+  const { mrs, exports } = tables(pool);
+  if (mrs.get(slot, MrField.STATE) !== MrState.LIVE) return local ? Reason.LOCAL_CLOSED : Reason.CLOSED;
+  if (exports.get(mrs.get(slot, MrField.EXPORT), ExportField.STATE) === ExportState.REVOKED) return local ? Reason.LOCAL_REVOKED : Reason.REVOKED;
+  return Reason.OK;
+}
+
+/** Word index in pool.ctl of a region's in-flight count. */
+export function inflightWord(pool: Pool, slot: number): number {
+  return tables(pool).mrs.addr(slot, MrField.INFLIGHT);
+}

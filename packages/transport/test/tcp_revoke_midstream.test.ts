@@ -1,0 +1,33 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type PeerProcess, startPair } from './helpers/tcp_peers.js';
+
+const CHUNK = 4096;
+const CHUNKS = 2048;
+
+describe('revoke in the target process in the middle of an RMA stream', () => {
+  let a: PeerProcess;
+  let b: PeerProcess;
+  beforeAll(async () => {
+    [a, b] = await startPair(CHUNK * CHUNKS);
+  });
+  afterAll(async () => Promise.all([a?.stop(), b?.stop()]));
+
+  it('fails every later write with EIO, keeps earlier data intact and lands nothing after', async () => {
+    await b.call('fillByte', 0, CHUNK * CHUNKS, 0);
+    // b revokes its buffer once 200 of a's writes have landed, while a keeps streaming.
+    const revoked = (async () => {
+      await b.call('counterWait', 200, 20_000);
+      await b.call('revoke');
+    })();
+    const { status, first } = await a.call('stream', 0, b.key, CHUNK, CHUNKS, 16, 50);
+    await revoked;
+
+    const firstError = (status as string[]).findIndex((s) => s !== 'ok');
+    expect(firstError).toBeGreaterThanOrEqual(200);
+    expect(status.slice(firstError).every((s: string) => s === 'EIO')).toBe(true);
+    expect(first.message).toMatch(new RegExp(`revoked \\(tcp peer 127\\.0\\.0\\.1:${b.address.port} `));
+    expect(await b.call('checkStream', CHUNK, status, 0)).toBe(-1);
+    // Registering the revoked buffer again is refused too.
+    await expect(b.call('reregister')).rejects.toMatchObject({ code: 'EIO' });
+  });
+});
