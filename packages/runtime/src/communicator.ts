@@ -1,4 +1,4 @@
-import { type Device, type Pool, TransportError } from '@collective/transport';
+import { type Device, type Pool, type ProviderName, TransportError } from '@collective/transport';
 import type { Algorithm, AlgorithmName, Protocol } from './algorithm.js';
 import { localCopy } from './algorithms/local_copy.js';
 import { CollectiveError } from './comm_errors.js';
@@ -6,7 +6,7 @@ import { abortInfo } from './comm/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
 import { Hdr } from './comm/comm_block.js';
 import { checkPositiveInt, type CommId, createCommId } from './comm/comm_id.js';
-import { type CommOptions, setupComm } from './comm/comm_setup.js';
+import { type CommOptions, type PeerRecord, prepareComm, setupComm } from './comm/comm_setup.js';
 import type { CommState } from './comm/comm_state.js';
 import { teardownComm } from './comm/comm_teardown.js';
 import type { CollectiveKind } from './collective_kind.js';
@@ -18,7 +18,14 @@ import type { Registration } from './registration/registrations.js';
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules } from './tuner.js';
 
 export type { CommId } from './comm/comm_id.js';
-export type { CommOptions } from './comm/comm_setup.js';
+export type { CommOptions, PeerRecord } from './comm/comm_setup.js';
+
+/** @internal A communicator half way through init (Communicator.prepare). */
+export interface PreparedCommunicator {
+  readonly record: PeerRecord;
+  finish(directory: readonly PeerRecord[]): Communicator;
+  abandon(reason: string): void;
+}
 export type { P2pSide } from './point_to_point.js';
 
 export interface CollectiveOptions {
@@ -92,6 +99,16 @@ export class Communicator {
   /** ncclCommInitRank: blocks until every rank has joined (or the timeout passes). */
   static init(device: Device, id: CommId, rank: number, options: CommOptions = {}): Communicator {
     return new Communicator(setupComm(device, id, rank, options));
+  }
+
+  /**
+   * @internal The first half of init for ranks that span processes: this
+   * rank's record to publish (its tcp endpoint and scratch key), then
+   * finish() with every rank's record once all have prepared.
+   */
+  static prepare(device: Device, id: CommId, rank: number, options: CommOptions, provider: ProviderName): PreparedCommunicator {
+    const p = prepareComm(device, id, rank, options, provider);
+    return { record: p.record, finish: (directory) => new Communicator(p.finish(directory)), abandon: (reason) => p.abandon(reason) };
   }
 
   get rank(): number {

@@ -45,7 +45,8 @@ export interface ControllerArgs {
 
 export default function controllerProgram(ctx: DeviceContext): ArrayBufferView {
   const { kind, dtype, inputs, options } = ctx.args as ControllerArgs;
-  const input = inputs[ctx.rank]! as DeviceArray;
+  // One input per device of this process, in local order.
+  const input = inputs[ctx.localRank]! as DeviceArray;
   const send = ctx.alloc(dtype, input.length);
   const recv = ctx.alloc(dtype, outputLength(kind, input.length, ctx.size));
   new Uint8Array(send.buffer, send.byteOffset, send.byteLength).set(new Uint8Array(input.buffer, input.byteOffset, input.byteLength));

@@ -16,6 +16,8 @@ export class DeviceContext {
     readonly pool: Pool,
     readonly args: unknown,
     private readonly commStream?: CommStream,
+    /** this device's index among the devices of its process (its rank in a one-process World) */
+    readonly localRank: number = rank,
   ) {}
 
   /**

@@ -4,7 +4,7 @@
 import { workerData } from 'node:worker_threads';
 import { pathToFileURL } from 'node:url';
 import { Device, Pool, type PoolDescriptor, TransportError } from '@collective/transport';
-import { type CommId, Communicator, type CommOptions } from './communicator.js';
+import { type CommId, Communicator, type CommOptions, type PreparedCommunicator } from './communicator.js';
 import { DeviceContext, type SpmdFunction } from './device_context.js';
 import type { WorldTask } from './world_task.js';
 import { CommStream } from './stream/comm_stream.js';
@@ -19,11 +19,19 @@ interface WorkerData {
   options: CommOptions;
   /** the stream blocks, by rank, when the World has communication streams */
   streams?: SharedArrayBuffer[];
+  /** a World joined to a job of several processes: the global rank of this process's first device, and the job's device count */
+  job?: { offset: number; size: number };
 }
 
 const data = workerData as WorkerData;
 const pool = Pool.attach(data.pool);
-let state: { rank: number; device: Device; comm: Communicator; stream: CommStream | undefined } | undefined;
+let state: { rank: number; local: number; device: Device; comm: Communicator; stream: CommStream | undefined } | undefined;
+/** between 'prepare' and 'finish' of a joined World */
+let prepared: { rank: number; local: number; device: Device; prepared: PreparedCommunicator } | undefined;
+
+function fail(message: string): never {
+  throw new TransportError('EINVAL', `device worker: ${message}`);
+}
 
 function current(): NonNullable<typeof state> {
   if (!state) throw new TransportError('EINVAL', 'device worker has no rank yet: World.start() initialises it');
@@ -77,11 +85,44 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
     const device = Device.open(pool, rank);
     const comm = Communicator.init(device, data.id, rank, data.options);
     const stream = data.streams ? startStream(device, data.streams[rank]!, rank) : undefined;
-    state = { rank, device, comm, stream };
+    state = { rank, local: rank, device, comm, stream };
     roundBarrier(task.round, 2);
     return { rank, value: rank };
   }
-  const { rank, device, comm, stream } = current();
+  if (task.type === 'prepare') {
+    const local = Atomics.add(control, 0, 1);
+    // Every device holds its task before any can fail: a failure must not leave the others at the barrier.
+    roundBarrier(task.round, 2);
+    const rank = data.job!.offset + local;
+    const device = Device.open(pool, local);
+    try {
+      prepared = { rank, local, device, prepared: Communicator.prepare(device, data.id, rank, data.options, 'tcp') };
+    } catch (e) {
+      device.close();
+      throw e;
+    }
+    return { rank, value: prepared.prepared.record };
+  }
+  if (task.type === 'finish' || task.type === 'abandon') {
+    roundBarrier(task.round, 2);
+    const p = prepared ?? fail('no prepared rank in this worker');
+    prepared = undefined;
+    if (task.type === 'abandon') {
+      p.prepared.abandon(task.reason);
+      p.device.close();
+      return { rank: p.rank, value: null };
+    }
+    let comm: Communicator;
+    try {
+      comm = p.prepared.finish(task.directory);
+    } catch (e) {
+      p.device.close();
+      throw e;
+    }
+    state = { rank: p.rank, local: p.local, device: p.device, comm, stream: undefined };
+    return { rank: p.rank, value: null };
+  }
+  const { rank, local, device, comm, stream } = current();
   // Every rank's previous task has ended and freed its memory: let go of
   // registrations and imports of freed buffers before anyone allocates.
   comm.sweep();
@@ -97,7 +138,7 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
     return { rank, value: null };
   }
   const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
-  const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args, stream);
+  const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args, stream, local);
   try {
     const mod = (await import(url)) as { default?: SpmdFunction };
     if (typeof mod.default !== 'function') throw new TransportError('EINVAL', `${task.module} must export a default function (ctx) => result`);

@@ -5,7 +5,7 @@ export { CollectiveError } from './comm_errors.js';
 export type { TraceDump, TraceEntry } from './comm/flight_recorder.js';
 export { type DeviceArray, dtypeOf, viewOf } from './device_array.js';
 export { DeviceContext, type SpmdFunction } from './device_context.js';
-export { World, type WorldOptions } from './world.js';
+export { World, type WorldOptions, type JoinOptions } from './world.js';
 export { CommStream } from './stream/comm_stream.js';
 export { Work } from './stream/work.js';
 export { DataParallel, allReduceHook, DEFAULT_BUCKET_BYTES, type CommHook, type DataParallelOptions, type GradBucket, type HookResult } from './adapters/data_parallel.js';

@@ -95,7 +95,9 @@ export class PrivateLayout {
     readonly slotBytes: number,
     net: boolean,
   ) {
-    this.p2pOut = this.descOut + DESC_BYTES;
+    // Two descriptors, by call parity: over tcp a write leaves later, from
+    // this memory, so the next call must not overwrite the one in flight.
+    this.p2pOut = this.descOut + 2 * DESC_BYTES;
     this.statusOut = this.p2pOut + P2P_BYTES;
     this.fifo = pageUp(this.statusOut + 64);
     this.get = this.fifo + (net ? Ch.COUNT * FIFO_SLOTS * slotBytes : 0);
@@ -104,6 +106,11 @@ export class PrivateLayout {
 
   fifoSlot(ch: number, slot: number): number {
     return this.fifo + (ch * FIFO_SLOTS + slot) * this.slotBytes;
+  }
+
+  /** Where the descriptor of call `seq` is staged for net peers. */
+  descOutFor(seq: number): number {
+    return this.descOut + (seq & 1) * DESC_BYTES;
   }
 
   getSlot(peer: number): number {

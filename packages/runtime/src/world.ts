@@ -15,8 +15,37 @@ import { checkOp } from './ops.js';
 import { algorithmNames } from './tuner.js';
 import type { WorldTask } from './world_task.js';
 import { StreamThreads } from './stream/stream_threads.js';
+import { type Rendezvous, rendezvous } from './bootstrap/rendezvous.js';
+import type { JobTopology } from './bootstrap/job_bootstrap.js';
+import { createCommId } from './comm/comm_id.js';
+import type { PeerRecord } from './comm/comm_setup.js';
+import { exchangeRecords, JoinKeys, markAbort, storeBarrier } from './world_join.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
+
+/** Counts this process's joins: the n-th join of every process of a job meets under the same store keys. */
+let joins = 0;
+
+export interface JoinOptions extends CommOptions {
+  /** devices (worker threads) of this process */
+  devices: number;
+  /** bytes of this process's pool; default 256 MiB */
+  poolBytes?: number;
+  /** not yet across processes */
+  streams?: boolean;
+  /** the job this process already joined with rendezvous(); by default World.join calls it on the launcher's environment */
+  rendezvous?: Rendezvous;
+  /** deadline of the rendezvous and of the join, ms (default 120 s) */
+  joinTimeoutMs?: number;
+}
+
+function checkPoolBytes(v: unknown): number {
+  const poolBytes = v ?? 256 * 1024 * 1024;
+  if (typeof poolBytes !== 'number' || !Number.isSafeInteger(poolBytes) || poolBytes <= 0 || poolBytes % WASM_PAGE_SIZE !== 0) {
+    throw new TransportError('EINVAL', `options.poolBytes must be a positive multiple of ${WASM_PAGE_SIZE} (got ${String(v)})`);
+  }
+  return poolBytes;
+}
 
 export interface WorldOptions extends CommOptions {
   /** number of device workers (ranks) */
@@ -43,11 +72,91 @@ export class World {
 
   private constructor(
     readonly pool: Pool,
+    /** ranks of the World's communicator: every device of every process of the job */
     readonly size: number,
     private readonly workers: Piscina,
     private readonly id: CommId,
     private readonly streams: StreamThreads | undefined,
+    /** devices of this process */
+    readonly localSize: number = size,
+    /** global rank of this process's first device (ranks are numbered process by process) */
+    readonly rankOffset: number = 0,
+    private readonly joined?: { rendezvous: Rendezvous; keys: JoinKeys },
   ) {}
+
+  /** The job this World joined (World.join), with every process's record; undefined for a World of one process. */
+  get job(): JobTopology | undefined {
+    return this.joined?.rendezvous.job;
+  }
+
+  /**
+   * Joins this process to a job of several processes (started by
+   * collective-run, torchrun, mpirun or srun: the environment says which,
+   * or pass a rendezvous()): one communicator spans every device of every
+   * process, ranks numbered process by process (process p's devices are
+   * ranks deviceOffsets[p]..); peers in this process use shm, the others
+   * tcp. launch() and the single-controller calls then run on this
+   * process's devices, in step with the other processes' calls.
+   */
+  static async join(options: JoinOptions): Promise<World> {
+    if (!options || typeof options !== 'object') throw new TransportError('EINVAL', 'World.join needs an options object such as { devices: 2 }');
+    const n = options.devices;
+    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new TransportError('EINVAL', `options.devices must be a positive integer (got ${String(n)})`);
+    const poolBytes = checkPoolBytes(options.poolBytes);
+    if (options.streams) throw new TransportError('EINVAL', 'options.streams is not available for a World of several processes yet; drop it, or use one process');
+    const { devices: _d, poolBytes: _p, streams: _s, rendezvous: given, joinTimeoutMs, ...commOptions } = options;
+    checkCommOptions(commOptions);
+    const timeoutMs = joinTimeoutMs ?? 120_000;
+    const rv =
+      given ??
+      (await rendezvous({
+        devices: n,
+        poolBytes,
+        timeoutMs,
+        // Scratch layouts must match across processes.
+        options: { slotBytes: commOptions.slotBytes ?? null },
+      }));
+    const me = rv.job.ranks[rv.job.rank]!;
+    if (me.devices !== n) throw new TransportError('EINVAL', `options.devices is ${n} but this process rendezvoused with ${me.devices}; pass the same count`);
+    const size = rv.job.totalDevices;
+    const offset = rv.job.deviceOffsets[rv.job.rank]!;
+    const keys = new JoinKeys(`collective/world/${++joins}`);
+    const pool = Pool.create({ bytes: poolBytes });
+    const id = createCommId(pool, size, n);
+    const workers = new Piscina({
+      filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
+      minThreads: n,
+      maxThreads: n,
+      concurrentTasksPerWorker: 1,
+      idleTimeout: Infinity,
+      maxQueue: 'auto',
+      workerData: { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, job: { offset, size } },
+    });
+    const world = new World(pool, size, workers, id, undefined, n, offset, { rendezvous: rv, keys });
+    workers.on('workerCreate', () => world.watchWorkers());
+    world.watchWorkers();
+    let stage = 'prepare';
+    try {
+      const records = (await world.all({ type: 'prepare' })) as PeerRecord[];
+      stage = 'exchange';
+      const directory = await exchangeRecords(rv.store, keys, records, size, timeoutMs);
+      stage = 'finish';
+      await world.all({ type: 'finish', directory });
+      stage = 'joined';
+      // No process sends before every endpoint knows every peer: a message ahead of that would have no sender.
+      await storeBarrier(rv.store, keys, 'joined', rv.job.worldSize, timeoutMs);
+    } catch (e) {
+      await markAbort(rv.store, keys, `process ${rv.job.rank} (host ${me.hostname}, pid ${me.pid}) failed at ${stage}: ${(e as Error).message}`);
+      world.closed = true;
+      await workers.destroy();
+      if (!given) await rv.close().catch(() => {});
+      throw e;
+    }
+    world.ownsRendezvous = !given;
+    return world;
+  }
+
+  private ownsRendezvous = false;
 
   static async start(options: WorldOptions): Promise<World> {
     if (!options || typeof options !== 'object') throw new TransportError('EINVAL', 'World.start needs an options object such as { devices: 2 }');
@@ -124,7 +233,7 @@ export class World {
     if (this.closed) throw new TransportError('EINVAL', 'world is closed');
     if (this.broken) throw new TransportError('EIO', `world is unusable after an earlier failure (${this.broken.message}); close it and start a new one`);
     const task = { ...body, round: ++this.round } as WorldTask;
-    const settled = await Promise.allSettled(Array.from({ length: this.size }, () => this.workers.run(task) as Promise<{ rank: number; value: unknown }>));
+    const settled = await Promise.allSettled(Array.from({ length: this.localSize }, () => this.workers.run(task) as Promise<{ rank: number; value: unknown }>));
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
     if (failed.length > 0) {
       // The failing rank is the story; its peers' cancellations and timeouts
@@ -133,10 +242,10 @@ export class World {
       this.broken = cause;
       throw cause;
     }
-    const out: unknown[] = new Array(this.size);
+    const out: unknown[] = new Array(this.localSize);
     for (const s of settled) {
       const v = (s as PromiseFulfilledResult<{ rank: number; value: unknown }>).value;
-      out[v.rank] = v.value;
+      out[v.rank - this.rankOffset] = v.value;
     }
     return out;
   }
@@ -163,8 +272,8 @@ export class World {
    */
   async collective<T extends DeviceArray>(kind: ControllerKind | string, inputs: T[], options: CollectiveOptions = {}): Promise<T[]> {
     const k = controllerKind(kind);
-    if (!Array.isArray(inputs) || inputs.length !== this.size) {
-      throw new TransportError('EINVAL', `${k} needs one input array per device (${this.size}), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
+    if (!Array.isArray(inputs) || inputs.length !== this.localSize) {
+      throw new TransportError('EINVAL', `${k} needs one input array per device${this.joined ? ' of this process' : ''} (${this.localSize}), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
     }
     if (options === null || typeof options !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(options)})`);
     if (options.dtype !== undefined) checkDtype('options.dtype', options.dtype);
@@ -216,11 +325,14 @@ export class World {
   async close(): Promise<void> {
     if (this.closed) return;
     try {
+      // A joined World leaves together: no process takes its memory away while a peer may still reach it.
+      if (this.joined && !this.broken) await storeBarrier(this.joined.rendezvous.store, this.joined.keys, 'leave', this.joined.rendezvous.job.worldSize, 60_000);
       if (!this.broken) await this.all({ type: 'close' });
     } finally {
       this.closed = true;
       await this.workers.destroy();
       await this.streams?.terminate();
+      if (this.joined && this.ownsRendezvous) await this.joined.rendezvous.close();
     }
   }
 }

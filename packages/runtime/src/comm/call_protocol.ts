@@ -373,7 +373,7 @@ export class CallProtocol {
    */
   private announce(seq: number): void {
     const s = this.s;
-    if (s.port) new Int32Array(s.pool.memory.buffer, s.privBuf.offset + s.priv.descOut, D.WORDS).set(this.myDesc);
+    if (s.port) new Int32Array(s.pool.memory.buffer, s.privBuf.offset + s.priv.descOutFor(seq), D.WORDS).set(this.myDesc);
     if (this.llFlagAt >= 0) s.sync.postPoolWord(this.poolWords, this.llFlagAt + ((seq & 1) * SMALL_BYTES >> 2), this.call.flag);
     s.sync.post(this.seqAt, seq);
     for (const c of s.connectors) if (c?.type === 'net') c.sendDesc(seq, s.ctx);

@@ -28,6 +28,8 @@ export const enum Hdr {
   /** bumped when a rank drops a registration, so peers sweep their imports */
   REG_GEN = 9,
   REASON_BYTES = 10,
+  /** ranks that join this block: all of them in one process, this process's in a job of several */
+  MEMBERS = 11,
   /** full-synchronisation arrivals when ranks outnumber cores (its own line) */
   ARRIVALS = 16,
   /** the abort reason, UTF-8 */

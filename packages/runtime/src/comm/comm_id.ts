@@ -16,7 +16,7 @@ export function checkPositiveInt(name: string, v: unknown): void {
 }
 
 /** ncclGetUniqueId: a shared block in the pool's host memory for `nranks` ranks. */
-export function createCommId(pool: Pool, nranks: number): CommId {
+export function createCommId(pool: Pool, nranks: number, members = nranks): CommId {
   checkPositiveInt('nranks', nranks);
   if (nranks > MAX_RANKS) throw new TransportError('EINVAL', `nranks must be at most ${MAX_RANKS} (got ${nranks})`);
   const bytes = blockWords(nranks) * 4;
@@ -26,6 +26,7 @@ export function createCommId(pool: Pool, nranks: number): CommId {
   w[Hdr.NRANKS] = nranks;
   w[Hdr.TOKEN] = token;
   w[Hdr.BYTES] = bytes;
+  w[Hdr.MEMBERS] = members;
   Atomics.store(w, Hdr.MAGIC, COMM_MAGIC);
   return { kind: 'comm-id', pool: pool.id, offset, nranks, token };
 }

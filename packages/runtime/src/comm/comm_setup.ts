@@ -1,4 +1,5 @@
 import { type Device, DmaBuf, type EndpointAddress, Pool, type ProviderName, TransportError } from '@collective/transport';
+import { hostname } from 'node:os';
 import { CollectiveError } from '../comm_errors.js';
 import type { Connector } from '../connectors/connector.js';
 import { NetConnector, type NetGroup } from '../connectors/net_connector.js';
@@ -45,6 +46,32 @@ export function checkCommOptions(options: CommOptions): void {
   connectorChoice(options.connector);
 }
 
+/** What another process needs to know of a rank to reach it: published through the job's store. */
+export interface PeerRecord {
+  rank: number;
+  /** the rank's pool: equal pools are one process, reached through shm */
+  pool: number;
+  host: string;
+  pid: number;
+  /** its tcp endpoint, when it has one */
+  address: EndpointAddress | null;
+  /** the key of its scratch region at that endpoint */
+  scratchKey: number;
+}
+
+/** A rank half way through ncclCommInitRank: its memory and endpoint are up and its record can be published. */
+export interface PreparedComm {
+  readonly record: PeerRecord;
+  /**
+   * Completes the join with every rank's record (index = rank); without
+   * records every rank is in this pool. Ranks of other processes must have
+   * prepared before this is called: their endpoints take our first messages.
+   */
+  finish(directory?: readonly PeerRecord[]): CommState;
+  /** Gives everything back when the join cannot complete (another rank failed); peers in this pool see the reason. */
+  abandon(reason: string): void;
+}
+
 /**
  * ncclCommInitRank: joins the shared block, exports this rank's scratch,
  * opens the net endpoint when some peer needs it, waits for every rank,
@@ -52,6 +79,15 @@ export function checkCommOptions(options: CommOptions): void {
  * marks the communicator aborted so the other ranks fail at once.
  */
 export function setupComm(device: Device, id: CommId, rank: number, options: CommOptions): CommState {
+  return prepareComm(device, id, rank, options).finish();
+}
+
+/**
+ * The first half of setupComm: everything that does not need the other
+ * ranks. `provider` 'tcp' opens an endpoint for ranks in other processes
+ * (their records come to finish()); otherwise net peers, if forced, use shm.
+ */
+export function prepareComm(device: Device, id: CommId, rank: number, options: CommOptions, provider?: ProviderName): PreparedComm {
   const pool = device.pool;
   const words = blockOf(pool, id);
   if (!Number.isInteger(rank) || rank < 0 || rank >= id.nranks) {
@@ -84,7 +120,8 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
     cleanup.push(() => device.isOpen && device.free(scratchBuf));
     const scratchExport = device.export(scratchBuf);
     cleanup.push(() => scratchExport.release());
-    const net = choice === 'net';
+    const netProvider: ProviderName | undefined = provider ?? (choice === 'net' ? 'shm' : undefined);
+    const net = netProvider !== undefined;
     const priv = new PrivateLayout(size, slotBytes, net);
     const privBuf = device.allocate(priv.bytes);
     cleanup.push(() => device.isOpen && device.free(privBuf));
@@ -92,7 +129,7 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
     cleanup.push(() => device.isOpen && device.free(internalBuf));
     const privExport = net ? device.export(privBuf) : undefined;
     if (privExport) cleanup.push(() => privExport.release());
-    const port = net ? new NetPort(pool, 'shm', size, scratchExport, privExport!) : undefined;
+    const port = net ? new NetPort(pool, netProvider, size, scratchExport, privExport!) : undefined;
     if (port) cleanup.push(() => port.close());
 
     const h = scratchExport.handle;
@@ -109,7 +146,47 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
       words[me + R.SCRATCH_KEY_HI] = Math.floor(port.scratchMr.key / 2 ** 32);
     }
     sync.post(me + R.READY, 1);
-    for (let q = 0; q < size; q++) if (q !== rank) sync.waitFor(rankBase(q) + R.READY, 1, ctx, q, 'did not join');
+    const address = port ? port.address : null;
+    const record: PeerRecord = {
+      rank,
+      pool: pool.id,
+      host: address?.host ?? hostname(),
+      pid: process.pid,
+      address: address && address.provider === 'tcp' ? { ...address } : null,
+      scratchKey: port ? port.scratchMr.key : 0,
+    };
+    const undo = (): void => {
+      for (const u of cleanup.reverse()) {
+        try {
+          u();
+        } catch {
+          // Best effort: the first error is the one to report.
+        }
+      }
+      cleanup.length = 0;
+    };
+    return {
+      record,
+      abandon(reason: string) {
+        setAborted(words, rank, 'ECANCELED', reason);
+        undo();
+      },
+      finish(directory?: readonly PeerRecord[]): CommState {
+        try {
+          return finishComm(directory);
+        } catch (e) {
+          setAborted(words, rank, (e as TransportError).code ?? 'EIO', `rank ${rank} failed to join: ${(e as Error).message}`);
+          undo();
+          throw e;
+        }
+      },
+    };
+
+    function finishComm(directory: readonly PeerRecord[] | undefined): CommState {
+    if (directory !== undefined && directory.length !== size) throw new CollectiveError('EINVAL', `${directory.length} peer records for a communicator of ${size} ranks`);
+    // Ranks of another pool (process) are remote: reached over tcp, never through this block.
+    const remote = (q: number): boolean => directory !== undefined && directory[q]!.pool !== pool.id;
+    for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.READY, 1, ctx, q, 'did not join');
 
     const mem = new Uint8Array(pool.memory.buffer);
     const kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), privBuf.offset + priv.kernelTable);
@@ -130,15 +207,23 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
     const connectors: (Connector | undefined)[] = [];
     const scratchImports: DmaBuf[] = [];
     cleanup.push(() => scratchImports.forEach((d) => d.release()));
-    const addresses: EndpointAddress[] = [];
+    const addresses: (EndpointAddress | undefined)[] = [];
     for (let q = 0; q < size; q++) {
       const b = rankBase(q);
-      addresses.push({ provider: PROVIDERS[words[b + R.EP_PROVIDER]!] ?? 'shm', pool: words[b + R.POOL]!, slot: words[b + R.EP_SLOT]!, gen: words[b + R.EP_GEN]! });
+      if (remote(q)) {
+        const r = directory![q]!;
+        if (!netGroup || !r.address) throw new CollectiveError('EINVAL', `rank ${q} is in another process (host ${r.host}, pid ${r.pid}) but ${netGroup ? 'published no tcp endpoint' : 'this rank opened no tcp endpoint'}`);
+        addresses.push(r.address);
+        connectors.push(new NetConnector(q, netGroup, r.scratchKey));
+        continue;
+      }
+      // Peers in this pool use shm; over the shm provider when net is forced in one process.
+      addresses.push(port?.provider === 'shm' ? { provider: PROVIDERS[words[b + R.EP_PROVIDER]!] ?? 'shm', pool: words[b + R.POOL]!, slot: words[b + R.EP_SLOT]!, gen: words[b + R.EP_GEN]! } : undefined);
       if (q === rank) {
         connectors.push(undefined);
         continue;
       }
-      const kind = chooseConnector(choice, locality(pool.id), locality(words[b + R.POOL]!), q);
+      const kind = directory !== undefined ? 'shm' : chooseConnector(choice, locality(pool.id), locality(words[b + R.POOL]!), q);
       if (kind === 'net') {
         if (!netGroup) throw new CollectiveError('EINVAL', `rank ${q} needs a net connector but this rank opened no endpoint`);
         connectors.push(new NetConnector(q, netGroup, (words[b + R.SCRATCH_KEY_LO]! >>> 0) + (words[b + R.SCRATCH_KEY_HI]! >>> 0) * 2 ** 32));
@@ -181,13 +266,15 @@ export function setupComm(device: Device, id: CommId, rank: number, options: Com
       clock,
       ctx,
     };
+    if (port && directory) port.onAbort = (q) => setAborted(words, q, 'ECANCELED', `rank ${q} (host ${directory[q]!.host}, pid ${directory[q]!.pid}) aborted the communicator; its own error says why`);
     sync.post(me + R.JOINED, 1);
-    for (let q = 0; q < size; q++) if (q !== rank) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
+    for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
     if (debugLevel() >= Level.INFO) {
       const by = (t: string) => connectors.flatMap((c, q) => (c?.type === t ? [q] : []));
       debugLine(rank, Level.INFO, `joined communicator ${pool.id.toString(16)}-${id.token.toString(16)} as rank ${rank} of ${size} on device ${device.index}: shm peers [${by('shm').join(',')}], net peers [${by('net').join(',')}]${port ? ` over provider ${port.provider}` : ''}, FIFO slots ${slotBytes} B, kernels ${kernels.flavor}`);
     }
     return state;
+    }
   } catch (e) {
     // Peers waiting for this rank fail now, not at their deadline.
     setAborted(words, rank, (e as TransportError).code ?? 'EIO', `rank ${rank} failed to join: ${(e as Error).message}`);

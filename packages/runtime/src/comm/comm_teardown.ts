@@ -24,7 +24,7 @@ export function teardownComm(s: CommState, undrained: boolean): void {
       s.device.free(s.internalBuf);
     }
   }
-  if (Atomics.add(s.words, Hdr.LEFT, 1) + 1 === s.size) {
+  if (Atomics.add(s.words, Hdr.LEFT, 1) + 1 === s.words[Hdr.MEMBERS]) {
     const bytes = s.words[Hdr.BYTES]!;
     Atomics.store(s.words, Hdr.MAGIC, 0);
     freeHost(s.pool, s.id.offset, bytes);

@@ -47,7 +47,7 @@ export class NetConnector implements Connector {
   }
 
   sendDesc(seq: number, ctx: WaitContext): void {
-    this.g.port.post('write', this.peer, this.g.port.privateMr, this.g.priv.descOut, DESC_BYTES, this.peerKey, this.g.layout.descSlot(this.g.rank, seq & 1), ctx, encodeSignal(Line.SEQ, seq));
+    this.g.port.post('write', this.peer, this.g.port.privateMr, this.g.priv.descOutFor(seq), DESC_BYTES, this.peerKey, this.g.layout.descSlot(this.g.rank, seq & 1), ctx, encodeSignal(Line.SEQ, seq));
   }
 
   recvDesc(seq: number, ctx: WaitContext): [Int32Array, number] {

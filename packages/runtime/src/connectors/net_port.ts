@@ -72,9 +72,23 @@ export class NetPort {
     return this.ep.address;
   }
 
-  /** Inserts every rank's address in rank order, so fi_addr is the rank. */
-  connect(addresses: readonly EndpointAddress[]): void {
-    for (const a of addresses) this.av.insert(a);
+  /** fi_addr of each rank (-1: not reached through this endpoint), and back. */
+  private fiAddr: number[] = [];
+  private rankOf: number[] = [];
+  /** Called when a peer signals that it aborted the communicator (peers in other processes have no shared block). */
+  onAbort: ((peer: number) => void) | undefined;
+
+  /** Inserts the address of every rank reached through this endpoint; undefined for the others. */
+  connect(addresses: readonly (EndpointAddress | undefined)[]): void {
+    this.fiAddr = addresses.map((a) => (a === undefined ? -1 : this.av.insert(a)));
+    this.rankOf = [];
+    for (const [q, f] of this.fiAddr.entries()) if (f >= 0) this.rankOf[f] = q;
+  }
+
+  private dest(peer: number): number {
+    const f = this.fiAddr[peer];
+    if (f === undefined || f < 0) throw new CollectiveError('EINVAL', `rank ${peer} is not reached through this rank's endpoint`);
+    return f;
   }
 
   /** Registers a user buffer's export for RMA by peers (remote read and write) and as a local source or target. */
@@ -104,7 +118,12 @@ export class NetPort {
       if (got.length === 0) return;
       for (const c of got) {
         if (c.op === 'remote-write') {
-          if (c.source !== undefined && c.data !== undefined) this.mirrors[c.source * Line.COUNT + (c.data >>> VALUE_BITS)] = c.data & MASK;
+          const q = c.source === undefined ? undefined : this.rankOf[c.source];
+          if (q !== undefined && c.data !== undefined) {
+            const line = c.data >>> VALUE_BITS;
+            this.mirrors[q * Line.COUNT + line] = c.data & MASK;
+            if (line === Line.ABORT) this.onAbort?.(q);
+          }
         } else {
           this.outstanding--;
         }
@@ -144,7 +163,7 @@ export class NetPort {
 
   /** Posts an RMA operation, retrying while queues are full (progress frees them). */
   post(op: 'write' | 'read', peer: number, local: MemoryRegion, localOff: number, bytes: number, key: number, remoteOff: number, ctx: WaitContext, data?: number): void {
-    const req = { mr: local, offset: localOff, length: bytes, dest: peer, remoteOffset: remoteOff, key, context: peer };
+    const req = { mr: local, offset: localOff, length: bytes, dest: this.dest(peer), remoteOffset: remoteOff, key, context: peer };
     for (;;) {
       try {
         if (op === 'read') this.ep.read(req);
@@ -166,7 +185,7 @@ export class NetPort {
   /** One attempt to signal a peer, for paths that must not wait (abort): failures are ignored. */
   tryPost(peer: number, key: number, data: number): void {
     try {
-      this.ep.writedata({ mr: this.privateMr, offset: 0, length: 0, dest: peer, remoteOffset: 0, key, data, context: peer });
+      this.ep.writedata({ mr: this.privateMr, offset: 0, length: 0, dest: this.dest(peer), remoteOffset: 0, key, data, context: peer });
       this.outstanding++;
     } catch {
       // The peer also learns of the abort from its deadline or the shared block.
