@@ -127,15 +127,17 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
   // registrations and imports of freed buffers before anyone allocates.
   comm.sweep();
   roundBarrier(task.round, 2);
+  if (task.type === 'health') return { rank, value: !comm.asyncError() };
   if (task.type === 'close') {
     // A rank may be broken. The memory model keeps each scratch alive
     // until the last peer unmaps it, and the last rank out frees the block.
     // The stream first: it runs on this device's memory and leaves before the device closes.
     stream?.stop();
+    const healthy = !comm.asyncError();
     if (!comm.isDestroyed) comm.destroy();
     device.close();
     state = undefined;
-    return { rank, value: null };
+    return { rank, value: healthy };
   }
   const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
   const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args, stream, local);

@@ -119,6 +119,7 @@ export class Prims {
     if (bytes === 0) return;
     const b = this.buffers;
     let copied = false;
+    let pushed = false;
     for (let q = 0; q < this.size; q++) {
       const c = this.peers[q];
       if (!c) continue;
@@ -127,8 +128,12 @@ export class Prims {
         copied = true;
       } else {
         c.pushStaged(parity, b.sendRegion, b.sendAt + at - b.sendRegion.base, bytes, this.ctx);
+        pushed = true;
       }
     }
+    // A tcp write reads its source when it leaves, later: an in-place call
+    // overwrites that source next, so the writes must have left first.
+    if (pushed) this.flush();
   }
 
   /** Where peer q's staged input for `parity` can be read; this rank's own is byte `at` of its send buffer. */

@@ -23,6 +23,9 @@ import { exchangeRecords, JoinKeys, markAbort, storeBarrier } from './world_join
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
 
+/** How long a joined World waits for the other processes to reach close(). */
+const LEAVE_TIMEOUT_MS = 60_000;
+
 /** Counts this process's joins: the n-th join of every process of a job meets under the same store keys. */
 let joins = 0;
 
@@ -324,15 +327,29 @@ export class World {
   /** Releases every device; after a failure the threads are simply ended with the pool. */
   async close(): Promise<void> {
     if (this.closed) return;
+    // Whether every local rank's communicator was still healthy: a job that
+    // lost a process must not wait for it to say goodbye.
+    let healthy = !this.broken;
     try {
-      // A joined World leaves together: no process takes its memory away while a peer may still reach it.
-      if (this.joined && !this.broken) await storeBarrier(this.joined.rendezvous.store, this.joined.keys, 'leave', this.joined.rendezvous.job.worldSize, 60_000);
-      if (!this.broken) await this.all({ type: 'close' });
+      if (this.joined && healthy) {
+        // A healthy job leaves together: a process that closed its endpoint
+        // while a peer still finishes its last call (an acknowledgement on
+        // its way) would fail that call.
+        healthy = ((await this.all({ type: 'health' })) as boolean[]).every((ok) => ok);
+        if (healthy) {
+          const { rendezvous: rv, keys } = this.joined;
+          healthy = await storeBarrier(rv.store, keys, 'leave', rv.job.worldSize, LEAVE_TIMEOUT_MS).then(
+            () => true,
+            () => false,
+          );
+        }
+      }
+      if (!this.broken) healthy = ((await this.all({ type: 'close' })) as boolean[]).every((ok) => ok) && healthy;
     } finally {
       this.closed = true;
       await this.workers.destroy();
       await this.streams?.terminate();
-      if (this.joined && this.ownsRendezvous) await this.joined.rendezvous.close();
+      if (this.joined && this.ownsRendezvous) await this.joined.rendezvous.close({ waitForOthers: healthy }).catch(() => {});
     }
   }
 }

@@ -4,6 +4,8 @@ import type { PeerRecord } from './comm/comm_setup.js';
 export type WorldTask = { round: number } & (
   | { type: 'init' }
   | { type: 'close' }
+  /** whether this rank's communicator is still usable */
+  | { type: 'health' }
   | { type: 'spmd'; module: string; args: unknown }
   // A World that joins a job of several processes: each device prepares its rank, then finishes with every rank's record.
   | { type: 'prepare' }

@@ -20,9 +20,10 @@ export interface Rendezvous {
   server?: TCPStoreServer;
   /**
    * Leaves the job: every process counts itself out, and the one hosting the
-   * store keeps serving until all have (or the deadline passes).
+   * store keeps serving until all have (or the deadline passes). After a
+   * failure that lost a process, `{ waitForOthers: false }` leaves at once.
    */
-  close(): Promise<void>;
+  close(options?: { waitForOthers?: boolean }): Promise<void>;
 }
 
 /**
@@ -56,10 +57,12 @@ export async function rendezvous(options: RendezvousOptions = {}): Promise<Rende
     launch,
     store: opened.store,
     job,
-    close: async () => {
+    close: async (o = {}) => {
       if (closed) return;
       closed = true;
       try {
+        // After a failure the store's host may be gone with its process: leave without a word.
+        if (o.waitForOthers === false) return;
         const done = `${prefix}/exit/all`;
         const n = await opened.store.add(`${prefix}/exit`, 1);
         if (n === launch.worldSize) await opened.store.set(done, '1');

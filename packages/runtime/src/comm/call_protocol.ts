@@ -81,10 +81,17 @@ export class CallProtocol {
     this.poolWords = new Int32Array(s.pool.memory.buffer);
     this.llFlagAt = s.connectors.some((c) => c?.type === 'shm') ? (s.scratchBuf.offset + s.layout.smallSlot(s.rank, 0)) >> 2 : -1;
     const ctx = s.ctx as { checkAbort(): void; late(peer: number, what: string, ms: number): string };
-    ctx.checkAbort = () => {
-      if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
-    };
-    ctx.late = (peer, what, ms) => `${this.callName()}: rank ${peer} ${what} within ${ms} ms`;
+    const port = s.directory !== undefined && s.port?.provider === 'tcp' ? s.port : undefined;
+    ctx.checkAbort = port
+      ? () => {
+          // Waits inside this process still hear of other processes' aborts and deaths.
+          port.watch();
+          if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
+        }
+      : () => {
+          if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
+        };
+    ctx.late = (peer, what, ms) => `${this.callName()}: ${s.peerName(peer)} ${what} within ${ms} ms`;
   }
 
   get sequence(): number {
@@ -208,6 +215,10 @@ export class CallProtocol {
         this.announce(seq);
         this.awaitPeers(seq);
         req.alg?.run(s.prims, call);
+        // A tcp write leaves after its post returned, reading the buffer it
+        // names: the call ends when the last of them has, so the caller may
+        // reuse or free its buffers at once.
+        s.prims.flush();
       }
     } catch (e) {
       failure = e as Error;

@@ -215,6 +215,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
         if (!netGroup || !r.address) throw new CollectiveError('EINVAL', `rank ${q} is in another process (host ${r.host}, pid ${r.pid}) but ${netGroup ? 'published no tcp endpoint' : 'this rank opened no tcp endpoint'}`);
         addresses.push(r.address);
         connectors.push(new NetConnector(q, netGroup, r.scratchKey));
+        port!.setPeerKey(q, r.scratchKey);
         continue;
       }
       // Peers in this pool use shm; over the shm provider when net is forced in one process.
@@ -265,6 +266,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       prims,
       clock,
       ctx,
+      directory,
+      peerName: (q) => (remote(q) ? `rank ${q} (host ${directory![q]!.host}, pid ${directory![q]!.pid})` : `rank ${q}`),
     };
     if (port && directory) port.onAbort = (q) => setAborted(words, q, 'ECANCELED', `rank ${q} (host ${directory[q]!.host}, pid ${directory[q]!.pid}) aborted the communicator; its own error says why`);
     sync.post(me + R.JOINED, 1);

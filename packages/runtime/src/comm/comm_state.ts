@@ -9,6 +9,7 @@ import type { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
 import type { CallClock } from './call_clock.js';
 import type { CommId } from './comm_id.js';
 import type { RankSync } from './rank_sync.js';
+import type { PeerRecord } from './comm_setup.js';
 import type { WaitContext } from './wait_context.js';
 
 /** Everything a rank holds for one communicator; made by setupComm, used by the call protocol. */
@@ -42,4 +43,8 @@ export interface CommState {
   readonly prims: Prims;
   readonly clock: CallClock;
   readonly ctx: WaitContext;
+  /** every rank's record when the communicator spans processes; undefined when all ranks share this pool */
+  readonly directory: readonly PeerRecord[] | undefined;
+  /** how errors name a rank: with host and pid when it lives in another process */
+  readonly peerName: (rank: number) => string;
 }

@@ -21,6 +21,10 @@ import { Line } from './connector.js';
 const VALUE_BITS = 27;
 const MASK = (1 << VALUE_BITS) - 1;
 const SPIN_MS = 0.05;
+/** How often a rank waiting on a tcp peer checks that the peer's connection still stands. */
+const PROBE_MS = 1000;
+/** How long close() lets transfers still in flight finish. */
+const CLOSE_DRAIN_MS = 5000;
 
 /** Remote CQ data of a signal: the line in the top bits, the counter in the rest. */
 export function encodeSignal(line: Line, value: number): number {
@@ -100,7 +104,22 @@ export class NetPort {
 
   deregister(mr: MemoryRegion): void {
     this.userMrs.delete(mr);
+    // Calls end after their transfers, but an abandoned call's may still be on their way.
+    this.drain();
     if (mr.isOpen) mr.close();
+  }
+
+  /** Lets transfers still in flight finish or fail, for at most CLOSE_DRAIN_MS. */
+  private drain(): void {
+    const end = performance.now() + CLOSE_DRAIN_MS;
+    while (this.outstanding > 0 && performance.now() < end) {
+      try {
+        this.progress();
+      } catch {
+        // Failed transfers of an aborted communicator are already reported.
+      }
+      if (this.outstanding > 0) this.ep.waitIncoming(5);
+    }
   }
 
   /** Drains completions: signals update the mirrors, finished posts are counted, failures throw. */
@@ -151,14 +170,62 @@ export class NetPort {
       ctx.checkAbort();
     } while (performance.now() < spinUntil);
     const deadline = deadlineOf(ctx.clock);
+    let probeAt = performance.now() + PROBE_MS;
     for (;;) {
       this.progress();
       if (done()) return;
       ctx.checkAbort();
-      const left = deadline - performance.now();
+      const now = performance.now();
+      const left = deadline - now;
       if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, what, ctx.clock.timeoutMs));
+      if (now >= probeAt) {
+        // A peer whose process died sends nothing, and a wait for it would
+        // end only at the deadline: an empty write to it fails as soon as
+        // its connection is known lost, naming its address.
+        this.probe(peer);
+        probeAt = now + PROBE_MS;
+      }
       this.ep.waitIncoming(Math.min(left, 5));
     }
+  }
+
+  private watchAt = 0;
+  private probeAllAt = 0;
+
+  /**
+   * For a rank that waits on a peer of its own process while the job spans
+   * several: applies incoming aborts and finds a lost process (a probe to
+   * every tcp peer each PROBE_MS), which that wait alone would only learn
+   * of at its deadline. Cheap between its rounds.
+   */
+  watch(): void {
+    const now = performance.now();
+    if (now < this.watchAt) return;
+    this.watchAt = now + 10;
+    if (this.probeAllAt === 0) this.probeAllAt = now + PROBE_MS;
+    if (now >= this.probeAllAt) {
+      this.probeAllAt = now + PROBE_MS;
+      for (let q = 0; q < this.fiAddr.length; q++) if (this.fiAddr[q]! >= 0) this.probe(q);
+    }
+    this.progress();
+  }
+
+  /** An empty write to a peer over a provider that can lose it; its completion (or error) comes through progress(). */
+  private probe(peer: number): void {
+    if (this.provider !== 'tcp' || this.fiAddr[peer] === undefined || this.fiAddr[peer]! < 0) return;
+    try {
+      this.ep.write({ mr: this.privateMr, offset: 0, length: 0, dest: this.fiAddr[peer]!, remoteOffset: 0, key: this.peerKeys[peer] ?? 0, context: peer });
+      this.outstanding++;
+    } catch {
+      // A full queue already has operations that will report the peer.
+    }
+  }
+
+  /** Scratch keys of the peers, for probes. */
+  private peerKeys: number[] = [];
+
+  setPeerKey(peer: number, key: number): void {
+    this.peerKeys[peer] = key;
   }
 
   /** Posts an RMA operation, retrying while queues are full (progress frees them). */
@@ -200,6 +267,9 @@ export class NetPort {
   }
 
   close(): void {
+    // Transfers still on their way (a tcp write leaves after its call
+    // returned) finish first, or fail, before their regions close.
+    this.drain();
     for (const mr of this.userMrs) if (mr.isOpen) mr.close();
     this.userMrs.clear();
     this.scratchMr.close();
@@ -207,7 +277,7 @@ export class NetPort {
     try {
       this.progress();
     } catch {
-      // Failed transfers of an aborted communicator are already reported.
+      // As above.
     }
     this.ep.close();
     this.domain.close();
