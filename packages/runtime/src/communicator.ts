@@ -15,7 +15,8 @@ import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
 import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
-import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules } from './tuner.js';
+import { type Hierarchy, hierAllReduce, hierBroadcast, processLayout } from './hierarchy.js';
+import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
 
 export type { CommId } from './comm/comm_id.js';
 export type { CommOptions, PeerRecord } from './comm/comm_setup.js';
@@ -52,6 +53,9 @@ export interface BufferRegistration {
 
 const registrations = new WeakMap<BufferRegistration, Registration>();
 
+/** Bytes of one rank's slot when records cross a communicator (split across processes). */
+const RECORD_BYTES = 512;
+
 /**
  * A group of ranks, one per device, that run collectives together
  * (ncclComm_t). Every call is synchronous in the calling device thread,
@@ -66,6 +70,8 @@ export class Communicator {
   readonly #envAlgo = process.env[ALGO_ENV];
   readonly #choice: ChoiceContext = { envProto: process.env[PROTO_ENV], llOk: false, llBytes: 0 };
   #destroyed = false;
+  /** the children of hierarchical calls: undefined until first needed, null when this communicator has no process hierarchy */
+  #hier: Hierarchy | null | undefined;
   readonly #memory: ArrayBufferLike;
   /**
    * byteOffset is a slow getter in this V8 (tens of ns): the offsets of the
@@ -181,7 +187,8 @@ export class Communicator {
     return sd;
   }
 
-  #execute(kind: CollectiveKind, send: DeviceArray | undefined, sendOff: number, recv: DeviceArray | undefined, recvOff: number, count: number, dtype: Dtype, opts: CollectiveOptions, inPlace: boolean, reads: boolean, writes: boolean): void {
+  /** Refuses a call's bad options before anything is announced. */
+  #checkOptions(kind: CollectiveKind, opts: CollectiveOptions): { op: ReduceOp; root: number; timeoutMs: number } {
     this.#protocol.checkUsable(this.#destroyed);
     if (this.#group) throw new TransportError('EINVAL', `${kind} inside groupStart()/groupEnd(): a group batches send and recv only; end the group first`);
     if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
@@ -193,6 +200,11 @@ export class Communicator {
     }
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
     if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
+    return { op, root, timeoutMs };
+  }
+
+  #execute(kind: CollectiveKind, send: DeviceArray | undefined, sendOff: number, recv: DeviceArray | undefined, recvOff: number, count: number, dtype: Dtype, opts: CollectiveOptions, inPlace: boolean, reads: boolean, writes: boolean): void {
+    const { op, root, timeoutMs } = this.#checkOptions(kind, opts);
     const bytes = count * DTYPE_BYTES[dtype];
     const last = this.#last;
     let alg: Algorithm | undefined;
@@ -227,6 +239,47 @@ export class Communicator {
     this.#protocol.run(r);
   }
 
+  /**
+   * The children for a hierarchical call, made on first use by two splits
+   * (every rank decides alike: same layout, same options), or undefined
+   * when the call runs flat.
+   */
+  #hierarchy(kind: CollectiveKind, opts: CollectiveOptions): Hierarchy | undefined {
+    const want = wantsHier(kind, opts?.algo, this.#envAlgo);
+    if (want === 'no') return undefined;
+    if (this.#hier === undefined) {
+      this.#protocol.checkUsable(this.#destroyed);
+      const layout = processLayout(this.#s.directory);
+      if (!layout) {
+        this.#hier = null;
+      } else {
+        const process = Math.floor(this.rank / layout.perProcess);
+        const local = this.split(process, this.rank)!;
+        const cross = this.split(this.rank % layout.perProcess, this.rank)!;
+        this.#hier = { layout, local, cross };
+      }
+    }
+    if (this.#hier === null) {
+      if (want === 'forced') throw new TransportError('EINVAL', `${kind}: algorithm 'hier' needs a communicator over several processes with the same number (more than one) of consecutive ranks in each; this one is not, so choose another algorithm`);
+      return undefined;
+    }
+    return this.#hier;
+  }
+
+  /** Runs the steps of a hierarchical call; a failed step fails this communicator and its children on every rank, as a flat call would. */
+  #composed(kind: CollectiveKind, opts: CollectiveOptions, h: Hierarchy, steps: () => void): void {
+    this.#checkOptions(kind, opts);
+    try {
+      steps();
+    } catch (e) {
+      const why = `a step of a hierarchical call failed: ${(e as Error).message}`;
+      // Children first: ranks of this process may wait in the other child.
+      for (const c of [h.local, h.cross]) if (!c.#destroyed) c.#protocol.abort(why);
+      this.#protocol.fail(e as Error);
+      throw this.#protocol.error ?? e;
+    }
+  }
+
   /** ncclAllReduce: every rank gets the reduction of every rank's send. In place when send and recv are the same view. */
   allReduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
     const dtype = this.#pair(send, recv, opts.dtype);
@@ -234,6 +287,8 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('allReduce', send, so, recv, ro, 0);
+    const h = this.#s.directory && this.#hierarchy('allReduce', opts);
+    if (h) return this.#composed('allReduce', opts, h, () => hierAllReduce(h, send, recv, opts));
     this.#execute('allReduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
 
@@ -270,6 +325,8 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('broadcast', send, so, recv, ro, 0) && root;
+    const h = this.#s.directory && this.#hierarchy('broadcast', opts);
+    if (h) return this.#composed('broadcast', opts, h, () => hierBroadcast(h, send, recv, opts));
     this.#execute('broadcast', root ? send : undefined, so, recv, ro, recv.length, dtype, opts, inPlace, root, true);
   }
 
@@ -400,6 +457,30 @@ export class Communicator {
 
   // ---- lifecycle -------------------------------------------------------------
 
+  /** Every rank's record (or its parent record, when it has none for the child), exchanged with an all-gather of fixed-size slots. */
+  #gatherRecords(mine: PeerRecord | undefined): PeerRecord[] {
+    const s = this.#s;
+    const n = this.size;
+    const text = new TextEncoder().encode(JSON.stringify(mine ?? s.directory![this.rank]!));
+    if (text.length > RECORD_BYTES - 4) throw new TransportError('EINVAL', `a rank record of ${text.length} bytes does not fit the ${RECORD_BYTES}-byte exchange`);
+    const buf = s.device.allocate(Math.ceil((n * RECORD_BYTES) / 4096) * 4096);
+    try {
+      const all = new Uint8Array(s.pool.memory.buffer as ArrayBuffer, buf.offset, n * RECORD_BYTES);
+      const slot = all.subarray(this.rank * RECORD_BYTES, (this.rank + 1) * RECORD_BYTES);
+      new DataView(slot.buffer, slot.byteOffset, 4).setInt32(0, text.length, true);
+      slot.set(text, 4);
+      this.#execute('split', slot, slot.byteOffset, all, all.byteOffset, RECORD_BYTES, 'uint8', { algo: 'direct' }, true, true, true);
+      return Array.from({ length: n }, (_, q) => {
+        const at = q * RECORD_BYTES;
+        const len = new DataView(all.buffer, all.byteOffset + at, 4).getInt32(0, true);
+        return JSON.parse(new TextDecoder().decode(all.slice(at + 4, at + 4 + len))) as PeerRecord;
+      });
+    } finally {
+      this.#s.regs.sweep(true);
+      s.device.free(buf);
+    }
+  }
+
   /**
    * ncclCommSplit: ranks with the same color form a new communicator,
    * ordered by key then by old rank; color -1 takes no part.
@@ -417,19 +498,36 @@ export class Communicator {
     const members: number[] = [];
     for (let q = 0; q < n; q++) if (all[2 * q] === color) members.push(q);
     members.sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
-    // The leader makes the child's block; a second exchange tells its members where it is.
+    // Each process's first member makes the child's block there; a second
+    // exchange tells the members of that process where it is.
+    const here = (q: number) => s.directory === undefined || s.directory[q]!.pool === s.pool.id;
+    const localMembers = members.filter(here);
+    const leader = localMembers[0];
     let idWords: [number, number] = [0, 0];
-    if (color !== -1 && members[0] === this.rank) {
-      const id = createCommId(s.pool, members.length);
+    if (color !== -1 && leader === this.rank) {
+      const id = createCommId(s.pool, members.length, localMembers.length);
       idWords = [id.offset, id.token];
     }
     all[2 * this.rank] = idWords[0];
     all[2 * this.rank + 1] = idWords[1];
     this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
-    if (color === -1) return undefined;
-    const leader = members[0]!;
-    const id: CommId = { kind: 'comm-id', pool: s.pool.id, offset: all[2 * leader]!, nranks: members.length, token: all[2 * leader + 1]! };
-    return Communicator.init(s.device, id, members.indexOf(this.rank), { timeoutMs: s.timeoutMs, slotBytes: s.slotBytes, ...options });
+    const childOptions = { timeoutMs: s.timeoutMs, slotBytes: s.slotBytes, ...options };
+    const id: CommId | undefined = color === -1 ? undefined : { kind: 'comm-id', pool: s.pool.id, offset: all[2 * leader!]!, nranks: members.length, token: all[2 * leader! + 1]! };
+    if (s.directory === undefined) return id && Communicator.init(s.device, id, members.indexOf(this.rank), childOptions);
+    // Across processes, every child with members elsewhere prepares its
+    // endpoint, the records cross through this communicator, and nobody
+    // sends before every member has finished joining.
+    const prepared = id && localMembers.length < members.length ? Communicator.prepare(s.device, id, members.indexOf(this.rank), childOptions, 'tcp') : undefined;
+    let records: PeerRecord[];
+    try {
+      records = this.#gatherRecords(prepared?.record);
+    } catch (e) {
+      prepared?.abandon((e as Error).message);
+      throw e;
+    }
+    const child = id && (prepared ? prepared.finish(members.map((q) => ({ ...records[q]!, rank: members.indexOf(q) }))) : Communicator.init(s.device, id, members.indexOf(this.rank), childOptions));
+    this.barrier();
+    return child;
   }
 
   /** ncclCommAbort: every rank waiting in a call of this communicator fails now; this rank's part is destroyed. */
@@ -443,6 +541,9 @@ export class Communicator {
   destroy(): void {
     if (this.#destroyed) throw new CollectiveError('EINVAL', 'communicator is already destroyed');
     this.#destroyed = true;
+    if (this.#hier) {
+      for (const c of [this.#hier.local, this.#hier.cross]) if (!c.#destroyed) c.destroy();
+    }
     // A peer still inside a failed call may touch this rank's memory: wait for it first.
     if (Atomics.load(this.#s.words, Hdr.ABORTED) !== 0) this.#protocol.drain();
     teardownComm(this.#s, this.#protocol.undrained);

@@ -41,6 +41,25 @@ export function envAlgorithm(kind: CollectiveKind, env: string | undefined): str
   return envPick(kind, env, (v) => TABLE[kind]?.some((a) => a.name === v) ?? false);
 }
 
+/** The composed algorithm across processes: steps on child communicators inside and between processes. */
+export const HIER = 'hier';
+
+/** Collectives with a hierarchical form. */
+export const HIER_KINDS: readonly CollectiveKind[] = ['allReduce', 'broadcast'];
+
+/**
+ * Whether a call of a communicator that spans processes goes hierarchical:
+ * options.algo or COLLECTIVE_ALGO naming 'hier' asks for it, naming any
+ * other algorithm (COLLECTIVE_ALGO=ring) forces the flat one, and by
+ * default it does.
+ */
+export function wantsHier(kind: CollectiveKind, forced: string | undefined, env: string | undefined): 'forced' | 'default' | 'no' {
+  if (!HIER_KINDS.includes(kind)) return 'no';
+  const want = forced ?? envPick(kind, env, (v) => v === HIER || (TABLE[kind]?.some((a) => a.name === v) ?? false));
+  if (want === undefined) return 'default';
+  return want === HIER ? 'forced' : 'no';
+}
+
 function envPick(kind: CollectiveKind, env: string | undefined, known: (v: string) => boolean): string | undefined {
   if (!env) return undefined;
   for (const part of env.split(',')) {
@@ -100,6 +119,7 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
   if (want !== undefined) {
     const named = options.filter((a) => a.name === want);
     if (named.length === 0) {
+      if (want === HIER && HIER_KINDS.includes(kind)) throw new TransportError('EINVAL', `${kind}: algorithm 'hier' needs a communicator over several processes with the same number (more than one) of consecutive ranks in each; this one is not, so choose another algorithm`);
       const from = forced !== undefined ? 'options.algo' : `${ALGO_ENV}`;
       throw new TransportError('EINVAL', `${from} '${want}' is not an algorithm of ${kind}; choose from ${[...new Set(options.map((a) => a.name))].join(', ')}`);
     }
@@ -124,6 +144,8 @@ export function tunerCandidates(kind: CollectiveKind): { algo: AlgorithmName; pr
 /** Bytes one rank's ll slot holds: a call whose slot needs more runs simple. */
 export const LL_MAX_BYTES = SMALL_MAX;
 
-export function algorithmNames(kind: CollectiveKind): AlgorithmName[] {
-  return [...new Set((TABLE[kind] ?? []).map((a) => a.name))];
+export function algorithmNames(kind: CollectiveKind): (AlgorithmName | typeof HIER)[] {
+  const names: (AlgorithmName | typeof HIER)[] = [...new Set((TABLE[kind] ?? []).map((a) => a.name))];
+  if (HIER_KINDS.includes(kind)) names.push(HIER);
+  return names;
 }

@@ -1,0 +1,96 @@
+import type { PeerRecord } from './comm/comm_setup.js';
+import type { CollectiveOptions, Communicator } from './communicator.js';
+import type { DeviceArray } from './device_array.js';
+
+/** How a communicator's ranks sit in processes, when every process holds the same number of consecutive ranks. */
+export interface ProcessLayout {
+  processes: number;
+  perProcess: number;
+}
+
+/**
+ * The layout a hierarchical call needs: several processes, more than one
+ * rank in each, the same count everywhere and numbered process by process
+ * (World.join's order). Anything else runs flat.
+ */
+export function processLayout(directory: readonly PeerRecord[] | undefined): ProcessLayout | undefined {
+  if (!directory) return undefined;
+  const seen = new Set<string>();
+  const counts: number[] = [];
+  let last: string | undefined;
+  for (const r of directory) {
+    const key = `${r.host}/${r.pid}/${r.pool}`;
+    if (key !== last) {
+      if (seen.has(key)) return undefined;
+      seen.add(key);
+      counts.push(0);
+      last = key;
+    }
+    counts[counts.length - 1]!++;
+  }
+  const per = counts[0]!;
+  if (counts.length < 2 || per < 2 || counts.some((c) => c !== per)) return undefined;
+  return { processes: counts.length, perProcess: per };
+}
+
+/**
+ * The two children of a hierarchical call: `local`, the ranks of this
+ * process (shm), and `cross`, the ranks of every process at this rank's
+ * local index (tcp). Local rank = rank % perProcess, cross rank = process.
+ */
+export interface Hierarchy {
+  readonly layout: ProcessLayout;
+  readonly local: Communicator;
+  readonly cross: Communicator;
+}
+
+/** Below this, or when the count does not split evenly over a process's ranks, all-reduce goes through each process's first rank. */
+export const HIER_CHUNKED_MIN_BYTES = 32 * 1024;
+
+function childOptions(opts: CollectiveOptions, withOp: boolean): CollectiveOptions {
+  const o: CollectiveOptions = {};
+  if (withOp && opts.op !== undefined) o.op = opts.op;
+  if (opts.dtype !== undefined) o.dtype = opts.dtype;
+  if (opts.timeoutMs !== undefined) o.timeoutMs = opts.timeoutMs;
+  return o;
+}
+
+/**
+ * All-reduce in three steps (NCCL's and Horovod's hierarchical scheme):
+ * reduce-scatter inside the process, all-reduce of each rank's block with
+ * the same block of the other processes, all-gather inside the process.
+ * Only 1/perProcess of the data crosses processes per rank, and every
+ * process link is busy at once. Small or unevenly split inputs: reduce to
+ * the process's first rank, all-reduce between those, broadcast back.
+ * avg divides in each step (by perProcess, then by processes): the same
+ * quotient as dividing the sum by the world size, rounded twice.
+ */
+export function hierAllReduce(h: Hierarchy, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): void {
+  const { local, cross } = h;
+  const reducing = childOptions(opts, true);
+  const moving = childOptions(opts, false);
+  const per = local.size;
+  if (send.length % per === 0 && send.byteLength >= HIER_CHUNKED_MIN_BYTES) {
+    const n = send.length / per;
+    // This rank's block of recv: in place for reduce-scatter when send is recv, and for all-gather always.
+    const mine = recv.subarray(local.rank * n, (local.rank + 1) * n) as DeviceArray;
+    local.reduceScatter(send, mine, reducing);
+    cross.allReduce(mine, mine, reducing);
+    local.allGather(mine, recv, moving);
+    return;
+  }
+  local.reduce(send, recv, { ...reducing, root: 0 });
+  if (local.rank === 0) cross.allReduce(recv, recv, reducing);
+  local.broadcast(recv, recv, { ...moving, root: 0 });
+}
+
+/** Broadcast across processes first, between the root and its counterparts, then inside every process. */
+export function hierBroadcast(h: Hierarchy, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): void {
+  const root = opts.root ?? 0;
+  const per = h.layout.perProcess;
+  const moving = childOptions(opts, false);
+  const rootProcess = Math.floor(root / per);
+  const rootLocal = root % per;
+  if (h.local.rank === rootLocal) h.cross.broadcast(send, recv, { ...moving, root: rootProcess });
+  h.local.broadcast(recv, recv, { ...moving, root: rootLocal });
+}
