@@ -92,6 +92,7 @@ export class Communicator {
     this.#s = s;
     this.#memory = s.pool.memory.buffer;
     this.#choice.llOk = s.connectors.every((c) => c === undefined || c.type === 'shm');
+    this.#choice.net = s.directory !== undefined;
     this.#choice.rules = tunedRules(s.size);
     this.#protocol = new CallProtocol(s);
     this.#p2p = new PointToPoint(s, this.#protocol);

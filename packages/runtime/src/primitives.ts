@@ -133,7 +133,7 @@ export class Prims {
     }
     // A tcp write reads its source when it leaves, later: an in-place call
     // overwrites that source next, so the writes must have left first.
-    if (pushed) this.flush();
+    if (pushed && b.sendRegion.mr === b.recvRegion.mr) this.flush();
   }
 
   /** Where peer q's staged input for `parity` can be read; this rank's own is byte `at` of its send buffer. */

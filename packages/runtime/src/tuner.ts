@@ -83,6 +83,8 @@ export interface ChoiceContext {
   llOk?: boolean;
   /** bytes one rank's ll slot would hold (the whole input for reduce-scatter) */
   llBytes?: number;
+  /** the communicator spans processes (tcp): the table's rules, measured over shm, give way to NET_RULES */
+  net?: boolean;
   /** the decision list per collective for this world, worked out once per communicator (tunedRules) */
   rules?: Partial<Record<CollectiveKind, readonly TunerRule[]>>;
 }
@@ -128,6 +130,11 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
     // Unforced, the faster protocol where it can run.
     return fit.find((a) => a.proto === 'll') ?? fit[0]!;
   }
+  const overNet = ctx.net ? NET_RULES[kind] : undefined;
+  if (overNet) {
+    const a = options.find((o) => o.name === (bytes <= overNet.smallBytes ? overNet.small : overNet.large) && o.proto === 'simple');
+    if (a && usable(a)) return a;
+  }
   for (const rule of ctx.rules?.[kind] ?? rulesFor(tuningTable(process.env[TUNER_FILE_ENV]), kind, nranks)) {
     if (bytes > rule.maxBytes) continue;
     const a = options.find((o) => o.name === rule.algo && o.proto === rule.proto);
@@ -135,6 +142,18 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
   }
   return options.find(usable) ?? options.find((a) => a.proto === 'simple')!;
 }
+
+/**
+ * Over tcp every piece of a call pays a proxy round trip (about a
+ * millisecond here), so what counts is how few synchronous steps a call
+ * takes: a small all-reduce is staged in one message per peer (oneshot);
+ * a large one streams through the ring's FIFOs, which keep pieces in
+ * flight, where twoshot fetches its sources piece by piece (measured on 2
+ * processes over loopback, 32 MiB: ring 0.22 GB/s busbw, twoshot 0.07).
+ */
+const NET_RULES: Partial<Record<CollectiveKind, { smallBytes: number; small: AlgorithmName; large: AlgorithmName }>> = {
+  allReduce: { smallBytes: SMALL_MAX, small: 'oneshot', large: 'ring' },
+};
 
 /** Every (algorithm, protocol) pair of a collective, for a tuner to measure. */
 export function tunerCandidates(kind: CollectiveKind): { algo: AlgorithmName; proto: Protocol }[] {

@@ -29,7 +29,18 @@ describe('tuner', () => {
     expect(envAlgorithm('broadcast', 'ring')).toBeUndefined();
     expect(envAlgorithm('allReduce', 'allGather=ring, allReduce=tree')).toBe('tree');
     expect(() => chooseAlgorithm('allGather', 8, 2, 'tree')).toThrow(/options.algo 'tree' is not an algorithm of allGather; choose from direct, ring/);
-    expect(algorithmNames('allReduce')).toEqual(['oneshot', 'twoshot', 'ring', 'tree']);
+    expect(algorithmNames('allReduce')).toEqual(['oneshot', 'twoshot', 'ring', 'tree', 'hier']);
+    expect(algorithmNames('allGather')).toEqual(['direct', 'ring']);
+    // 'hier' is a name, but only a communicator over several processes can run it.
+    expect(() => chooseAlgorithm('allReduce', 8, 2, 'hier')).toThrow(/algorithm 'hier' needs a communicator over several processes/);
+  });
+
+  it('across processes: a small all-reduce is staged in one message (oneshot), a large one streams through the ring', () => {
+    expect(chooseAlgorithm('allReduce', 8, 4, undefined, undefined, { net: true }).name).toBe('oneshot');
+    expect(chooseAlgorithm('allReduce', 1 << 20, 4, undefined, undefined, { net: true }).name).toBe('ring');
+    // Forcing still wins.
+    expect(chooseAlgorithm('allReduce', 1 << 20, 4, 'twoshot', undefined, { net: true }).name).toBe('twoshot');
+    expect(chooseAlgorithm('allReduce', 1 << 20, 4, undefined, undefined, { net: false }).name).not.toBe('ring');
   });
 
   it('follows the environment variable its caller read', () => {
