@@ -6,6 +6,7 @@ import {
   collectiveSizeLimit,
   DEFAULT_MPI_PEER,
   kernelSizeLimit,
+  launchedJob,
   parseSize,
   rmaSizeLimit,
   runCollectiveBench,
@@ -64,7 +65,7 @@ function collectiveFlags(y: Argv) {
     .option('maxbytes', { alias: 'e', type: 'string', default: '32M', describe: 'largest size in bytes' })
     .option('stepfactor', { alias: 'f', requiresArg: true, describe: 'multiply the size by this each step (default 2)' })
     .option('stepbytes', { alias: 'i', type: 'string', describe: 'add this many bytes each step instead of multiplying' })
-    .option('ngpus', { alias: 'g', requiresArg: true, default: 2, describe: 'devices (worker threads) to run on' })
+    .option('ngpus', { alias: 'g', requiresArg: true, default: 2, describe: 'devices (worker threads) to run on; in a job of several processes, devices per process (the job has processes × -g)' })
     .option('iters', { alias: 'n', requiresArg: true, default: 0, describe: 'timed iterations per size; 0 picks enough for --min-time-ms' })
     .option('warmup_iters', { alias: 'w', requiresArg: true, default: 5, describe: 'untimed iterations before timing' })
     .option('check', { alias: 'c', requiresArg: true, default: 1, describe: 'verify results (0 or 1); any #wrong makes the exit code 1' })
@@ -77,7 +78,8 @@ function collectiveFlags(y: Argv) {
     .option('min-time-ms', { requiresArg: true, default: 25, describe: 'with -n 0: time spent per size and mode' })
     .option('json', { type: 'string', describe: 'also write the results and the run (command, versions, machine, date) as JSON to this file' })
     .option('plot', { type: 'string', describe: 'also write an SVG chart of busbw and time against size' })
-    .option('mpi', { type: 'string', describe: 'run the Open MPI peer side by side (default: the shipped peers/mpi_coll.c; or a path to mpi_coll.c or its binary)' })
+    .option('mpi', { type: 'string', describe: 'run the Open MPI peer side by side (default: the shipped peers/mpi_coll.c; or a path to mpi_coll.c or its binary); in a job of several processes, process 0 runs it over tcp with a rank per device of the job' })
+    .option('join', { type: 'boolean', describe: 'join the job a launcher started (collective-run, torchrun, mpirun, srun, RANK/WORLD_SIZE/MASTER_*): the default when its environment names more than one process; --no-join runs every process on its own' })
     .option('progress', { type: 'boolean', default: true, describe: 'progress line on stderr (only on a terminal)' });
 }
 
@@ -85,7 +87,10 @@ export function buildCli(argv: string[], out: Writable): Argv {
   const runCollective = async (name: CollectiveName, a: Record<string, unknown>) => {
     const devices = integer('-g', a.ngpus, 1, 64);
     const root = integer('-r', a.root, 0);
-    if (root >= devices) throw new Error(`-r must be a rank of the ${devices} devices, 0..${devices - 1} (got ${shown(a.root)})`);
+    const join = a.join as boolean | undefined;
+    // In a job, -r counts every process's devices, known once the processes have met.
+    const joining = launchedJob(join) !== undefined;
+    if (!joining && root >= devices) throw new Error(`-r must be a rank of the ${devices} devices, 0..${devices - 1} (got ${shown(a.root)})`);
     const check = String(a.check).trim();
     if (check !== '0' && check !== '1') throw new Error(`-c must be 0 or 1 (got ${shown(a.check)})`);
     const min = parseSize(a.minbytes as string, '-b');
@@ -114,6 +119,7 @@ export function buildCli(argv: string[], out: Writable): Argv {
         ...(a.json !== undefined && { json: a.json as string }),
         ...(a.plot !== undefined && { plot: a.plot as string }),
         ...(mpi !== undefined && { mpi }),
+        ...(join !== undefined && { join }),
       },
       out,
     );
@@ -126,7 +132,14 @@ export function buildCli(argv: string[], out: Writable): Argv {
   let y = yargs(argv)
     .parserConfiguration({ 'parse-numbers': false, 'parse-positional-numbers': false })
     .scriptName('collective-bench')
-    .usage('$0 [collective] [flags]\n\nnccl-tests-style benchmark of the collective runtime. Without a collective it runs all_reduce.')
+    .usage(
+      '$0 [collective] [flags]\n\nnccl-tests-style benchmark of the collective runtime. Without a collective it runs all_reduce.\n\n' +
+        'Across processes: started by a launcher (collective-run --nproc-per-node 2 collective-bench -g 1, mpirun -np 2 collective-bench -g 1, ' +
+        'torchrun, srun), every process joins one communicator over all the devices of the job (shm inside a process, tcp between) and runs ' +
+        'the same sweep; process 0 prints one table for the whole job (time: the slowest rank; #wrong: summed over every rank; busbw over ' +
+        "the job's devices) and writes --json and --plot; the others print nothing unless they fail. -g is per process, -r counts the job's " +
+        'devices, and --mpi runs Open MPI over tcp (--mca btl tcp,self) with one rank per device of the job.',
+    )
     .strict()
     .recommendCommands()
     .wrap(Math.min(110, process.stdout.columns ?? 110))

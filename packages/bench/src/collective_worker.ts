@@ -3,6 +3,7 @@
 import { type DeviceArray, type DeviceContext, DTYPE_BYTES, type Dtype, type ReduceOp } from '@collective/runtime';
 import { type CollectiveName, SPECS } from './collectives.js';
 import { decode, encode, expectedReduce, inputValue, matches } from './exact_inputs.js';
+import { jobFigures } from './job_figures.js';
 
 export interface WorkerArgs {
   collective: CollectiveName;
@@ -33,6 +34,12 @@ export interface Sample {
   inWrong: number;
 }
 
+/** What every rank returns: the job's figures (the same on every rank) and how this rank reaches each peer. */
+export interface WorkerResult {
+  samples: Sample[];
+  connectors: ('shm' | 'net' | 'self')[];
+}
+
 const BATCHES = 5;
 const WARM_MS = 30;
 const YIELD_MS = 300;
@@ -59,7 +66,7 @@ function plan(name: CollectiveName, n: number, bytes: number, eb: number): Plan 
   return { per: count, sendLen: count, recvLen: count, count };
 }
 
-export default function collectiveWorker(ctx: DeviceContext): Sample[] {
+export default function collectiveWorker(ctx: DeviceContext): WorkerResult {
   const a = ctx.args as WorkerArgs;
   const n = ctx.size;
   const r = ctx.rank;
@@ -230,5 +237,5 @@ export default function collectiveWorker(ctx: DeviceContext): Sample[] {
   };
   // The first timing after start-up still overlaps V8's background work on two cores: take it twice.
   if (a.settleMs) measure();
-  return measure();
+  return { samples: jobFigures(ctx, measure()), connectors: c.connectors };
 }

@@ -4,12 +4,15 @@ export { MAX_POOL_BYTES, collectivePoolBytes, collectiveSizeLimit, kernelPoolByt
 export { checkOutputPath } from './output_path.js';
 export { runMetadata, benchVersion, type RunMetadata } from './run_metadata.js';
 export { runCollectiveBench, type CollectiveBenchOptions, type CollectiveBenchResult } from './run_collective.js';
-export { type Sample, type WorkerArgs } from './collective_worker.js';
+export { type Sample, type WorkerArgs, type WorkerResult } from './collective_worker.js';
+export { jobFigures } from './job_figures.js';
+export { launchedJob } from './bench_job.js';
+export { openBenchWorld, type BenchWorld, type BenchWorldOptions } from './bench_world.js';
 export { formatRow, header, footer, wrongCount, type Row } from './format_table.js';
 export { plotSvg } from './plot_svg.js';
 export { runKernelBench, type KernelBenchOptions, type KernelFigure } from './kernels_bench.js';
 export { runRmaBench, type RmaBenchOptions, type RmaFigures } from './rma_bench.js';
-export { runMpiPeer, DEFAULT_MPI_PEER, type MpiSample } from './mpi_peer.js';
+export { runMpiPeer, mpirunArgs, mpirunEnv, DEFAULT_MPI_PEER, MPI_PEER_TIMEOUT_MS, type MpiPeerOptions, type MpiSample } from './mpi_peer.js';
 export { inputValue, expectedReduce, matches } from './exact_inputs.js';
 export { traceReport, type TraceVerdict } from './trace_report.js';
 export { runTune, TUNABLE, type TuneOptions } from './tune.js';

@@ -1,10 +1,13 @@
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { TransportError } from '@collective/transport';
 import type { CollectiveName } from './collectives.js';
+
+const run = promisify(execFile);
 
 export interface MpiSample {
   bytes: number;
@@ -14,6 +17,9 @@ export interface MpiSample {
 
 /** The Open MPI peer shipped with this package (peers/mpi_coll.c); `--mpi` with no path runs it. */
 export const DEFAULT_MPI_PEER = fileURLToPath(new URL('../peers/mpi_coll.c', import.meta.url));
+
+/** The longest the peer may take to build and run its sweep. */
+export const MPI_PEER_TIMEOUT_MS = 600_000;
 
 /** The peer's name for a collective; only the ones it implements. */
 export function mpiOpFor(collective: CollectiveName): 'allreduce' | 'allgather' {
@@ -26,26 +32,83 @@ export function checkMpiPeer(path: string): void {
   if (!existsSync(path)) throw new TransportError('ENOENT', `--mpi: ${path} does not exist; give no path for the shipped ${DEFAULT_MPI_PEER}, or a built mpi_coll`);
 }
 
+export interface MpiPeerOptions {
+  /** mpi_coll.c (built with mpicc) or its binary */
+  path: string;
+  op: 'allreduce' | 'allgather';
+  ranks: number;
+  minBytes: number;
+  maxBytes: number;
+  /**
+   * 'tcp' forces Open MPI's tcp transport (pml ob1, btl tcp,self), the
+   * counterpart of a job whose processes talk over tcp; by default Open MPI
+   * picks (shared memory on one host).
+   */
+  transport?: 'default' | 'tcp';
+  /** hosts and ranks per host when the job spans several (mpirun --host); one host: all local */
+  hosts?: { name: string; slots: number }[];
+}
+
+/**
+ * The environment for the peer's mpirun: a process that is itself a rank of
+ * an MPI launch (collective-bench under mpirun or mpiexec) carries its
+ * launcher's variables, and mpirun refuses to start inside them ("mpirun
+ * does not support recursive calls"), so they are left out.
+ */
+export function mpirunEnv(env: NodeJS.ProcessEnv = process.env): NodeJS.ProcessEnv {
+  const underOpenMpi = env.OMPI_COMM_WORLD_SIZE !== undefined || env.PMIX_RANK !== undefined;
+  const underHydra = env.PMI_RANK !== undefined || env.PMI_SIZE !== undefined;
+  if (!underOpenMpi && !underHydra) return env;
+  const out: NodeJS.ProcessEnv = {};
+  for (const [k, v] of Object.entries(env)) {
+    if (underOpenMpi && /^(OMPI_|PMIX_|OPAL_|ORTE_|PRTE_)/.test(k)) continue;
+    if (underHydra && /^(PMI_|HYDRA_|MPI_LOCALRANKID$|MPI_LOCALNRANKS$)/.test(k)) continue;
+    out[k] = v;
+  }
+  return out;
+}
+
+/** mpirun's arguments for the peer, before the program. */
+export function mpirunArgs(o: Pick<MpiPeerOptions, 'ranks' | 'transport' | 'hosts'>): string[] {
+  const args = ['--allow-run-as-root', '--oversubscribe', '-np', String(o.ranks)];
+  // With UCX installed, Open MPI would pick pml ucx and its own shared memory, ignoring btl.
+  if (o.transport === 'tcp') args.push('--mca', 'pml', 'ob1', '--mca', 'btl', 'tcp,self');
+  if (o.hosts && o.hosts.length > 1) args.push('--host', o.hosts.map((h) => `${h.name}:${h.slots}`).join(','));
+  else if (o.transport === 'tcp') args.push('--mca', 'btl_tcp_if_include', 'lo');
+  return args;
+}
+
+function firstLine(e: unknown): string {
+  const err = e as { stderr?: string; message?: string; killed?: boolean };
+  if (err.killed) return `no answer within ${MPI_PEER_TIMEOUT_MS / 1000} s`;
+  const text = (err.stderr ?? '').trim() || (err.message ?? String(e));
+  return text.split('\n').find((l) => l.trim() !== '' && !/^[-*]+$/.test(l.trim())) ?? text;
+}
+
 /**
  * Runs the Open MPI peer (peers/mpi_coll.c) in the same run, for
  * side-by-side figures. Accepts the C source (built with mpicc) or a binary.
  */
-export function runMpiPeer(path: string, op: 'allreduce' | 'allgather', ranks: number, minBytes: number, maxBytes: number): MpiSample[] {
-  checkMpiPeer(path);
-  let bin = path;
-  if (path.endsWith('.c')) {
+export async function runMpiPeer(o: MpiPeerOptions): Promise<MpiSample[]> {
+  checkMpiPeer(o.path);
+  let bin = o.path;
+  const env = mpirunEnv();
+  if (o.path.endsWith('.c')) {
     bin = join(mkdtempSync(join(tmpdir(), 'mpi-peer-')), 'mpi_coll');
     try {
-      execFileSync('mpicc', ['-O3', '-march=native', '-o', bin, path], { stdio: 'pipe' });
+      await run('mpicc', ['-O3', '-march=native', '-o', bin, o.path], { env, timeout: MPI_PEER_TIMEOUT_MS });
     } catch (e) {
-      throw new TransportError('ENOENT', `--mpi: could not build ${path} with mpicc (apt-get install -y openmpi-bin libopenmpi-dev): ${(e as Error).message.split('\n')[0]}`);
+      throw new TransportError('ENOENT', `--mpi: could not build ${o.path} with mpicc (apt-get install -y openmpi-bin libopenmpi-dev): ${firstLine(e)}`);
     }
   }
-  const out = execFileSync('mpirun', ['--allow-run-as-root', '--oversubscribe', '-np', String(ranks), bin, op, String(Math.max(minBytes, 8)), String(maxBytes), '20'], {
-    encoding: 'utf8',
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return out
+  const args = [...mpirunArgs(o), bin, o.op, String(Math.max(o.minBytes, 8)), String(o.maxBytes), '20'];
+  let stdout: string;
+  try {
+    ({ stdout } = await run('mpirun', args, { env, encoding: 'utf8', timeout: MPI_PEER_TIMEOUT_MS, maxBuffer: 16 << 20 }));
+  } catch (e) {
+    throw new TransportError('EIO', `--mpi: mpirun ${args.join(' ')} failed: ${firstLine(e)}`);
+  }
+  return stdout
     .split('\n')
     .filter((l) => /^\s*\d/.test(l))
     .map((l) => {

@@ -1,12 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import type { Writable } from 'node:stream';
-import { algorithmNames, DTYPE_BYTES, type Dtype, PROTOCOLS, type ReduceOp, World } from '@collective/runtime';
+import { algorithmNames, DTYPE_BYTES, type Dtype, type JsonValue, PROTOCOLS, type ReduceOp } from '@collective/runtime';
 import { TransportError } from '@collective/transport';
 import { type CollectiveName, SPECS } from './collectives.js';
-import type { Sample, WorkerArgs } from './collective_worker.js';
+import { launchedJob } from './bench_job.js';
+import { type BenchWorld, openBenchWorld } from './bench_world.js';
+import type { Sample, WorkerArgs, WorkerResult } from './collective_worker.js';
 import { footer, formatRow, header, type Row, wrongCount } from './format_table.js';
-import { checkMpiPeer, type MpiSample, mpiOpFor, runMpiPeer } from './mpi_peer.js';
+import { checkMpiPeer, mpiOpFor } from './mpi_peer.js';
 import { checkOutputPath } from './output_path.js';
 import { plotSvg } from './plot_svg.js';
 import { checkFits, collectivePoolBytes, collectiveSizeLimit } from './pool_limits.js';
@@ -37,6 +39,12 @@ export interface CollectiveBenchOptions {
   progress: boolean;
   /** the command line, recorded in the JSON file (default: process.argv) */
   command?: string[];
+  /**
+   * join the job a launcher started (World.join): true always, false never,
+   * undefined when the launcher environment names more than one process.
+   * `devices` are then this process's; the job has every process's.
+   */
+  join?: boolean;
 }
 
 export interface CollectiveBenchResult {
@@ -67,11 +75,11 @@ function toRow(s: Sample, dtype: Dtype, redop: string, root: number, factor: num
 }
 
 /** Everything that can be refused is refused here, before a line is printed or a thread started. */
-function validate(o: CollectiveBenchOptions): void {
+function validate(o: CollectiveBenchOptions, joining: boolean, printing: boolean): void {
   if (!Number.isSafeInteger(o.devices) || o.devices < 1) throw new TransportError('EINVAL', `devices must be a positive integer (got ${o.devices})`);
-  if (!Number.isSafeInteger(o.root) || o.root < 0 || o.root >= o.devices) {
-    throw new TransportError('EINVAL', `-r ${o.root} is not a rank of ${o.devices} devices; use 0..${o.devices - 1}`);
-  }
+  if (!Number.isSafeInteger(o.root) || o.root < 0) throw new TransportError('EINVAL', `-r must be a non-negative integer (got ${o.root})`);
+  // A job's device count is known once its processes meet: see checkRoot.
+  if (!joining) checkRoot(o.root, o.devices);
   const kind = SPECS[o.collective].kind;
   if (o.algo !== undefined) {
     const names: string[] = kind === 'sendRecv' ? [] : algorithmNames(kind);
@@ -80,49 +88,112 @@ function validate(o: CollectiveBenchOptions): void {
   if (o.proto !== undefined && !(PROTOCOLS as readonly string[]).includes(o.proto)) throw new TransportError('EINVAL', `--proto must be one of ${PROTOCOLS.join(', ')} (got ${o.proto})`);
   if (o.sizes.length === 0) throw new TransportError('EINVAL', 'the size sweep is empty; check -b, -e, -f and -i');
   checkFits('-e (the largest size)', Math.max(...o.sizes), collectiveSizeLimit(o.devices));
-  if (o.json) checkOutputPath('--json', o.json);
-  if (o.plot) checkOutputPath('--plot', o.plot);
+  // Only the process that prints writes files; the others' folders do not matter.
+  if (printing && o.json) checkOutputPath('--json', o.json);
+  if (printing && o.plot) checkOutputPath('--plot', o.plot);
   if (o.mpi !== undefined) {
     mpiOpFor(o.collective);
-    checkMpiPeer(o.mpi);
+    if (printing) checkMpiPeer(o.mpi);
   }
 }
 
-/** nccl-tests for this runtime: one collective over a size sweep, per dtype and op. */
+function checkRoot(root: number, total: number, processes = 1): void {
+  if (root >= total) {
+    const of = processes > 1 ? `the job's ${total} devices (${processes} processes)` : `${total} devices`;
+    throw new TransportError('EINVAL', `-r ${root} is not a rank of ${of}; use 0..${total - 1}`);
+  }
+}
+
+/** What every process of a job must run alike, by the flags that set it. */
+function agreement(o: CollectiveBenchOptions): { [key: string]: JsonValue } {
+  return {
+    collective: o.collective,
+    'sizes (-b, -e, -f, -i)': o.sizes,
+    'datatypes (-d)': o.dtypes,
+    'ops (-o)': o.ops,
+    'root (-r)': o.root,
+    'iterations (-n)': o.iters,
+    'warmup (-w)': o.warmup,
+    'check (-c)': o.check,
+    '--min-time-ms': o.minTimeMs,
+    '--algo': o.algo ?? null,
+    '--proto': o.proto ?? null,
+    '--connector': o.connector ?? null,
+    '--mpi': o.mpi !== undefined,
+  };
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : one.endsWith('s') ? 'es' : 's'}`;
+
+/** "2 processes × 2 devices per process = 4 devices", or the counts when processes differ. */
+function describeJob(b: BenchWorld): string {
+  const per = b.devicesPerProcess;
+  const total = per.reduce((x, y) => x + y, 0);
+  if (per.length === 1 && b.launcher === undefined) return `${plural(total, 'device')}`;
+  const shape = per.every((d) => d === per[0]) ? `${plural(per.length, 'process')} × ${plural(per[0]!, 'device')} per process` : `${plural(per.length, 'process')} (${per.join('+')} devices)`;
+  return `${shape} = ${plural(total, 'device')} (${b.launcher ?? 'joined'}, ${plural(b.hosts, 'host')})`;
+}
+
+/** How rank 0 reaches its peers: the same process's over shm, other processes' over the tcp provider. */
+function describeConnectors(connectors: readonly string[], b: BenchWorld): string {
+  const local = b.devicesPerProcess[0]!;
+  const kinds = (from: number, to: number) => [...new Set(connectors.slice(from, to).filter((c) => c !== 'self'))].join('+') || '-';
+  const name = (k: string) => (k === 'net' ? 'net (tcp)' : k);
+  if (b.devicesPerProcess.length === 1) return `connectors ${kinds(0, connectors.length)}`;
+  const inside = local > 1 ? `${kinds(0, local)} inside a process, ` : '';
+  return `connectors ${inside}${name(kinds(local, connectors.length))} between processes`;
+}
+
+/**
+ * nccl-tests for this runtime: one collective over a size sweep, per dtype
+ * and op. As one process of a job started by a launcher (see launchedJob),
+ * every process runs the same sweep over one communicator of all the job's
+ * devices, and only process 0 prints the table and writes the files.
+ */
 export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writable): Promise<CollectiveBenchResult> {
-  validate(o);
+  const job = launchedJob(o.join);
+  const printing = (job?.rank ?? 0) === 0;
+  validate(o, job !== undefined, printing);
   const started = new Date();
   const spec = SPECS[o.collective];
   const maxBytes = Math.max(...o.sizes);
   const algo = o.algo === undefined && o.proto === undefined ? 'tuned' : `${o.algo ?? 'tuned'}${o.proto ? `/${o.proto}` : ''}`;
-  let mpi: MpiSample[] | undefined;
-  if (o.mpi !== undefined) mpi = runMpiPeer(o.mpi, mpiOpFor(o.collective), o.devices, Math.min(...o.sizes), maxBytes);
-  const world = await World.start({ devices: o.devices, poolBytes: collectivePoolBytes(o.devices, maxBytes), ...(o.connector !== undefined && { connector: o.connector }) });
+  const bench = await openBenchWorld({
+    devices: o.devices,
+    poolBytes: collectivePoolBytes(o.devices, maxBytes),
+    ...(o.connector !== undefined && { connector: o.connector }),
+    ...(o.mpi !== undefined && { mpi: { path: o.mpi, op: mpiOpFor(o.collective), minBytes: Math.min(...o.sizes), maxBytes } }),
+    ...(job !== undefined && { job, agree: agreement(o) }),
+    checkTotal: (total) => checkRoot(o.root, total, job?.worldSize ?? 1),
+  });
+  const { world, mpi } = bench;
+  // Every process runs the sweep; only process 0 speaks.
+  const say = (text: string) => {
+    if (bench.process === 0) out.write(text);
+  };
+  const n = world.size;
   const rows: Row[] = [];
   const ops = spec.reducing ? o.ops : (['sum'] as ReduceOp[]);
-  const progress = new Progress(o.progress, ops.length * o.dtypes.length * o.sizes.length);
-  const factor = spec.busFactor(o.devices);
+  const progress = new Progress(o.progress && bench.process === 0, ops.length * o.dtypes.length * o.sizes.length);
+  const factor = spec.busFactor(n);
+  let ok = false;
   try {
-    out.write(`# collective-bench ${o.collective}: ${o.devices} device(s) on ${cpus().length} core(s), warmup ${o.warmup}, iterations ${o.iters || 'auto'}, check ${o.check ? 1 : 0}, algorithm ${algo}, connector ${o.connector ?? process.env.COLLECTIVE_CONNECTOR ?? 'auto'}\n#\n`);
-    for (const line of header(mpi !== undefined)) out.write(`${line}\n`);
     for (const dtype of o.dtypes) {
       for (const op of ops) {
         for (const size of o.sizes) {
-          if (size < DTYPE_BYTES[dtype] * (spec.perRankBlocks ? o.devices : 1) && size > 0) continue;
+          if (size < DTYPE_BYTES[dtype] * (spec.perRankBlocks ? n : 1) && size > 0) continue;
           const args: WorkerArgs = { collective: o.collective, sizes: [size], dtype, op, root: o.root, iters: o.iters, warmup: o.warmup, check: o.check, minTimeMs: o.minTimeMs, ...(o.algo !== undefined && { algo: o.algo }), ...(o.proto !== undefined && { proto: o.proto }), ...(o.stat !== undefined && { stat: o.stat }) };
           if (rows.length === 0) args.settleMs = SETTLE_MS;
           progress.tick(`${o.collective} ${dtype} ${op} ${size} B`);
-          const perRank = await world.launch<Sample[]>(new URL('./collective_worker.js', import.meta.url), args);
-          // A collective is as slow as its slowest rank; #wrong adds up over ranks.
-          const merged: Sample = { ...perRank[0]![0]! };
-          for (const samples of perRank.slice(1)) {
-            const s = samples[0]!;
-            merged.outUs = Math.max(merged.outUs, s.outUs);
-            merged.inUs = Math.max(merged.inUs, s.inUs);
-            merged.outWrong += s.outWrong;
-            merged.inWrong += s.inWrong;
+          const results = await world.launch<WorkerResult>(new URL('./collective_worker.js', import.meta.url), args);
+          if (rows.length === 0) {
+            // The header names the connectors the communicator chose, known after the first call.
+            const connector = bench.devicesPerProcess.length > 1 || bench.launcher !== undefined ? describeConnectors(results[0]!.connectors, bench) : `connector ${o.connector ?? process.env.COLLECTIVE_CONNECTOR ?? 'auto'}`;
+            say(`# collective-bench ${o.collective}: ${describeJob(bench)} on ${cpus().length} core(s), warmup ${o.warmup}, iterations ${o.iters || 'auto'}, check ${o.check ? 1 : 0}, algorithm ${algo}, ${connector}\n#\n`);
+            for (const line of header(mpi !== undefined)) say(`${line}\n`);
           }
-          const row = toRow(merged, dtype, spec.reducing ? op : 'none', spec.rooted ? o.root : -1, factor, o.check, algo);
+          // Every rank holds the job's figures (max time, #wrong summed over all ranks of all processes).
+          const row = toRow(results[0]!.samples[0]!, dtype, spec.reducing ? op : 'none', spec.rooted ? o.root : -1, factor, o.check, algo);
           const m = mpi?.find((x) => x.bytes === row.bytes);
           if (mpi && dtype === 'float32' && op === 'sum') {
             row.mpiUs = m?.us ?? NaN;
@@ -130,20 +201,24 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
           }
           rows.push(row);
           progress.clear();
-          out.write(`${formatRow(row)}\n`);
+          say(`${formatRow(row)}\n`);
         }
       }
     }
+    ok = true;
   } finally {
     progress.clear();
-    await world.close();
+    await bench.close(ok);
   }
-  for (const line of footer(rows)) out.write(`${line}\n`);
-  if (o.json) {
+  for (const line of footer(rows)) say(`${line}\n`);
+  if (bench.process === 0 && o.json) {
     const meta = runMetadata(o.command ?? process.argv, started);
     const doc = {
       collective: o.collective,
-      devices: o.devices,
+      devices: n,
+      processes: bench.devicesPerProcess.length,
+      devicesPerProcess: bench.devicesPerProcess,
+      ...(bench.launcher !== undefined && { launcher: bench.launcher, hosts: bench.hosts }),
       cores: meta.machine.cores,
       ...meta,
       iterations: o.iters === 0 ? 'auto' : o.iters,
@@ -156,6 +231,7 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
     };
     writeFileSync(o.json, `${JSON.stringify(doc, null, 2)}\n`);
   }
-  if (o.plot) writeFileSync(o.plot, plotSvg(`${o.collective} on ${o.devices} device(s), ${o.dtypes.join('/')}${spec.reducing ? ` ${o.ops.join('/')}` : ''}`, rows));
+  const processes = bench.devicesPerProcess.length > 1 ? ` (${plural(bench.devicesPerProcess.length, 'process')})` : '';
+  if (bench.process === 0 && o.plot) writeFileSync(o.plot, plotSvg(`${o.collective} on ${n} device(s)${processes}, ${o.dtypes.join('/')}${spec.reducing ? ` ${o.ops.join('/')}` : ''}`, rows));
   return { rows, wrong: wrongCount(rows) };
 }

@@ -89,7 +89,7 @@ export async function runTune(o: TuneOptions, out: Writable): Promise<TuningTabl
         if (mine.length === 0) continue;
         if (o.progress && process.stderr.isTTY) process.stderr.write(`\rtuning ${name} on ${n} devices: ${key(c)}        `);
         const res = await runCollectiveBench(
-          { collective: name, sizes: mine, devices: n, iters: 0, warmup: 2, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, algo: c.algo, proto: c.proto, minTimeMs: o.minTimeMs, progress: false, stat: 'min', ...(o.connector !== undefined && { connector: o.connector }) },
+          { collective: name, sizes: mine, devices: n, iters: 0, warmup: 2, check: true, ops: ['sum'], dtypes: ['float32'], root: 0, algo: c.algo, proto: c.proto, minTimeMs: o.minTimeMs, progress: false, stat: 'min', join: false, ...(o.connector !== undefined && { connector: o.connector }) },
           sink(),
         );
         if (res.wrong > 0) throw new TransportError('EIO', `${name} ${key(c)} on ${n} devices gave ${res.wrong} wrong value(s); not writing a table from a broken run`);
