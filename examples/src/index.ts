@@ -2,11 +2,13 @@ export { solveDistributed, LINEAR_REGRESSION_STEP } from './linear_regression.js
 export type { RankSolution } from './linear_regression_step.js';
 export { DEFAULT_PROBLEM, checkProblem, columnsOf, rowsOf, shardOf, trueWeights, type RegressionProblem } from './linear_regression_data.js';
 export { accumulateNormalEquations, packedLength, solveNormalEquations } from './normal_equations.js';
-export { trainDataParallel, TFJS_DATA_PARALLEL_STEP } from './tfjs_data_parallel.js';
+export { trainDataParallel, TFJS_DATA_PARALLEL_STEP, parameterCount, poolBytesFor, worldOptions } from './tfjs_data_parallel.js';
 export type { RankTraining } from './tfjs_data_parallel_step.js';
-export { DEFAULT_CONFIG, checkConfig, rowsOfRank, type DataParallelConfig } from './data_parallel_config.js';
+export { DEFAULT_CONFIG, EXCHANGE_MODES, HOOK_NAMES, MAX_DEPTH, bucketBytesOf, checkConfig, rowsOfRank, type DataParallelConfig, type ExchangeMode, type HookName } from './data_parallel_config.js';
 export { exchangeGradients } from './exchange_gradients.js';
-export { buildMlp, meanLoss, trainableVariables, useCpuBackend } from './mlp_model.js';
+export { OverlappedExchange, BUCKET_TIMEOUT_MS, type OverlappedExchangeOptions } from './overlapped_exchange.js';
+export { GradReadyHooks, hookedMeanLoss, type GradListener } from './grad_ready_hooks.js';
+export { buildMlp, denseLayers, meanLoss, trainableVariables, useCpuBackend, type DenseParams } from './mlp_model.js';
 export { flattenInto, hashOf, layoutOf, snapshot, unflatten, type BucketLayout, type BucketSlot } from './param_bucket.js';
 export { DEFAULT_SPIRAL, checkSpiral, spiralRows, type SpiralSpec } from './spiral_data.js';
 export { SeededRandom, mix32, streamOf } from './seeded_random.js';

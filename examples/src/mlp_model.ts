@@ -16,15 +16,27 @@ export async function useCpuBackend(): Promise<void> {
   if (!(await tf.setBackend('cpu'))) throw new TransportError('EIO', "tfjs could not select its 'cpu' backend");
 }
 
-export function buildMlp(hidden: number, seed: number): tfl.Sequential {
+/**
+ * 2 → hidden (tanh) → … → 1 logit with `depth` hidden layers. Layer names
+ * are 'hidden', 'hidden2', … and 'output'; kernels draw from seed, seed + 1,
+ * … in layer order (depth 1 is the example's original model).
+ */
+export function buildMlp(hidden: number, seed: number, depth = 1): tfl.Sequential {
   if (!Number.isSafeInteger(hidden) || hidden <= 0) throw new TransportError('EINVAL', `hidden must be a positive integer (got ${String(hidden)})`);
   if (!Number.isSafeInteger(seed)) throw new TransportError('EINVAL', `seed must be an integer (got ${String(seed)})`);
-  return tfl.sequential({
-    layers: [
-      tfl.layers.dense({ name: 'hidden', inputShape: [2], units: hidden, activation: 'tanh', kernelInitializer: tfl.initializers.glorotUniform({ seed }), biasInitializer: 'zeros' }),
-      tfl.layers.dense({ name: 'output', units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + 1 }), biasInitializer: 'zeros' }),
-    ],
-  });
+  if (!Number.isSafeInteger(depth) || depth <= 0) throw new TransportError('EINVAL', `depth must be a positive integer (got ${String(depth)})`);
+  const hiddenLayers = Array.from({ length: depth }, (_, l) =>
+    tfl.layers.dense({
+      name: l === 0 ? 'hidden' : `hidden${l + 1}`,
+      ...(l === 0 ? { inputShape: [2] } : {}),
+      units: hidden,
+      activation: 'tanh',
+      kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + l }),
+      biasInitializer: 'zeros',
+    }),
+  );
+  const output = tfl.layers.dense({ name: 'output', units: 1, kernelInitializer: tfl.initializers.glorotUniform({ seed: seed + depth }), biasInitializer: 'zeros' });
+  return tfl.sequential({ layers: [...hiddenLayers, output] });
 }
 
 /** The trainable variables of `model`, sorted by name: the fixed order in which parameters and gradients are flattened. */
@@ -35,6 +47,30 @@ export function trainableVariables(model: tfl.LayersModel): tf.Variable[] {
     return v;
   });
   return vars.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+}
+
+/** One dense layer's parameters and activation, as the model computes it. */
+export interface DenseParams {
+  layer: string;
+  kernel: tf.Variable;
+  bias: tf.Variable;
+  activation: 'tanh' | 'linear';
+}
+
+/** The model's dense layers in forward order: what a hand-written forward pass over the same variables needs. */
+export function denseLayers(model: tfl.LayersModel): DenseParams[] {
+  return model.layers.map((layer) => {
+    const config = layer.getConfig();
+    const activation = config['activation'];
+    if (layer.getClassName() !== 'Dense' || (activation !== 'tanh' && activation !== 'linear')) {
+      throw new TransportError('EINVAL', `layer ${layer.name} is a ${layer.getClassName()} with activation ${String(activation)}; only Dense layers with tanh or linear activation are supported`);
+    }
+    const [kernel, bias] = layer.trainableWeights.map((w) => w.read());
+    if (!(kernel instanceof tf.Variable && kernel.rank === 2 && bias instanceof tf.Variable && bias.rank === 1)) {
+      throw new TransportError('EINVAL', `layer ${layer.name} must have a trainable 2-d kernel and a 1-d bias`);
+    }
+    return { layer: layer.name, kernel, bias, activation };
+  });
 }
 
 /** Mean sigmoid cross-entropy of the model's logits on rows `x` (n × 2) with 0/1 `labels` (n × 1). */
