@@ -1,0 +1,11 @@
+import { World } from '@collective/runtime';
+
+// streams: true gives every device a communication stream (ctx.stream), a thread of its own.
+const world = await World.start({ devices: 2, streams: true });
+try {
+  for (const line of await world.launch<string>(new URL('./stream_step.js', import.meta.url))) console.log(line);
+  // rank 0: a[0]=1 b[0]=2 done=true busy=true
+  // rank 1: a[0]=1 b[0]=2 done=true busy=true
+} finally {
+  await world.close();
+}
