@@ -103,7 +103,7 @@ export class PointToPoint {
       this.protocol.recorder.begin(this.protocol.sequence, SENDRECV_KIND, first.data.length, DTYPE_CODE[sendTypes[0] ?? recvTypes[0] ?? 'uint8'], 0, first.peer, 0);
       this.rounds(sends, sendTypes, sendRegs, recvs, recvTypes, recvRegs, selfSends, selfRecvs);
       // As a collective: the group ends when its last tcp write has left the buffers.
-      s.prims.flush();
+      s.prims.flushUser();
     } catch (e) {
       failure = e as Error;
     }

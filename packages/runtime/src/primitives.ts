@@ -2,6 +2,7 @@ import type { Call } from './algorithm.js';
 import { Hdr, R, rankBase } from './comm/comm_block.js';
 import type { WaitContext } from './comm/wait_context.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connectors/connector.js';
+import type { NetPort } from './connectors/net_port.js';
 import type { ShmConnector, ShmGroup } from './connectors/shm_connector.js';
 import { DST_F32, type ReduceKernels, SRC0_F32 } from './kernels/reduce_kernels.js';
 import { GET_BYTES, SMALL_DATA, SMALL_MAX } from './scratch_layout.js';
@@ -57,6 +58,8 @@ export class Prims {
     slotBytes: number,
     /** pool offset of this rank's own staged small input slot, per parity */
     private readonly ownStaged: (parity: number) => number,
+    /** the endpoint of this rank's net connectors, when it has any */
+    private readonly netPort?: NetPort,
   ) {
     this.rank = rank;
     this.size = size;
@@ -119,7 +122,6 @@ export class Prims {
     if (bytes === 0) return;
     const b = this.buffers;
     let copied = false;
-    let pushed = false;
     for (let q = 0; q < this.size; q++) {
       const c = this.peers[q];
       if (!c) continue;
@@ -128,12 +130,8 @@ export class Prims {
         copied = true;
       } else {
         c.pushStaged(parity, b.sendRegion, b.sendAt + at - b.sendRegion.base, bytes, this.ctx);
-        pushed = true;
       }
     }
-    // A tcp write reads its source when it leaves, later: an in-place call
-    // overwrites that source next, so the writes must have left first.
-    if (pushed && b.sendRegion.mr === b.recvRegion.mr) this.flush();
   }
 
   /** Where peer q's staged input for `parity` can be read; this rank's own is byte `at` of its send buffer. */
@@ -191,6 +189,15 @@ export class Prims {
     for (const c of this.peers) if (c?.type === 'net') c.flush(this.ctx);
   }
 
+  /**
+   * Waits until no transfer reads or writes a user buffer any more (net):
+   * the end of a call, after which the caller may reuse its buffers.
+   * Transfers from private scratch are guarded by their own protocols.
+   */
+  flushUser(): void {
+    if (this.netPort) this.netPort.flushUser(this.ctx);
+  }
+
   /** The most a small slot carries, for algorithms that stage or use ll. */
   get smallBytes(): number {
     return SMALL_MAX;
@@ -222,9 +229,13 @@ export class Prims {
     return parity;
   }
 
-  /** Every rank arrives before any leaves; this rank's transfers have landed first. */
+  /**
+   * Every rank arrives before any leaves; this rank's transfers have landed
+   * first: over shm they are stores made before the arrival, over net the
+   * arrival is a message of the same process pair, and those are applied
+   * in posting order, so the data before it has landed when it is seen.
+   */
   barrier(): void {
-    this.flush();
     const a = ++this.arrivals;
     if (this.allShm && this.shm && this.shm.sync.central) {
       const target = (++this.centralRounds * this.size) | 0;

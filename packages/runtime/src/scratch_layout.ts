@@ -88,6 +88,8 @@ export class PrivateLayout {
   readonly statusOut: number;
   readonly fifo: number;
   readonly get: number;
+  /** net: this rank's staged small input, per call parity, copied here so a tcp write never reads a user buffer after the call */
+  readonly stageOut: number;
   readonly bytes: number;
 
   constructor(
@@ -101,7 +103,17 @@ export class PrivateLayout {
     this.statusOut = this.p2pOut + P2P_BYTES;
     this.fifo = pageUp(this.statusOut + 64);
     this.get = this.fifo + (net ? Ch.COUNT * FIFO_SLOTS * slotBytes : 0);
-    this.bytes = net ? pageUp(this.get + nranks * GET_BYTES) : PAGE_SIZE;
+    this.stageOut = this.get + (net ? nranks * GET_BYTES : 0);
+    this.bytes = net ? pageUp(this.stageOut + 2 * SMALL_BYTES) : PAGE_SIZE;
+  }
+
+  /**
+   * Where the staged input of a call with this parity is sent from. It is
+   * rewritten two calls later, after every peer announced the call between,
+   * which each does only once it has the bytes: the write has left.
+   */
+  stageSlot(parity: number): number {
+    return this.stageOut + parity * SMALL_BYTES;
   }
 
   fifoSlot(ch: number, slot: number): number {

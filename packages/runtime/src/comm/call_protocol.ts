@@ -215,10 +215,10 @@ export class CallProtocol {
         this.announce(seq);
         this.awaitPeers(seq);
         req.alg?.run(s.prims, call);
-        // A tcp write leaves after its post returned, reading the buffer it
-        // names: the call ends when the last of them has, so the caller may
-        // reuse or free its buffers at once.
-        s.prims.flush();
+        // A tcp transfer runs after its post returned, on the buffer it
+        // names: the call ends when the last one on a user buffer has, so
+        // the caller may reuse or free its buffers at once.
+        s.prims.flushUser();
       }
     } catch (e) {
       failure = e as Error;

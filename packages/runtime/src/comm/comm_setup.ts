@@ -238,7 +238,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       connectors.push(new ShmConnector(q, shm, att.map().segments[0]!.offset));
     }
     port?.connect(addresses);
-    const prims = new Prims(rank, size, connectors, connectors.some((c) => c?.type === 'shm') ? shm : undefined, kernels, ctx, slotBytes, (parity) => scratchBuf.offset + layout.smallSlot(rank, parity));
+    const prims = new Prims(rank, size, connectors, connectors.some((c) => c?.type === 'shm') ? shm : undefined, kernels, ctx, slotBytes, (parity) => scratchBuf.offset + layout.smallSlot(rank, parity), connectors.some((c) => c?.type === 'net') ? port : undefined);
     const state: CommState = {
       pool,
       device,

@@ -34,6 +34,7 @@ export class NetConnector implements Connector {
   private readonly keys = [0, 0];
   private readonly offs = [0, 0];
   private readonly sizes = [0, 0];
+  private poolBytes: Uint8Array | undefined;
 
   constructor(
     readonly peer: number,
@@ -92,7 +93,13 @@ export class NetConnector implements Connector {
 
   pushStaged(parity: number, src: LocalRegion, srcOff: number, bytes: number, ctx: WaitContext): void {
     if (bytes === 0) return;
-    this.g.port.post('write', this.peer, src.mr!, srcOff, bytes, this.peerKey, this.g.layout.smallSlot(this.g.rank, parity) + SMALL_DATA, ctx);
+    const g = this.g;
+    const at = g.priv.stageSlot(parity);
+    // From a private copy, not the user's buffer: the call can end (and an
+    // in-place call overwrite its input) before the write has left.
+    const pool = (this.poolBytes ??= new Uint8Array(g.poolWords.buffer));
+    pool.copyWithin(g.privateBase + at, src.base + srcOff, src.base + srcOff + bytes);
+    g.port.post('write', this.peer, g.port.privateMr, at, bytes, this.peerKey, g.layout.smallSlot(g.rank, parity) + SMALL_DATA, ctx);
   }
 
   bindCall(words: Int32Array, at: number): void {

@@ -26,6 +26,10 @@ const PROBE_MS = 1000;
 /** How long close() lets transfers still in flight finish. */
 const CLOSE_DRAIN_MS = 5000;
 
+/** Completion contexts carry the peer's rank, and this bit for operations on a user buffer. */
+const USER_OP = 1 << 30;
+const PEER_MASK = USER_OP - 1;
+
 /** Remote CQ data of a signal: the line in the top bits, the counter in the rest. */
 export function encodeSignal(line: Line, value: number): number {
   return ((line << VALUE_BITS) | (value & MASK)) >>> 0;
@@ -48,6 +52,10 @@ export class NetPort {
   readonly privateMr: MemoryRegion;
   private readonly mirrors: Int32Array;
   private outstanding = 0;
+  /** posted operations that read or write a user buffer (not this rank's scratch), not yet completed */
+  private userOutstanding = 0;
+  /** the peer of the latest of them, named if they do not complete */
+  private lastUserPeer = 0;
   private readonly userMrs = new Set<MemoryRegion>();
 
   constructor(
@@ -131,8 +139,8 @@ export class NetPort {
       } catch (e) {
         if ((e as TransportError).code !== 'EAVAIL') throw e;
         const err = this.cq.readErr()!;
-        this.outstanding--;
-        throw new CollectiveError(err.code, `a ${err.op} to or from rank ${String(err.context)} failed: ${err.message}`);
+        this.completed(err.context);
+        throw new CollectiveError(err.code, `a ${err.op} to or from rank ${String(Number(err.context) & PEER_MASK)} failed: ${err.message}`);
       }
       if (got.length === 0) return;
       for (const c of got) {
@@ -144,10 +152,15 @@ export class NetPort {
             if (line === Line.ABORT) this.onAbort?.(q);
           }
         } else {
-          this.outstanding--;
+          this.completed(c.context);
         }
       }
     }
+  }
+
+  private completed(context: unknown): void {
+    this.outstanding--;
+    if ((Number(context) & USER_OP) !== 0) this.userOutstanding--;
   }
 
   /** Whether peer `q`'s `line` has reached `value` (wrap-safe over the 27-bit counters). */
@@ -230,13 +243,18 @@ export class NetPort {
 
   /** Posts an RMA operation, retrying while queues are full (progress frees them). */
   post(op: 'write' | 'read', peer: number, local: MemoryRegion, localOff: number, bytes: number, key: number, remoteOff: number, ctx: WaitContext, data?: number): void {
-    const req = { mr: local, offset: localOff, length: bytes, dest: this.dest(peer), remoteOffset: remoteOff, key, context: peer };
+    const user = local !== this.privateMr && local !== this.scratchMr;
+    const req = { mr: local, offset: localOff, length: bytes, dest: this.dest(peer), remoteOffset: remoteOff, key, context: user ? peer | USER_OP : peer };
     for (;;) {
       try {
         if (op === 'read') this.ep.read(req);
         else if (data === undefined) this.ep.write(req);
         else this.ep.writedata({ ...req, data });
         this.outstanding++;
+        if (user) {
+          this.userOutstanding++;
+          this.lastUserPeer = peer;
+        }
         return;
       } catch (e) {
         if ((e as TransportError).code !== 'EAGAIN') throw e;
@@ -257,6 +275,12 @@ export class NetPort {
     } catch {
       // The peer also learns of the abort from its deadline or the shared block.
     }
+  }
+
+  /** Waits until no posted operation reads or writes a user buffer. */
+  flushUser(ctx: WaitContext): void {
+    if (this.userOutstanding === 0) return;
+    this.waitUntil(() => this.userOutstanding === 0, ctx, this.lastUserPeer, 'did not complete a transfer');
   }
 
   /** Waits until every posted operation has completed. */
