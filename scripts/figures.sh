@@ -19,6 +19,17 @@ run="node apps/cli/bin/collective-run.js"
 echo "== one process, 2 devices, with Open MPI over shm" >&2
 $bench --mpi --progress=false --json "$out/all_reduce_2dev.json" --plot "$out/all_reduce_2dev.svg" > "$out/all_reduce_2dev.txt"
 
+echo "== the platform probe (bare 2-thread all-reduce over one WebAssembly.Memory) and memory bandwidth" >&2
+repo=$PWD
+probe_dir=$(mktemp -d)
+(cd "$probe_dir" && node "$repo/packages/bench/peers/probe_kern.mjs" > /dev/null && node "$repo/packages/bench/peers/probe_allreduce.mjs") > "$out/probe_allreduce.txt" 2>&1 || echo "probe failed" >> "$out/probe_allreduce.txt"
+if command -v gcc > /dev/null; then
+  gcc -O3 -march=native -fopenmp -o "$probe_dir/membw" packages/bench/peers/membw.c && "$probe_dir/membw" 256 2 > "$out/membw.txt" 2>&1
+else
+  echo "membw: skipped, no gcc" > "$out/membw.txt"
+fi
+rm -rf "$probe_dir"
+
 echo "== small all-reduce on more devices than cores, and the reduce kernels" >&2
 for g in 3 8; do $bench -g $g -b 8 -e 8 --progress=false > "$out/all_reduce_8B_${g}dev.txt"; done
 $bench kernels -d float32,float16,bfloat16 > "$out/kernels.txt"
