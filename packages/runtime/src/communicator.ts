@@ -15,7 +15,7 @@ import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
 import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
-import { type Hierarchy, hierAllReduce, hierBroadcast, processLayout } from './hierarchy.js';
+import { HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, processLayout } from './hierarchy.js';
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
 
 export type { CommId } from './comm/comm_id.js';
@@ -257,7 +257,7 @@ export class Communicator {
         const process = Math.floor(this.rank / layout.perProcess);
         const local = this.split(process, this.rank)!;
         const cross = this.split(this.rank % layout.perProcess, this.rank)!;
-        this.#hier = { layout, local, cross };
+        this.#hier = { layout, local, cross, scratch: new HierScratch(this.#s.device) };
       }
     }
     if (this.#hier === null) {
@@ -302,6 +302,8 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('allGather', send, so, recv, ro, this.rank * send.length);
+    const h = this.#s.directory && this.#hierarchy('allGather', opts);
+    if (h) return this.#composed('allGather', opts, h, () => hierAllGather(h, send, recv, opts));
     this.#execute('allGather', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
 
@@ -314,6 +316,8 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('reduceScatter', recv, ro, send, so, this.rank * recv.length);
+    const h = this.#s.directory && this.#hierarchy('reduceScatter', opts);
+    if (h) return this.#composed('reduceScatter', opts, h, () => hierReduceScatter(h, send, recv, opts));
     this.#execute('reduceScatter', send, so, recv, ro, recv.length, dtype, opts, inPlace, true, true);
   }
 
@@ -544,6 +548,7 @@ export class Communicator {
     this.#destroyed = true;
     if (this.#hier) {
       for (const c of [this.#hier.local, this.#hier.cross]) if (!c.#destroyed) c.destroy();
+      this.#hier.scratch.release();
     }
     // A peer still inside a failed call may touch this rank's memory: wait for it first.
     if (Atomics.load(this.#s.words, Hdr.ABORTED) !== 0) this.#protocol.drain();

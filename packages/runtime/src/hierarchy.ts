@@ -1,3 +1,4 @@
+import type { Device, DeviceBuffer } from '@collective/transport';
 import type { PeerRecord } from './comm/comm_setup.js';
 import type { CollectiveOptions, Communicator } from './communicator.js';
 import type { DeviceArray } from './device_array.js';
@@ -42,6 +43,41 @@ export interface Hierarchy {
   readonly layout: ProcessLayout;
   readonly local: Communicator;
   readonly cross: Communicator;
+  /** device memory for the reordering steps, kept between calls (the children's registration caches keep it registered) */
+  readonly scratch: HierScratch;
+}
+
+type ArrayCtor = new (buffer: ArrayBufferLike, byteOffset: number, length: number) => DeviceArray;
+
+/** One device buffer, grown on demand, that hierarchical calls cut into typed views. */
+export class HierScratch {
+  #buf: DeviceBuffer | undefined;
+
+  constructor(private readonly device: Device) {}
+
+  /** Views of `counts[i]` elements of `like`'s type, one after another; valid until the next call. */
+  views(like: DeviceArray, counts: readonly number[]): DeviceArray[] {
+    const eb = like.BYTES_PER_ELEMENT;
+    const bytes = counts.reduce((a, n) => a + Math.ceil((n * eb) / 64) * 64, 0);
+    if (!this.#buf || this.#buf.size < bytes) {
+      this.release();
+      // Grown by doubling, so a training loop's calls settle on one buffer.
+      this.#buf = this.device.allocate(Math.max(65536, 2 ** Math.ceil(Math.log2(Math.max(bytes, 1)))));
+    }
+    const memory = this.device.pool.memory.buffer;
+    const Ctor = like.constructor as ArrayCtor;
+    let at = this.#buf.offset;
+    return counts.map((n) => {
+      const v = new Ctor(memory, at, n);
+      at += Math.ceil((n * eb) / 64) * 64;
+      return v;
+    });
+  }
+
+  release(): void {
+    if (this.#buf) this.device.free(this.#buf);
+    this.#buf = undefined;
+  }
 }
 
 /** Below this, or when the count does not split evenly over a process's ranks, all-reduce goes through each process's first rank. */
@@ -93,4 +129,45 @@ export function hierBroadcast(h: Hierarchy, send: DeviceArray, recv: DeviceArray
   const rootLocal = root % per;
   if (h.local.rank === rootLocal) h.cross.broadcast(send, recv, { ...moving, root: rootProcess });
   h.local.broadcast(recv, recv, { ...moving, root: rootLocal });
+}
+
+/**
+ * All-gather: every rank gathers its counterparts' inputs across processes
+ * (one block per process), the ranks of a process exchange those, and
+ * each rank puts the blocks in global rank order (rank = process ×
+ * perProcess + local rank). Each input crosses each process boundary once.
+ */
+export function hierAllGather(h: Hierarchy, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): void {
+  const { local, cross } = h;
+  const moving = childOptions(opts, false);
+  const c = send.length;
+  const P = cross.size;
+  const L = local.size;
+  const [mine, all] = h.scratch.views(send, [P * c, L * P * c]);
+  cross.allGather(send, mine!, moving);
+  local.allGather(mine!, all!, moving);
+  // all holds [local rank][process]; recv wants [process][local rank].
+  const r = recv as unknown as { set(a: DeviceArray, at: number): void };
+  const a = all as unknown as { subarray(b: number, e: number): DeviceArray };
+  for (let l = 0; l < L; l++) for (let p = 0; p < P; p++) r.set(a.subarray((l * P + p) * c, (l * P + p + 1) * c), (p * L + l) * c);
+}
+
+/**
+ * Reduce-scatter: each rank reorders its input so that the blocks bound
+ * for one local rank of every process lie together, reduce-scatters that
+ * inside the process (sum over the process's ranks), then reduce-scatters
+ * the result across processes; avg divides in both steps.
+ */
+export function hierReduceScatter(h: Hierarchy, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): void {
+  const { local, cross } = h;
+  const reducing = childOptions(opts, true);
+  const c = recv.length;
+  const P = cross.size;
+  const L = local.size;
+  const [byLocal, partial] = h.scratch.views(send, [L * P * c, P * c]);
+  const t = byLocal as unknown as { set(a: DeviceArray, at: number): void };
+  const s = send as unknown as { subarray(b: number, e: number): DeviceArray };
+  for (let p = 0; p < P; p++) for (let l = 0; l < L; l++) t.set(s.subarray((p * L + l) * c, (p * L + l + 1) * c), (l * P + p) * c);
+  local.reduceScatter(byLocal!, partial!, reducing);
+  cross.reduceScatter(partial!, recv, reducing);
 }

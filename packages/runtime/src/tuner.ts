@@ -45,7 +45,7 @@ export function envAlgorithm(kind: CollectiveKind, env: string | undefined): str
 export const HIER = 'hier';
 
 /** Collectives with a hierarchical form. */
-export const HIER_KINDS: readonly CollectiveKind[] = ['allReduce', 'broadcast'];
+export const HIER_KINDS: readonly CollectiveKind[] = ['allReduce', 'broadcast', 'allGather', 'reduceScatter'];
 
 /**
  * Whether a call of a communicator that spans processes goes hierarchical:
@@ -56,7 +56,11 @@ export const HIER_KINDS: readonly CollectiveKind[] = ['allReduce', 'broadcast'];
 export function wantsHier(kind: CollectiveKind, forced: string | undefined, env: string | undefined): 'forced' | 'default' | 'no' {
   if (!HIER_KINDS.includes(kind)) return 'no';
   const want = forced ?? envPick(kind, env, (v) => v === HIER || (TABLE[kind]?.some((a) => a.name === v) ?? false));
-  if (want === undefined) return 'default';
+  if (want === undefined) {
+    // COLLECTIVE_ALGO=ring means flat everywhere, also where no ring exists.
+    const everywhere = forced === undefined && env ? env.split(',').map((x) => x.trim()).filter((x) => x !== '' && !x.includes('=')) : [];
+    return everywhere.length > 0 && !everywhere.includes(HIER) ? 'no' : 'default';
+  }
   return want === HIER ? 'forced' : 'no';
 }
 

@@ -9,7 +9,7 @@ interface HierResult {
   asyncError: string | null;
 }
 
-describe('hierarchical all-reduce and broadcast across processes', () => {
+describe('hierarchical all-reduce, all-gather, reduce-scatter and broadcast across processes', () => {
   it.each([
     [2, 2, true],
     [2, 3, false],

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { algorithmNames, chooseAlgorithm, envAlgorithm } from '@collective/runtime';
+import { algorithmNames, chooseAlgorithm, envAlgorithm, wantsHier } from '@collective/runtime';
 
 describe('tuner', () => {
   it('follows the shipped table: ll for small calls between shm peers, simple otherwise', () => {
@@ -30,7 +30,8 @@ describe('tuner', () => {
     expect(envAlgorithm('allReduce', 'allGather=ring, allReduce=tree')).toBe('tree');
     expect(() => chooseAlgorithm('allGather', 8, 2, 'tree')).toThrow(/options.algo 'tree' is not an algorithm of allGather; choose from direct, ring/);
     expect(algorithmNames('allReduce')).toEqual(['oneshot', 'twoshot', 'ring', 'tree', 'hier']);
-    expect(algorithmNames('allGather')).toEqual(['direct', 'ring']);
+    expect(algorithmNames('allGather')).toEqual(['direct', 'ring', 'hier']);
+    expect(algorithmNames('allToAll')).toEqual(['direct']);
     // 'hier' is a name, but only a communicator over several processes can run it.
     expect(() => chooseAlgorithm('allReduce', 8, 2, 'hier')).toThrow(/algorithm 'hier' needs a communicator over several processes/);
   });
@@ -41,6 +42,17 @@ describe('tuner', () => {
     // Forcing still wins.
     expect(chooseAlgorithm('allReduce', 1 << 20, 4, 'twoshot', undefined, { net: true }).name).toBe('twoshot');
     expect(chooseAlgorithm('allReduce', 1 << 20, 4, undefined, undefined, { net: false }).name).not.toBe('ring');
+  });
+
+  it("goes hierarchical across processes unless an algorithm is named: COLLECTIVE_ALGO=ring is flat everywhere, also where no ring exists", () => {
+    expect(wantsHier('allReduce', undefined, undefined)).toBe('default');
+    expect(wantsHier('allReduce', 'hier', undefined)).toBe('forced');
+    expect(wantsHier('allReduce', 'ring', undefined)).toBe('no');
+    expect(wantsHier('allReduce', undefined, 'ring')).toBe('no');
+    expect(wantsHier('reduceScatter', undefined, 'ring')).toBe('no');
+    expect(wantsHier('reduceScatter', undefined, 'allGather=ring')).toBe('default');
+    expect(wantsHier('allGather', undefined, 'allGather=hier')).toBe('forced');
+    expect(wantsHier('allToAll', 'hier', undefined)).toBe('no');
   });
 
   it('follows the environment variable its caller read', () => {
