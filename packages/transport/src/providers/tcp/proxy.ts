@@ -210,6 +210,24 @@ export class Proxy implements ConnectionOwner {
     return fresh;
   }
 
+  /**
+   * Runs `act` on memory region `slot` inside its in-flight guard if the
+   * region is still usable (`local`: this process's own posts), and returns
+   * the reason it is not otherwise. Close and revoke wait for the guard, so
+   * nothing touches the pages after they return.
+   */
+  private whileUsable(slot: number, local: boolean, act: () => void): Reason {
+    const guard = inflightWord(this.pool, slot);
+    enterInflight(this.ctl, guard);
+    try {
+      const bad = stillUsable(this.pool, slot, local);
+      if (bad === Reason.OK) act();
+      return bad;
+    } finally {
+      leaveInflight(this.ctl, guard);
+    }
+  }
+
   /** Runs `fn` while the endpoint cannot free its block, if it is still (slot, gen). */
   private withEndpoint<T>(v: EpView, fn: () => T): T | undefined {
     const { endpoints } = tables(this.pool);
@@ -436,17 +454,7 @@ export class Proxy implements ConnectionOwner {
       // One copy from the socket's buffer into the region, inside its in-flight
       // guard: close and revoke wait for it, and nothing lands after they return.
       piece: (b) => {
-        if (st.reason === Reason.OK) {
-          const guard = inflightWord(this.pool, st.slot);
-          enterInflight(this.ctl, guard);
-          try {
-            const bad = stillUsable(this.pool, st.slot, false);
-            if (bad !== Reason.OK) st.reason = bad;
-            else this.u8.set(b, at);
-          } finally {
-            leaveInflight(this.ctl, guard);
-          }
-        }
+        if (st.reason === Reason.OK) st.reason = this.whileUsable(st.slot, false, () => this.u8.set(b, at));
         at += b.length;
       },
       end: () => {
@@ -465,18 +473,8 @@ export class Proxy implements ConnectionOwner {
   private inRead(conn: Connection, f: Frame): void {
     const st = this.checkTarget(f, MrAccess.remoteRead);
     let bytes: Buffer | undefined;
-    if (st.reason === Reason.OK) {
-      // Copied out inside the guard: revoke never waits on the network.
-      const guard = inflightWord(this.pool, st.slot);
-      enterInflight(this.ctl, guard);
-      try {
-        const bad = stillUsable(this.pool, st.slot, false);
-        if (bad !== Reason.OK) st.reason = bad;
-        else bytes = Buffer.from(this.u8.subarray(st.start, st.start + f.total));
-      } finally {
-        leaveInflight(this.ctl, guard);
-      }
-    }
+    // Copied out inside the guard: revoke never waits on the network.
+    if (st.reason === Reason.OK) st.reason = this.whileUsable(st.slot, false, () => (bytes = Buffer.from(this.u8.subarray(st.start, st.start + f.total))));
     if (!bytes) {
       this.ack(conn, f, st.reason, st.arg);
       return;
@@ -523,17 +521,7 @@ export class Proxy implements ConnectionOwner {
     let at = p.lstart + f.offset;
     return {
       piece: (b) => {
-        if (p.failed === Reason.OK) {
-          const guard = inflightWord(this.pool, p.lslot);
-          enterInflight(this.ctl, guard);
-          try {
-            const bad = stillUsable(this.pool, p.lslot, true);
-            if (bad !== Reason.OK) p.failed = bad;
-            else this.u8.set(b, at);
-          } finally {
-            leaveInflight(this.ctl, guard);
-          }
-        }
+        if (p.failed === Reason.OK) p.failed = this.whileUsable(p.lslot, true, () => this.u8.set(b, at));
         at += b.length;
       },
       end: () => {
