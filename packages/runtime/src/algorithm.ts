@@ -1,6 +1,7 @@
 import type { Dtype } from './dtypes.js';
 import type { ReduceOp } from './ops.js';
 import type { CollectiveKind } from './collective_kind.js';
+import { Buf } from './connectors/connector.js';
 import type { Prims } from './primitives.js';
 
 export const ALGORITHMS = ['oneshot', 'twoshot', 'ring', 'tree', 'direct'] as const;
@@ -71,4 +72,20 @@ export function chunk(count: number, parts: number, i: number): [number, number]
   const extra = count % parts;
   const start = i * base + Math.min(i, extra);
   return [start, base + (i < extra ? 1 : 0)];
+}
+
+/**
+ * Reduces every rank's input, read where it lies, into this rank's output
+ * a piece at a time, in rank order (so results match bitwise wherever it
+ * runs): the body of the direct all-reduce and of reduce on the root.
+ */
+export function reduceEveryInput(p: Prims, call: Call): void {
+  const eb = call.elemBytes;
+  const per = Math.max(1, Math.floor(p.pieceBytes / eb));
+  const srcs = p.srcs(p.size);
+  for (let start = 0; start < call.count; start += per) {
+    const len = Math.min(per, call.count - start);
+    for (let q = 0; q < p.size; q++) srcs[q] = p.source(q, Buf.SEND, start * eb, len * eb);
+    p.reduce(call, p.local(Buf.RECV, start * eb), srcs, len, 0, call.divisor);
+  }
 }

@@ -1,4 +1,4 @@
-import type { Algorithm, Call } from '../algorithm.js';
+import { type Algorithm, type Call, reduceEveryInput } from '../algorithm.js';
 import { Buf } from '../connectors/connector.js';
 import type { Prims } from '../primitives.js';
 
@@ -29,14 +29,7 @@ export const allreduceOneshot: Algorithm = {
       return;
     }
     if (call.inPlace) return restaged(p, call);
-    const eb = call.elemBytes;
-    const per = Math.max(1, Math.floor(p.pieceBytes / eb));
-    const srcs = p.srcs(p.size);
-    for (let start = 0; start < call.count; start += per) {
-      const len = Math.min(per, call.count - start);
-      for (let q = 0; q < p.size; q++) srcs[q] = p.source(q, Buf.SEND, start * eb, len * eb);
-      p.reduce(call, p.local(Buf.RECV, start * eb), srcs, len, 0, call.divisor);
-    }
+    reduceEveryInput(p, call);
     // Peers may still be reading this rank's input.
     p.barrier();
   },
