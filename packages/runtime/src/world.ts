@@ -26,6 +26,19 @@ type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : n
 /** How long a joined World waits for the other processes to reach close(). */
 const LEAVE_TIMEOUT_MS = 60_000;
 
+/** One worker thread per device: the tasks of one round must all run at once, so nothing queues past n. */
+function startDeviceWorkers(n: number, workerData: object): Piscina {
+  return new Piscina({
+    filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
+    minThreads: n,
+    maxThreads: n,
+    concurrentTasksPerWorker: 1,
+    idleTimeout: Infinity,
+    maxQueue: 'auto',
+    workerData,
+  });
+}
+
 /** Counts this process's joins: the n-th join of every process of a job meets under the same store keys. */
 let joins = 0;
 
@@ -126,18 +139,9 @@ export class World {
     const keys = new JoinKeys(`collective/world/${++joins}`);
     const pool = Pool.create({ bytes: poolBytes });
     const id = createCommId(pool, size, n);
-    const workers = new Piscina({
-      filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
-      minThreads: n,
-      maxThreads: n,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Infinity,
-      maxQueue: 'auto',
-      workerData: { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, job: { offset, size } },
-    });
+    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, job: { offset, size } });
     const world = new World(pool, size, workers, id, undefined, n, offset, { rendezvous: rv, keys });
-    workers.on('workerCreate', () => world.watchWorkers());
-    world.watchWorkers();
+    world.watchDeviceWorkers();
     let stage = 'prepare';
     try {
       const records = (await world.all({ type: 'prepare' })) as PeerRecord[];
@@ -175,21 +179,9 @@ export class World {
     const pool = Pool.create({ bytes: poolBytes });
     const id = Communicator.createId(pool, n);
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions) : undefined;
-    const workers = new Piscina({
-      filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
-      minThreads: n,
-      maxThreads: n,
-      concurrentTasksPerWorker: 1,
-      idleTimeout: Infinity,
-      // Tasks of one round must all be running at once; never queue past n.
-      maxQueue: 'auto',
-      workerData: { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, streams: streams?.blocks },
-    });
+    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, streams: streams?.blocks });
     const world = new World(pool, n, workers, id, streams);
-    // A worker that dies (a crash, process.exit, terminate) releases what it
-    // held in the pool and aborts the communicator, so nobody waits on it.
-    workers.on('workerCreate', () => world.watchWorkers());
-    world.watchWorkers();
+    world.watchDeviceWorkers();
     try {
       await world.all({ type: 'init' });
     } catch (e) {
@@ -205,6 +197,16 @@ export class World {
   }
 
   private readonly watched = new WeakSet<object>();
+
+  /**
+   * A worker that dies (a crash, process.exit, terminate) releases what it
+   * held in the pool and aborts the communicator, so nobody waits on it:
+   * every worker is watched, also those started later.
+   */
+  private watchDeviceWorkers(): void {
+    this.workers.on('workerCreate', () => this.watchWorkers());
+    this.watchWorkers();
+  }
 
   private watchWorkers(): void {
     for (const t of this.workers.threads) {
