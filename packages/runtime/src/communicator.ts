@@ -188,8 +188,8 @@ export class Communicator {
     return sd;
   }
 
-  /** Refuses a call's bad options before anything is announced. */
-  #checkOptions(kind: CollectiveKind, opts: CollectiveOptions): { op: ReduceOp; root: number; timeoutMs: number } {
+  /** Refuses a call's bad options before anything is announced; the checked op, root and timeout go into the request. */
+  #checkOptions(kind: CollectiveKind, opts: CollectiveOptions): void {
     this.#protocol.checkUsable(this.#destroyed);
     if (this.#group) throw new TransportError('EINVAL', `${kind} inside groupStart()/groupEnd(): a group batches send and recv only; end the group first`);
     if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
@@ -201,11 +201,14 @@ export class Communicator {
     }
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
     if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
-    return { op, root, timeoutMs };
+    const r = this.#req;
+    r.op = op;
+    r.root = root;
+    r.timeoutMs = timeoutMs;
   }
 
   #execute(kind: CollectiveKind, send: DeviceArray | undefined, sendOff: number, recv: DeviceArray | undefined, recvOff: number, count: number, dtype: Dtype, opts: CollectiveOptions, inPlace: boolean, reads: boolean, writes: boolean): void {
-    const { op, root, timeoutMs } = this.#checkOptions(kind, opts);
+    this.#checkOptions(kind, opts);
     const bytes = count * DTYPE_BYTES[dtype];
     const last = this.#last;
     let alg: Algorithm | undefined;
@@ -230,9 +233,6 @@ export class Communicator {
     r.recvOff = recvOff;
     r.count = count;
     r.dtype = dtype;
-    r.op = op;
-    r.root = root;
-    r.timeoutMs = timeoutMs;
     r.alg = alg;
     r.inPlace = inPlace;
     r.reads = reads;

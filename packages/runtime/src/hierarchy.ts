@@ -16,11 +16,12 @@ export interface ProcessLayout {
  */
 export function processLayout(directory: readonly PeerRecord[] | undefined): ProcessLayout | undefined {
   if (!directory) return undefined;
-  const seen = new Set<string>();
+  const seen = new Set<number>();
   const counts: number[] = [];
-  let last: string | undefined;
+  let last: number | undefined;
+  // Equal pools are one process, as setup decides between shm and net.
   for (const r of directory) {
-    const key = `${r.host}/${r.pid}/${r.pool}`;
+    const key = r.pool;
     if (key !== last) {
       if (seen.has(key)) return undefined;
       seen.add(key);

@@ -184,11 +184,6 @@ export class Prims {
     this.ctx.checkAbort();
   }
 
-  /** Waits until every transfer this rank posted has completed (net). */
-  flush(): void {
-    for (const c of this.peers) if (c?.type === 'net') c.flush(this.ctx);
-  }
-
   /**
    * Waits until no transfer reads or writes a user buffer any more (net):
    * the end of a call, after which the caller may reuse its buffers.

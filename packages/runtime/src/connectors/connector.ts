@@ -73,8 +73,6 @@ export interface Connector {
   getInto(buf: Buf, off: number, dst: LocalRegion, dstOff: number, bytes: number, ctx: WaitContext): void;
   /** Copies bytes of a local region into the peer's buffer. */
   putFrom(buf: Buf, off: number, src: LocalRegion, srcOff: number, bytes: number, ctx: WaitContext): void;
-  /** Waits until every transfer this rank posted towards the peer has completed. */
-  flush(ctx: WaitContext): void;
 
   /** Point to point: announces this rank's send of `seq` to the peer (a descriptor naming its send buffer). */
   p2pPost(seq: number, desc: Int32Array, ctx: WaitContext): void;

@@ -135,10 +135,6 @@ export class NetConnector implements Connector {
     this.g.port.post('write', this.peer, src.mr!, srcOff, bytes, this.keys[buf]!, this.remote(buf, off), ctx);
   }
 
-  flush(ctx: WaitContext): void {
-    this.g.port.flush(ctx, this.peer);
-  }
-
   p2pPost(seq: number, desc: Int32Array, ctx: WaitContext): void {
     const g = this.g;
     g.poolWords.set(desc, (g.privateBase + g.priv.p2pOut) >> 2);

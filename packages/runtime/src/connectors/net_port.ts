@@ -113,20 +113,20 @@ export class NetPort {
   deregister(mr: MemoryRegion): void {
     this.userMrs.delete(mr);
     // Calls end after their transfers, but an abandoned call's may still be on their way.
-    this.drain();
+    this.drain(() => this.userOutstanding > 0);
     if (mr.isOpen) mr.close();
   }
 
-  /** Lets transfers still in flight finish or fail, for at most CLOSE_DRAIN_MS. */
-  private drain(): void {
+  /** Lets the transfers `pending` counts finish or fail, for at most CLOSE_DRAIN_MS. */
+  private drain(pending: () => boolean): void {
     const end = performance.now() + CLOSE_DRAIN_MS;
-    while (this.outstanding > 0 && performance.now() < end) {
+    while (pending() && performance.now() < end) {
       try {
         this.progress();
       } catch {
         // Failed transfers of an aborted communicator are already reported.
       }
-      if (this.outstanding > 0) this.ep.waitIncoming(5);
+      if (pending()) this.ep.waitIncoming(5);
     }
   }
 
@@ -183,21 +183,13 @@ export class NetPort {
       ctx.checkAbort();
     } while (performance.now() < spinUntil);
     const deadline = deadlineOf(ctx.clock);
-    let probeAt = performance.now() + PROBE_MS;
     for (;;) {
       this.progress();
       if (done()) return;
+      // Over tcp this also probes the peers (watch()): a lost one ends the wait.
       ctx.checkAbort();
-      const now = performance.now();
-      const left = deadline - now;
+      const left = deadline - performance.now();
       if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, what, ctx.clock.timeoutMs));
-      if (now >= probeAt) {
-        // A peer whose process died sends nothing, and a wait for it would
-        // end only at the deadline: an empty write to it fails as soon as
-        // its connection is known lost, naming its address.
-        this.probe(peer);
-        probeAt = now + PROBE_MS;
-      }
       this.ep.waitIncoming(Math.min(left, 5));
     }
   }
@@ -206,10 +198,12 @@ export class NetPort {
   private probeAllAt = 0;
 
   /**
-   * For a rank that waits on a peer of its own process while the job spans
-   * several: applies incoming aborts and finds a lost process (a probe to
-   * every tcp peer each PROBE_MS), which that wait alone would only learn
-   * of at its deadline. Cheap between its rounds.
+   * Called by every wait of a communicator over tcp (its checkAbort), on
+   * a peer of this process or another: applies incoming aborts and finds a
+   * lost process. A peer whose process died sends nothing, and a wait for
+   * it would end only at its deadline; an empty write to it fails as soon
+   * as its connection is known lost, naming its address. Cheap between its
+   * rounds.
    */
   watch(): void {
     const now = performance.now();
@@ -293,7 +287,7 @@ export class NetPort {
   close(): void {
     // Transfers still on their way (a tcp write leaves after its call
     // returned) finish first, or fail, before their regions close.
-    this.drain();
+    this.drain(() => this.outstanding > 0);
     for (const mr of this.userMrs) if (mr.isOpen) mr.close();
     this.userMrs.clear();
     this.scratchMr.close();

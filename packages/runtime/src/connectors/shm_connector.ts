@@ -152,8 +152,6 @@ export class ShmConnector implements Connector {
     this.g.kernels.copy(this.at(buf, off, bytes), src.base + srcOff, bytes);
   }
 
-  flush(): void {}
-
   p2pPost(seq: number, desc: Int32Array): void {
     const cell = p2pBase(this.g.size, this.g.rank, this.peer);
     this.g.words.set(desc, cell + P.DESC);
