@@ -15,6 +15,8 @@ export type ErrorCode =
   | 'EAGAIN'
   | 'ENOMEM'
   | 'ENOTCONN'
+  /** the platform lacks what an operation needs (synchronous sockets) */
+  | 'ENOTSUP'
   /** libfabric's FI_EAVAIL: the next completion is an error; read it with readErr() */
   | 'EAVAIL';
 

@@ -14,7 +14,7 @@ const table = {
   docker0: [],
 };
 
-describe('the interface the tcp proxy listens on', () => {
+describe('the interface the socket listener listens on', () => {
   it('takes COLLECTIVE_SOCKET_IFNAME as an exact name first, then as a prefix', () => {
     expect(chooseListenAddress('eth1', undefined, table)).toMatchObject({ address: '10.9.9.9', name: 'eth1' });
     expect(chooseListenAddress('eth', undefined, table)).toMatchObject({ address: '10.1.2.3', name: 'eth0' });

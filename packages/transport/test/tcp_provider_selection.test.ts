@@ -26,7 +26,7 @@ describe('the tcp provider in the provider table', () => {
     expect(() => av.insert({ provider: 'shm', pool: pool.id + 1, slot: 0, gen: 1 })).toThrow(/ENOTCONN/);
     expect(() => av.insert({ ...tcp(pool.id + 1, '77.abc'), port: 0 })).toThrow(/EINVAL: tcp address .* port must be an integer in \[1, 65535\]/);
     expect(() => av.insert({ ...tcp(pool.id + 1, '77.abc'), host: undefined })).toThrow(/host must be an IP address literal/);
-    expect(() => av.insert({ ...tcp(pool.id + 1, 'x') })).toThrow(/process must be the peer proxy's identity/);
+    expect(() => av.insert({ ...tcp(pool.id + 1, 'x') })).toThrow(/process must be the peer listener's identity/);
     av.close();
     domain.close();
   });

@@ -1,12 +1,14 @@
 import { fail } from '../errors.js';
 import type { EndpointAddress } from './provider.js';
 
-/** A tcp address must name the peer's proxy (host, port) and its identity. */
+/** A tcp address must name the peer's listener (host, port) and its identity. */
 function checkTcpAddress(a: EndpointAddress): void {
   const where = `tcp address ${JSON.stringify({ host: a.host, port: a.port, process: a.process })}`;
   if (typeof a.host !== 'string' || a.host.length === 0 || a.host.length > 45) fail('EINVAL', `${where}: host must be an IP address literal (expected endpoint.address from the peer)`);
   if (!Number.isInteger(a.port) || a.port! <= 0 || a.port! > 65535) fail('EINVAL', `${where}: port must be an integer in [1, 65535]`);
-  if (typeof a.process !== 'string' || !/^[0-9]{1,10}\.[0-9a-f]{1,24}$/.test(a.process)) fail('EINVAL', `${where}: process must be the peer proxy's identity '<pid>.<hex>'`);
+  if (typeof a.process !== 'string' || !/^[0-9]{1,10}\.[0-9a-f]{1,24}$/.test(a.process)) fail('EINVAL', `${where}: process must be the peer listener's identity '<pid>.<hex>'`);
+  if (a.unix !== undefined && (typeof a.unix !== 'string' || a.unix.length > 63 || a.unix.includes('|'))) fail('EINVAL', `${where}: unix must be the peer's Unix socket path`);
+  if (a.hostId !== undefined && (typeof a.hostId !== 'string' || a.hostId.length > 50 || a.hostId.includes('|'))) fail('EINVAL', `${where}: hostId must be the peer's host identity`);
 }
 
 /** fi_av: peer addresses by small integer (fi_addr_t). */

@@ -16,6 +16,8 @@ export class Counter {
   /** @internal remote RMA events arrive as words bumped by other threads */
   readonly remote: RemoteSource[] = [];
   bindings = 0;
+  /** @internal endpoints whose progress brings remote events in (manual progress: a waiting counter drives them) */
+  readonly progressed = new Set<{ progress(): void }>();
 
   get value(): number {
     let v = this.local;
@@ -47,7 +49,11 @@ export class Counter {
       if (left <= 0) fail('ETIMEDOUT', `counter at ${this.value}, below ${threshold}, after ${timeoutMs} ms`);
       const r = this.remote[0];
       if (!r) fail('ETIMEDOUT', `counter at ${this.value} counts only this thread's operations; it cannot reach ${threshold} while waiting`);
-      Atomics.wait(r.ctl, r.index, Atomics.load(r.ctl, r.index), Math.min(left, 5));
+      const seen = Atomics.load(r.ctl, r.index);
+      for (const ep of this.progressed) ep.progress();
+      if (this.value >= threshold) return;
+      // Short sleeps: an endpoint whose sockets only this thread reads makes progress only between them.
+      Atomics.wait(r.ctl, r.index, seen, Math.min(left, this.progressed.size > 0 ? 1 : 5));
     }
   }
 

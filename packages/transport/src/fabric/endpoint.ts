@@ -20,6 +20,12 @@ export interface RmaOp {
   remoteOffset: number;
   key: number;
   context?: unknown;
+  /**
+   * The caller will wait for this operation's completion soon. Providers
+   * whose progress is the caller's own (tcp) acknowledge such a write at
+   * once; others ride on the target's next message to the initiator.
+   */
+  awaited?: boolean;
 }
 
 interface PostedRecv {
@@ -93,6 +99,7 @@ export class Endpoint {
         if (e === 'remoteWrite' || e === 'remoteRead') {
           const { ctl, index } = this.impl.remoteCounter(e === 'remoteWrite' ? 'writes' : 'reads');
           target.remote.push({ ctl, index, base: Atomics.load(ctl, index) });
+          target.progressed.add(this);
         }
       }
       target.bindings++;
@@ -176,7 +183,7 @@ export class Endpoint {
   /** fi_write: posts; the completion (or its error) arrives in the transmit CQ. */
   write(op: RmaOp): void {
     const { remote, offset } = this.checkRma(op);
-    const req = { local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key };
+    const req = { local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key, awaited: op.awaited };
     this.postTracked('write', op.context, op.length, 'write', (t) => this.impl.postWrite(req, t));
   }
 
@@ -184,7 +191,7 @@ export class Endpoint {
   writedata(op: RmaOp & { data: number }): void {
     const { remote, offset } = this.checkRma(op);
     checkU32('op.data', op.data);
-    const req = { local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key, data: op.data };
+    const req = { local: op.mr.impl, localOffset: offset, length: op.length, remote, remoteOffset: op.remoteOffset, key: op.key, data: op.data, awaited: op.awaited };
     this.postTracked('write', op.context, op.length, 'write', (t) => this.impl.postWrite(req, t));
   }
 
@@ -237,6 +244,15 @@ export class Endpoint {
       this.counters.get('recv')?.add();
       inc.release();
     }
+  }
+
+  /**
+   * Sends what peers wait for from this endpoint (acknowledgements) before
+   * the caller stops driving progress for a while. Providers that progress
+   * on their own need nothing here.
+   */
+  flush(): void {
+    if (!this.closed) this.impl.flush?.();
   }
 
   /** @internal */

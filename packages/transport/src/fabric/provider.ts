@@ -20,21 +20,25 @@ export interface FabricInfo {
 /**
  * An endpoint name; travels to peers (as an av entry) by postMessage or
  * msgpackr. `slot` and `gen` name the endpoint inside its process; a tcp
- * address also names the process: the listen host and port of its proxy
- * thread and that proxy's identity (so an address of a process that
- * restarted on the same port is refused, not served by the newcomer).
+ * address also names the process: the addresses of its listener thread
+ * and that listener's identity (so an address of a process that restarted
+ * on the same port is refused, not served by the newcomer).
  */
 export interface EndpointAddress {
   provider: ProviderName;
   pool: number;
   slot: number;
   gen: number;
-  /** tcp: the proxy's listen address (an IPv4 or IPv6 literal) */
+  /** tcp: the listener's address (an IPv4 or IPv6 literal) */
   host?: string;
-  /** tcp: the proxy's listen port */
+  /** tcp: the listener's port */
   port?: number;
-  /** tcp: the proxy's identity, `<pid>.<random hex>` */
+  /** tcp: the listener's identity, `<pid>.<random hex>` */
   process?: string;
+  /** tcp: the Unix socket of the peer's process ('@name': abstract), reached when hostId matches */
+  unix?: string;
+  /** tcp: equal on two endpoints of one host (boot and network namespace) */
+  hostId?: string;
 }
 
 /** A registered region as the provider sees it. */
@@ -69,6 +73,8 @@ export interface RmaRequest {
   key: number;
   /** remote CQ data (fi_writedata) */
   data?: number;
+  /** the caller will wait for this operation's completion soon (see RmaOp.awaited) */
+  awaited?: boolean;
 }
 
 /** The outcome of one posted operation, matched to its post by `token`. */
@@ -83,8 +89,8 @@ export interface TxCompletion {
  * CQs, counters and matching. The contract is asynchronous, like fi_write
  * and ncclNet's isend/test: a post only queues the operation, and its
  * outcome comes back later from pollCompletions(). A provider may finish
- * the work inside the post (shm copies at once) or much later (tcp, on its
- * proxy thread); callers must not assume either. Buffers named by a post
+ * the work inside the post (shm copies at once) or much later (tcp, in a
+ * later pollCompletions of the same thread); callers must not assume either. Buffers named by a post
  * stay in use until its completion is polled.
  */
 export interface EndpointImpl {
@@ -99,6 +105,12 @@ export interface EndpointImpl {
   poll(): Incoming[];
   /** Sleeps up to timeoutMs until new incoming work or completions may be there; callers spin first if they want to. */
   waitIncoming(timeoutMs: number): void;
+  /**
+   * Providers whose progress happens in the calling thread: the caller is
+   * about to stop calling in for a while, so what peers wait for (such as
+   * acknowledgements) goes now.
+   */
+  flush?(): void;
   /**
    * The shared word counting remote RMA writes or reads that targeted this
    * endpoint; a counter bound for remote events reads and sleeps on it.

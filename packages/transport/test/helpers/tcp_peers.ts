@@ -111,15 +111,7 @@ export async function startPair(bytes: number, env: NodeJS.ProcessEnv = {}, acce
  * kernel's TCP tables).
  */
 export function establishedTo(pid: number, port: number): number {
-  const inodes = new Set<string>();
-  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
-    try {
-      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
-      if (m) inodes.add(m[1]!);
-    } catch {
-      // fds come and go while we look
-    }
-  }
+  const inodes = socketInodes(pid);
   let n = 0;
   for (const table of ['tcp', 'tcp6']) {
     const lines = readFileSync(`/proc/${pid}/net/${table}`, 'utf8').trim().split('\n').slice(1);
@@ -129,6 +121,32 @@ export function establishedTo(pid: number, port: number): number {
       const remote = parseInt(f[2]!.split(':')[1]!, 16);
       if (f[3] === '01' && inodes.has(f[9]!) && (local === port || remote === port)) n++;
     }
+  }
+  return n;
+}
+
+/** The socket inodes among a process's descriptors. */
+function socketInodes(pid: number): Set<string> {
+  const inodes = new Set<string>();
+  for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+    try {
+      const m = /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/${pid}/fd/${fd}`));
+      if (m) inodes.add(m[1]!);
+    } catch {
+      // fds come and go while we look
+    }
+  }
+  return inodes;
+}
+
+/** Connected Unix stream sockets of process `pid` (its IPC channel with the test is one of them). */
+export function unixConnected(pid: number): number {
+  const inodes = socketInodes(pid);
+  let n = 0;
+  for (const line of readFileSync(`/proc/${pid}/net/unix`, 'utf8').trim().split('\n').slice(1)) {
+    const f = line.trim().split(/\s+/);
+    // Num RefCount Protocol Flags Type St Inode [Path]: stream (0001), connected (03).
+    if (f[4] === '0001' && f[5] === '03' && inodes.has(f[6]!)) n++;
   }
   return n;
 }

@@ -1,10 +1,10 @@
 /**
- * COLLECTIVE_DEBUG=INFO (or TRACE) makes the proxy say where it listens and
+ * COLLECTIVE_DEBUG=INFO (or TRACE) makes the socket listener say where it listens and
  * which connections it made or lost, in the runtime's line format.
  */
 const level = (process.env.COLLECTIVE_DEBUG ?? '').toUpperCase();
 export const debugOn = level === 'INFO' || level === 'TRACE';
 
 export function debugLine(text: string): void {
-  if (debugOn) process.stderr.write(`${process.pid} [proxy] COLLECTIVE INFO tcp: ${text}\n`);
+  if (debugOn) process.stderr.write(`${process.pid} [listener] COLLECTIVE INFO socket: ${text}\n`);
 }

@@ -1,83 +1,92 @@
-import { PAGE_SIZE } from '../../constants.js';
 import { EndpointField, MrField, MrState } from '../../control_layout.js';
 import { fail, TransportError } from '../../errors.js';
 import { MrAccess } from '../../fabric/access.js';
 import type { EndpointAddress, EndpointImpl, Incoming, RmaRequest, TxCompletion } from '../../fabric/provider.js';
-import { drainInflight } from '../../inflight_guard.js';
-import { allocatePagesLocked, scrubAndFreePagesLocked } from '../../page_allocator.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import { ShmMemoryRegion } from '../shm/memory_region.js';
-import {
-  C, CQ_BYTE, CQ_ENTRIES, D, E, ENDPOINT_PAGES, FLAG_DATA, getText, I, IN_BYTE, IN_ENTRIES, InKind, MAX_TAGGED, PEER_MAX, ringPlace, RX_BYTE, SQ_BYTE, SQ_ENTRIES, SqOp,
-  TCP_CLOSING, TCP_ENDPOINT, TX_BYTE, TX_BYTES,
-} from './layout.js';
-import { ProxyLink } from './proxy_link.js';
+import { MAX_TAGGED, RecState, TCP_CLOSING, TCP_ENDPOINT } from './layout.js';
+import { ListenerLink } from './listener_link.js';
+import { resolveLocal, resolveTarget } from './mr_check.js';
+import { Pair, type PairOwner, type Sink } from './pair.js';
 import { describePeer, type OpRecord, Reason, reasonError } from './reasons.js';
+import { emptyHeader, FLAG_DATA, FLAG_PROMPT, type Header, Op, type Reach } from './wire.js';
 
-/** A record being filled: not yet visible to the proxy as an endpoint. */
+/** A record being filled: not yet visible to the listener as an endpoint. */
 const TCP_OPENING = 0x7404;
-/** Incoming work taken off the ring but not yet released (unexpected tagged messages wait here). */
-const HELD_MAX = 4 * IN_ENTRIES;
-const HI = 2 ** 32;
+/** Operations posted and not completed; beyond, posts answer EAGAIN. */
+const OPS_MAX = 1024;
+/** Incoming work not yet taken by the endpoint's user; beyond, sockets are not read (the senders wait). */
+const INBOX_MAX = 4096;
+/** A sleep between progress rounds never exceeds this: nobody else reads this endpoint's sockets. */
+const SLEEP_MAX_MS = 1;
 
-interface Peer {
-  bytes: Uint8Array;
-  label: string;
+interface Op_ extends OpRecord {
+  token: number;
+  opId: number;
+  done: boolean;
+  /** a read's destination */
+  into?: { key: number; slot: number; start: number };
 }
 
 interface Held extends Incoming {
   released: boolean;
 }
 
+const NO_BYTES = new Uint8Array(0);
+
+/** Peers by listener address and identity, and endpoint slot and generation. */
+const pairKey = (r: Pick<Reach, 'host' | 'port' | 'process' | 'slot' | 'gen'>): string => `${r.host}:${r.port}/${r.process}/${r.slot}.${r.gen}`;
+
+/** Wrap-safe "`id` is at or before `ack`" over uint32 operation ids. */
+const covered = (id: number, ack: number): boolean => (ack - id) >>> 0 < 0x80000000;
+
 /**
- * A tcp endpoint as its device thread sees it: posts go into a submission
- * ring in pool memory and wake the process's proxy thread; completions and
- * incoming work come back through rings of the same block, with the
- * endpoint's doorbell word to sleep on. Nothing here touches a socket.
+ * A socket endpoint as its thread drives it (progress in the calling
+ * thread, like Open MPI's tcp BTL): one connection per peer endpoint,
+ * made through the process's listener thread and then read and written
+ * only here, with non-blocking system calls inside pollCompletions and
+ * waitIncoming. Writes and sends complete when the target acknowledges
+ * them (acknowledgements ride on the target's next message, or go alone
+ * when the target has nothing to say); a read completes when its bytes
+ * have landed. The target checks every key, range and access against its
+ * own tables, and a refused operation completes with the target's reason.
  */
-export class TcpEndpoint implements EndpointImpl {
+export class TcpEndpoint implements EndpointImpl, PairOwner {
   readonly address: EndpointAddress;
-  private readonly w: Int32Array;
-  private readonly u8: Uint8Array;
-  private readonly base: number;
   private closed = false;
-  /** set once the proxy is found dead: everything fails from then on */
-  private broken = false;
-  /** posts refused before reaching the proxy: completed at the next poll */
-  private readonly local: TxCompletion[] = [];
-  /** operations handed to the proxy, by the token word written in the ring */
-  private readonly ops = new Map<number, OpRecord & { token: number }>();
-  private held: Held[] = [];
-  private readonly peers = new WeakMap<EndpointAddress, Peer>();
+  private readonly pairs = new Map<string, Pair>();
+  /** the same, by the address vector's entry object: no key string per post */
+  private readonly byAddress = new WeakMap<EndpointAddress, Pair>();
+  private readonly list: Pair[] = [];
+  /** every record this endpoint knows, so a scan adopts only new ones */
+  private readonly known = new Set<number>();
+  private seenEpoch = -1;
+  private readonly ops = new Map<Pair, { unacked: Op_[]; reads: Map<number, Op_> }>();
+  private opCount = 0;
+  private done: TxCompletion[] = [];
+  private inbox: Held[] = [];
+  private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
+  private readonly domain: number;
 
   private constructor(
     readonly pool: Pool,
     readonly slot: number,
     readonly gen: number,
-    private readonly link: ProxyLink,
+    private readonly link: ListenerLink,
   ) {
-    const { endpoints } = tables(pool);
-    this.base = endpoints.get(slot, EndpointField.MAILBOX_PAGE) * PAGE_SIZE;
-    this.w = new Int32Array(pool.memory.buffer, this.base, (ENDPOINT_PAGES * PAGE_SIZE) / 4);
-    this.u8 = new Uint8Array(pool.memory.buffer);
-    this.address = { provider: 'tcp', pool: pool.id, slot, gen, host: link.host, port: link.port, process: link.process };
+    this.domain = tables(pool).endpoints.get(slot, EndpointField.DOMAIN);
+    this.address = { provider: 'tcp', pool: pool.id, slot, gen, host: link.host, port: link.port, process: link.process, unix: link.unix, hostId: link.hostId };
   }
 
   static open(pool: Pool, domainToken: number): TcpEndpoint {
-    const link = ProxyLink.join(pool);
+    const link = ListenerLink.join(pool);
     const { endpoints } = tables(pool);
     let rec: { slot: number; gen: number };
     try {
       rec = pool.locked(() => {
         const r = endpoints.claimLocked(TCP_OPENING) ?? fail('ENOMEM', `all ${endpoints.capacity} endpoint records are in use; close endpoints first`);
-        try {
-          endpoints.set(r.slot, EndpointField.MAILBOX_PAGE, allocatePagesLocked(pool, ENDPOINT_PAGES, -(r.slot + 1)));
-        } catch (e) {
-          endpoints.freeLocked(r.slot);
-          throw e;
-        }
-        endpoints.set(r.slot, EndpointField.MAILBOX_PAGES, ENDPOINT_PAGES);
+        endpoints.set(r.slot, EndpointField.MAILBOX_PAGES, 0);
         endpoints.set(r.slot, EndpointField.DOMAIN, domainToken);
         return r;
       });
@@ -85,11 +94,8 @@ export class TcpEndpoint implements EndpointImpl {
       link.leave();
       throw e;
     }
-    const page = endpoints.get(rec.slot, EndpointField.MAILBOX_PAGE);
-    pool.u8(page * PAGE_SIZE, ENDPOINT_PAGES * PAGE_SIZE).fill(0);
-    // Visible to the proxy only once the block is ready.
+    // Visible to the listener (which accepts connections for it) only once ready.
     endpoints.set(rec.slot, EndpointField.STATE, TCP_ENDPOINT);
-    link.endpointsChanged();
     return new TcpEndpoint(pool, rec.slot, rec.gen, link);
   }
 
@@ -97,21 +103,38 @@ export class TcpEndpoint implements EndpointImpl {
     if (this.closed) fail('EINVAL', 'endpoint is closed');
   }
 
-  private peer(remote: EndpointAddress): Peer {
-    let p = this.peers.get(remote);
+  private pairOf(remote: EndpointAddress): Pair {
+    const known = this.byAddress.get(remote);
+    if (known) return known;
+    const p = this.pairFor(remote);
+    this.byAddress.set(remote, p);
+    return p;
+  }
+
+  private pairFor(remote: EndpointAddress): Pair {
+    if (remote.provider !== 'tcp' || typeof remote.host !== 'string' || typeof remote.port !== 'number' || typeof remote.process !== 'string') {
+      fail('EINVAL', 'the remote address is not a tcp endpoint address');
+    }
+    let p = this.pairs.get(pairKey(remote as Reach));
     if (!p) {
-      if (remote.provider !== 'tcp' || typeof remote.host !== 'string' || typeof remote.port !== 'number' || typeof remote.process !== 'string') {
-        fail('EINVAL', 'the remote address is not a tcp endpoint address');
-      }
-      const bytes = new TextEncoder().encode(`${remote.host}|${remote.port}|${remote.process}`);
-      if (bytes.length > PEER_MAX) fail('EINVAL', `tcp address ${remote.host}:${remote.port} (${remote.process}) is longer than ${PEER_MAX} bytes`);
-      p = { bytes, label: describePeer(remote.host, remote.port, remote.process) };
-      this.peers.set(remote, p);
+      p = this.addPair(remote as Reach);
+      const rec = this.link.request(this.slot, this.gen, { host: remote.host, port: remote.port, unix: remote.unix ?? '', hostId: remote.hostId ?? '', process: remote.process, slot: remote.slot, gen: remote.gen });
+      this.known.add(rec);
+      p.records.add(rec);
+      p.rec = rec;
     }
     return p;
   }
 
-  /** The local side's checks, as shm makes them; a failure completes with an error without reaching the proxy. */
+  private addPair(peer: Reach): Pair {
+    const p = new Pair(this, peer.process, peer.slot, peer.gen, describePeer(peer.host, peer.port, peer.process));
+    this.pairs.set(pairKey(peer), p);
+    this.list.push(p);
+    this.ops.set(p, { unacked: [], reads: new Map() });
+    return p;
+  }
+
+  /** The local side's checks, as shm makes them; a failure completes with an error without reaching the peer. */
   private checkLocal(req: RmaRequest, need: number): TransportError | undefined {
     const mr = req.local;
     if (!(mr instanceof ShmMemoryRegion) || mr.pool !== this.pool) fail('EINVAL', 'op.mr must be a memory region registered in this process');
@@ -129,170 +152,327 @@ export class TcpEndpoint implements EndpointImpl {
   }
 
   private checkRoom(): void {
-    if (this.ops.size >= CQ_ENTRIES) fail('EAGAIN', `${CQ_ENTRIES} operations are in flight on this tcp endpoint; read completions and retry`);
+    if (this.opCount >= OPS_MAX) fail('EAGAIN', `${OPS_MAX} operations are in flight on this socket endpoint; read completions and retry`);
+  }
+
+  private track(p: Pair, token: number, kind: OpRecord['op'], key: number, remoteOffset: number, length: number, into?: Op_['into']): Op_ {
+    const op: Op_ = { op: kind, key, remoteOffset, length, token, opId: p.takeOpId(), done: false, peer: p.label, remoteSlot: p.peerSlot, remoteGen: p.peerGen, into };
+    const q = this.ops.get(p)!;
+    if (kind === 'read') q.reads.set(op.opId, op);
+    else q.unacked.push(op);
+    this.opCount++;
+    return op;
+  }
+
+  private readonly hdrOut = emptyHeader();
+
+  /** The header of a new message (one object, filled per message: send() encodes it at once). */
+  private header(op: Op, flags: number, key: number, offset: number, length: number, data: number, tag: number, opId: number, status: number, total: number): Header {
+    const h = this.hdrOut;
+    h.op = op;
+    h.flags = flags;
+    h.ack = 0;
+    h.key = key;
+    h.offset = offset;
+    h.length = length;
+    h.data = data;
+    h.tag = tag;
+    h.opId = opId;
+    h.status = status;
+    h.total = total;
+    return h;
+  }
+
+  private finish(op: Op_, reason: Reason, arg0 = 0, arg1 = 0, detail = ''): void {
+    if (op.done) return;
+    op.done = true;
+    this.opCount--;
+    this.done.push(reason === Reason.OK ? { token: op.token } : { token: op.token, error: reasonError(reason, arg0, arg1, detail, op) });
   }
 
   private refuse(token: number, error: TransportError): void {
-    this.local.push({ token, error });
+    this.done.push({ token, error });
   }
 
-  private brokenError(): TransportError {
-    return new TransportError('EIO', 'the tcp proxy thread of this process stopped; close this endpoint and open a new one');
+  private deadError(p: Pair, what: Pick<OpRecord, 'op' | 'key' | 'remoteOffset' | 'length'>): TransportError {
+    return reasonError(p.deadReason, p.deadArgs[0], p.deadArgs[1], p.deadDetail, { ...what, peer: p.label, remoteSlot: p.peerSlot, remoteGen: p.peerGen });
   }
 
   postWrite(req: RmaRequest, token: number): void {
-    this.post(SqOp.WRITE, req, token, MrAccess.write);
+    this.postRma(Op.WRITE, req, token, MrAccess.write);
   }
 
   postRead(req: RmaRequest, token: number): void {
-    this.post(SqOp.READ, req, token, MrAccess.read);
+    this.postRma(Op.READ_REQUEST, req, token, MrAccess.read);
   }
 
-  private post(op: SqOp, req: RmaRequest, token: number, need: number): void {
+  private postRma(kind: Op.WRITE | Op.READ_REQUEST, req: RmaRequest, token: number, need: number): void {
     this.checkOpen();
-    const peer = this.peer(req.remote);
-    if (this.broken) return this.refuse(token, this.brokenError());
+    const p = this.pairOf(req.remote);
     const err = this.checkLocal(req, need);
     if (err) return this.refuse(token, err);
+    const what = () => ({ op: kind === Op.WRITE ? ('write' as const) : ('read' as const), key: req.key, remoteOffset: req.remoteOffset, length: req.length });
+    if (p.state === 'dead') return this.refuse(token, this.deadError(p, what()));
     this.checkRoom();
-    const at = this.claimSq();
-    const w = this.w;
     const mr = req.local as ShmMemoryRegion;
-    w[at + D.OP] = op;
-    w[at + D.FLAGS] = req.data !== undefined ? FLAG_DATA : 0;
-    w[at + D.LKEY_LO] = mr.key % HI;
-    w[at + D.LKEY_HI] = Math.floor(mr.key / HI);
-    w[at + D.LOFF] = req.localOffset;
-    w[at + D.LEN] = req.length;
-    w[at + D.RKEY_LO] = req.key % HI;
-    w[at + D.RKEY_HI] = Math.floor(req.key / HI);
-    w[at + D.ROFF_LO] = req.remoteOffset % HI;
-    w[at + D.ROFF_HI] = Math.floor(req.remoteOffset / HI);
-    w[at + D.DATA] = (req.data ?? 0) | 0;
-    w[at + D.TAG] = 0;
-    this.publish(at, token, req.remote, peer, { op: op === SqOp.WRITE ? 'write' : 'read', key: req.key, remoteOffset: req.remoteOffset, length: req.length });
+    const local = resolveLocal(this.pool, mr.key, req.localOffset);
+    if ('reason' in local) return this.refuse(token, reasonError(local.reason, 0, 0, '', { ...what(), peer: p.label, remoteSlot: p.peerSlot, remoteGen: p.peerGen }));
+    if (kind === Op.WRITE) {
+      const op = this.track(p, token, 'write', req.key, req.remoteOffset, req.length);
+      const flags = (req.data !== undefined ? FLAG_DATA : 0) | (req.awaited ? FLAG_PROMPT : 0);
+      p.send(this.header(Op.WRITE, flags, req.key, req.remoteOffset, req.length, (req.data ?? 0) >>> 0, 0, op.opId, 0, req.length), { key: mr.key, slot: local.slot, at: local.start, local: true });
+    } else {
+      const op = this.track(p, token, 'read', req.key, req.remoteOffset, req.length, { key: mr.key, slot: local.slot, start: local.start });
+      p.send(this.header(Op.READ_REQUEST, 0, req.key, req.remoteOffset, 0, 0, 0, op.opId, 0, req.length));
+    }
+    p.pumpOut();
   }
 
   postSend(remote: EndpointAddress, tag: number, payload: Uint8Array, token: number): void {
     this.checkOpen();
-    const peer = this.peer(remote);
+    const p = this.pairOf(remote);
     if (payload.length > MAX_TAGGED) fail('EINVAL', `message of ${payload.length} bytes exceeds the ${MAX_TAGGED}-byte limit for tagged messages; use RMA for bulk data`);
-    if (this.broken) return this.refuse(token, this.brokenError());
+    const what = { op: 'send' as const, key: 0, remoteOffset: 0, length: payload.length };
+    if (p.state === 'dead') return this.refuse(token, this.deadError(p, what));
     this.checkRoom();
-    const w = this.w;
-    const place = ringPlace(Atomics.load(w, E.TX_HEAD) >>> 0, Atomics.load(w, E.TX_TAIL) >>> 0, payload.length, TX_BYTES);
-    if (!place) fail('EAGAIN', 'the tcp proxy has not taken earlier tagged messages yet; read completions and retry');
-    this.u8.set(payload, this.base + TX_BYTE + place.pos);
-    Atomics.store(w, E.TX_TAIL, place.end | 0);
-    const at = this.claimSq();
-    w[at + D.OP] = SqOp.SEND;
-    w[at + D.FLAGS] = 0;
-    w[at + D.LEN] = payload.length;
-    w[at + D.TAG] = tag | 0;
-    w[at + D.TX_POS] = place.pos;
-    w[at + D.TX_END] = place.end | 0;
-    this.publish(at, token, remote, peer, { op: 'send', key: 0, remoteOffset: 0, length: payload.length });
+    const op = this.track(p, token, 'send', 0, 0, payload.length);
+    // Copied: the caller may reuse its buffer as soon as this returns.
+    p.send(this.header(Op.SEND, 0, 0, 0, payload.length, 0, tag >>> 0, op.opId, 0, payload.length), undefined, Buffer.from(payload));
+    p.pumpOut();
   }
 
-  /** Word index of the next submission entry; the ring cannot be full while ops.size < CQ_ENTRIES. */
-  private claimSq(): number {
-    const tail = Atomics.load(this.w, E.SQ_TAIL) >>> 0;
-    return SQ_BYTE / 4 + (tail % SQ_ENTRIES) * D.WORDS;
+  // ---- progress ------------------------------------------------------------
+
+  /** One round: new connections, then every open socket read and written. */
+  private progress(): void {
+    if (this.closed) return;
+    if (!this.link.alive()) {
+      // The listener's sockets are gone with it: their descriptors must not be touched again.
+      for (const p of this.list) p.die(Reason.PROXY_STOPPED, '');
+      return;
+    }
+    const epoch = this.link.adoptEpoch;
+    if (epoch !== this.seenEpoch) {
+      this.seenEpoch = epoch;
+      this.adopt();
+    }
+    const reading = this.inbox.length < INBOX_MAX;
+    for (let i = 0; i < this.list.length; i++) {
+      const p = this.list[i]!;
+      if (p.state === 'connecting') this.connecting(p);
+      if (p.state !== 'open') continue;
+      if (reading) p.pumpIn();
+      p.pumpOut();
+      // Acknowledgements ride on the next message, unless one is awaited or many are owed.
+      if (p.ackDue) p.flushAck();
+    }
   }
 
-  private publish(at: number, token: number, remote: EndpointAddress, peer: Peer, what: Pick<OpRecord, 'op' | 'key' | 'remoteOffset' | 'length'>): void {
-    const w = this.w;
-    w[at + D.TOKEN] = token;
-    w[at + D.RSLOT] = remote.slot;
-    w[at + D.RGEN] = remote.gen;
-    w[at + D.PEER_LEN] = peer.bytes.length;
-    this.u8.set(peer.bytes, this.base + (at + D.PEER) * 4);
-    this.ops.set(token | 0, { ...what, token, peer: peer.label, remoteSlot: remote.slot, remoteGen: remote.gen });
-    Atomics.store(w, E.SQ_TAIL, (Atomics.load(w, E.SQ_TAIL) + 1) | 0);
-    this.link.ring();
+  /** Connections peers made to this endpoint. */
+  private adopt(): void {
+    for (const rec of this.link.adoptable(this.slot, this.gen, this.known)) {
+      this.known.add(rec);
+      const r = this.link.ready(rec);
+      let p = this.pairs.get(pairKey(r.peer));
+      if (p && p.state !== 'connecting') {
+        // One connection per pair of endpoints keeps their order: a second is refused.
+        this.releaseRecord(rec);
+        continue;
+      }
+      p ??= this.addPair(r.peer);
+      p.records.add(rec);
+      p.open(r.fd, rec, r.unix);
+    }
   }
+
+  private connecting(p: Pair): void {
+    let st = this.link.state(p.rec);
+    if (st === RecState.MERGED) {
+      const into = this.link.mergedInto(p.rec);
+      p.rec = into;
+      this.known.add(into);
+      p.records.add(into);
+      st = this.link.state(into);
+    }
+    if (st === RecState.READY) {
+      const r = this.link.ready(p.rec);
+      p.open(r.fd, p.rec, r.unix);
+    } else if (st === RecState.FAILED) {
+      const f = this.link.failure(p.rec);
+      p.die(f.reason, f.detail, f.arg0, f.arg1);
+    } else if (!this.link.alive(true)) {
+      p.die(Reason.PROXY_STOPPED, '');
+    }
+  }
+
+  // ---- PairOwner: incoming messages -----------------------------------------
+
+  begin(p: Pair, h: Header): Sink {
+    const sink: Sink = { got: 0, reason: Reason.OK, arg: 0 };
+    switch (h.op) {
+      case Op.WRITE: {
+        const hit = resolveTarget(this.pool, h.key, this.domain, h.offset, h.length, MrAccess.remoteWrite);
+        if ('reason' in hit) {
+          sink.reason = hit.reason;
+          sink.arg = hit.arg;
+        } else sink.region = { key: h.key, slot: hit.slot, at: hit.start, local: false };
+        return sink;
+      }
+      case Op.READ_RESPONSE: {
+        const op = this.ops.get(p)!.reads.get(h.opId);
+        if (!op || h.length !== op.length) {
+          p.die(Reason.PROTOCOL, `a read response for unknown operation ${h.opId}`);
+          return sink;
+        }
+        sink.region = { key: op.into!.key, slot: op.into!.slot, at: op.into!.start, local: true };
+        return sink;
+      }
+      case Op.SEND:
+        if (h.length > MAX_TAGGED) p.die(Reason.PROTOCOL, `a tagged message of ${h.length} bytes (the limit is ${MAX_TAGGED})`);
+        else sink.bytes = Buffer.allocUnsafe(h.length);
+        return sink;
+      case Op.READ_REQUEST:
+      case Op.ACK:
+        if (h.length !== 0) p.die(Reason.PROTOCOL, `a ${h.op === Op.ACK ? 'acknowledgement' : 'read request'} with ${h.length} payload bytes`);
+        return sink;
+      default:
+        p.die(Reason.PROTOCOL, `unknown message kind ${h.op as number}`);
+        return sink;
+    }
+  }
+
+  end(p: Pair, h: Header, sink: Sink): void {
+    switch (h.op) {
+      case Op.WRITE:
+        if (sink.reason === Reason.OK) {
+          this.countRemote(EndpointField.REMOTE_WRITES);
+          if (h.flags & FLAG_DATA) this.deliver({ kind: 'remote-write', source: p.peerSlot, sourceProcess: p.peerProcess, tag: 0, payload: NO_BYTES, length: h.length, data: h.data });
+          p.applyDone(h.opId, (h.flags & FLAG_PROMPT) !== 0);
+        } else this.nack(p, h.opId, sink.reason, sink.arg);
+        return;
+      case Op.SEND:
+        this.deliver({ kind: 'tagged', source: p.peerSlot, sourceProcess: p.peerProcess, tag: h.tag, payload: sink.bytes!, length: h.length, data: 0 });
+        // A tagged send is a control message: its sender usually waits for it.
+        p.applyDone(h.opId, true);
+        return;
+      case Op.READ_REQUEST: {
+        const hit = resolveTarget(this.pool, h.key, this.domain, h.offset, h.total, MrAccess.remoteRead);
+        if ('reason' in hit) {
+          this.nack(p, h.opId, hit.reason, hit.arg);
+          return;
+        }
+        this.countRemote(EndpointField.REMOTE_READS);
+        p.send(this.header(Op.READ_RESPONSE, 0, 0, 0, h.total, 0, 0, h.opId, 0, h.total), { key: h.key, slot: hit.slot, at: hit.start, local: false });
+        p.pumpOut();
+        return;
+      }
+      case Op.READ_RESPONSE: {
+        const q = this.ops.get(p)!;
+        const op = q.reads.get(h.opId);
+        if (!op) return;
+        q.reads.delete(h.opId);
+        this.finish(op, sink.reason);
+        return;
+      }
+      case Op.ACK:
+        if (h.status !== Reason.OK) this.refused(p, h.opId, h.status as Reason, h.total);
+        return;
+    }
+  }
+
+  private nack(p: Pair, opId: number, reason: Reason, arg: number): void {
+    p.send(this.header(Op.ACK, 0, 0, 0, 0, 0, 0, opId, reason, arg));
+    p.pumpOut();
+  }
+
+  /** The target refused operation `opId`. */
+  private refused(p: Pair, opId: number, reason: Reason, arg: number): void {
+    const q = this.ops.get(p)!;
+    const read = q.reads.get(opId);
+    if (read) {
+      q.reads.delete(opId);
+      this.finish(read, reason, arg);
+      return;
+    }
+    const op = q.unacked.find((o) => o.opId === opId);
+    if (op) this.finish(op, reason, arg);
+  }
+
+  acked(p: Pair, ack: number): void {
+    const q = this.ops.get(p)!.unacked;
+    let n = 0;
+    while (n < q.length && covered(q[n]!.opId, ack)) this.finish(q[n++]!, Reason.OK);
+    if (n > 0) q.splice(0, n);
+  }
+
+  dropped(p: Pair, opId: number, reason: Reason): void {
+    this.refused(p, opId, reason, 0);
+  }
+
+  died(p: Pair): void {
+    const q = this.ops.get(p)!;
+    for (const op of q.unacked) this.finish(op, p.deadReason, p.deadArgs[0], p.deadArgs[1], p.deadDetail);
+    for (const op of q.reads.values()) this.finish(op, p.deadReason, p.deadArgs[0], p.deadArgs[1], p.deadDetail);
+    q.unacked.length = 0;
+    q.reads.clear();
+    // The listener closes the socket; this thread never touches the descriptor again.
+    for (const rec of p.records) this.releaseRecord(rec);
+    p.records.clear();
+  }
+
+  /** Hands a record back; forgotten here, so a later connection in the same record is adopted. */
+  private releaseRecord(rec: number): void {
+    this.link.release(rec);
+    this.known.delete(rec);
+  }
+
+  private countRemote(field: EndpointField): void {
+    const word = tables(this.pool).endpoints.addr(this.slot, field);
+    Atomics.add(this.pool.ctl, word, 1);
+    Atomics.notify(this.pool.ctl, word);
+  }
+
+  private deliver(item: Omit<Held, 'released' | 'release'>): void {
+    const held = item as Held;
+    held.released = false;
+    held.release = () => {
+      held.released = true;
+    };
+    this.inbox.push(held);
+  }
+
+  // ---- EndpointImpl ---------------------------------------------------------
 
   pollCompletions(): TxCompletion[] {
-    const out = this.local.splice(0);
-    const w = this.w;
-    const head = Atomics.load(w, E.CQ_HEAD) >>> 0;
-    const tail = Atomics.load(w, E.CQ_TAIL) >>> 0;
-    for (let h = head; h !== tail; h = (h + 1) >>> 0) {
-      const at = CQ_BYTE / 4 + (h % CQ_ENTRIES) * C.WORDS;
-      const rec = this.ops.get(w[at + C.TOKEN]!);
-      if (!rec) continue;
-      this.ops.delete(w[at + C.TOKEN]!);
-      const reason = w[at + C.REASON]! as Reason;
-      if (reason === Reason.OK) {
-        out.push({ token: rec.token });
-      } else {
-        const detail = getText(this.u8, this.base + (at + C.DETAIL) * 4, w[at + C.DETAIL_LEN]!);
-        out.push({ token: rec.token, error: reasonError(reason, w[at + C.ARG0]! >>> 0, w[at + C.ARG1]! >>> 0, detail, rec) });
-      }
-    }
-    if (head !== tail) Atomics.store(w, E.CQ_HEAD, tail | 0);
-    else if (this.ops.size > 0 && !this.link.alive()) this.failAll(out);
+    this.progress();
+    if (this.done.length === 0) return [];
+    const out = this.done;
+    this.done = [];
     return out;
-  }
-
-  /** The proxy is gone: nothing in flight will ever complete, so everything fails now. */
-  private failAll(out: TxCompletion[]): void {
-    this.broken = true;
-    for (const rec of this.ops.values()) out.push({ token: rec.token, error: reasonError(Reason.PROXY_STOPPED, 0, 0, '', rec) });
-    this.ops.clear();
   }
 
   poll(): Incoming[] {
     this.checkOpen();
-    if (this.held.some((h) => h.released)) this.held = this.held.filter((h) => !h.released);
-    const w = this.w;
-    let head = Atomics.load(w, E.IN_HEAD) >>> 0;
-    const tail = Atomics.load(w, E.IN_TAIL) >>> 0;
-    const took = head !== tail;
-    while (head !== tail && this.held.length < HELD_MAX) {
-      const at = IN_BYTE / 4 + (head % IN_ENTRIES) * I.WORDS;
-      const kind = w[at + I.KIND] === InKind.TAGGED ? 'tagged' : 'remote-write';
-      const length = w[at + I.LEN]! >>> 0;
-      const pos = this.base + RX_BYTE + (w[at + I.RX_POS]! >>> 0);
-      const item: Held = {
-        kind,
-        source: w[at + I.SRC_SLOT]!,
-        sourceProcess: getText(this.u8, this.base + (at + I.PROCESS) * 4, w[at + I.PROCESS_LEN]!),
-        tag: w[at + I.TAG]! >>> 0,
-        // Copied out so the ring turns over at once; tagged messages are small.
-        payload: kind === 'tagged' ? this.u8.slice(pos, pos + length) : new Uint8Array(0),
-        length,
-        data: w[at + I.DATA]! >>> 0,
-        released: false,
-        release: () => {
-          item.released = true;
-        },
-      };
-      this.held.push(item);
-      Atomics.store(w, E.RX_HEAD, w[at + I.RX_END]!);
-      head = (head + 1) >>> 0;
-      Atomics.store(w, E.IN_HEAD, head | 0);
-    }
-    // The proxy holds work that did not fit: there is room now.
-    if (took && Atomics.load(w, E.BACKLOG) !== 0) this.link.ring();
-    return this.held.slice();
+    if (this.inbox.some((h) => h.released)) this.inbox = this.inbox.filter((h) => !h.released);
+    return this.inbox.slice();
   }
 
-  private pending(): boolean {
-    const w = this.w;
-    return this.local.length > 0 || Atomics.load(w, E.CQ_HEAD) !== Atomics.load(w, E.CQ_TAIL) || Atomics.load(w, E.IN_HEAD) !== Atomics.load(w, E.IN_TAIL);
+  /** Tells quiet peers what landed before this thread stops driving its sockets for a while. */
+  flush(): void {
+    if (this.closed) return;
+    for (const p of this.list) p.flushAck();
   }
 
-  /** Sleeps on the doorbell the proxy rings after every completion or delivery. */
+  /**
+   * One progress round, then a sleep of at most `timeoutMs` (and never
+   * more than SLEEP_MAX_MS: nothing wakes this thread when bytes arrive,
+   * and peers wait for what it reads and acknowledges).
+   */
   waitIncoming(timeoutMs: number): void {
-    const { ctl } = this.pool;
-    const bell = tables(this.pool).endpoints.addr(this.slot, EndpointField.DOORBELL);
-    const seen = Atomics.load(ctl, bell);
-    if (this.pending()) return;
-    Atomics.store(this.w, E.WAITING, 1);
-    // Re-checked after raising the flag: the proxy notifies only while it is up.
-    if (!this.pending()) Atomics.wait(ctl, bell, seen, timeoutMs);
-    Atomics.store(this.w, E.WAITING, 0);
+    this.progress();
+    if (this.done.length > 0 || this.inbox.some((h) => !h.released)) return;
+    this.flush();
+    Atomics.wait(this.sleepWord, 0, 0, Math.max(0, Math.min(timeoutMs, SLEEP_MAX_MS)));
   }
 
   remoteCounter(kind: 'writes' | 'reads'): { ctl: Int32Array; index: number } {
@@ -302,16 +482,13 @@ export class TcpEndpoint implements EndpointImpl {
 
   close(): void {
     this.checkOpen();
+    this.flush();
     this.closed = true;
     const { endpoints } = tables(this.pool);
-    // Closing first, so the proxy delivers nothing new; then wait out a delivery in progress.
+    // Closing first, so the listener hands it nothing new.
     endpoints.set(this.slot, EndpointField.STATE, TCP_CLOSING);
-    this.link.endpointsChanged();
-    drainInflight(this.pool.ctl, endpoints.addr(this.slot, EndpointField.INFLIGHT));
-    this.pool.locked(() => {
-      scrubAndFreePagesLocked(this.pool, endpoints.get(this.slot, EndpointField.MAILBOX_PAGE), ENDPOINT_PAGES);
-      endpoints.freeLocked(this.slot);
-    });
+    for (const p of this.list) for (const rec of p.records) this.releaseRecord(rec);
+    this.pool.locked(() => endpoints.freeLocked(this.slot));
     this.link.leave();
   }
 }

@@ -85,7 +85,7 @@ export function routeTo(host: string, timeoutMs = 2000): Promise<string | undefi
   });
 }
 
-/** The listen address for this process's proxy, from the environment. */
+/** The listen address for this process's socket listener, from the environment. */
 export async function listenAddressFromEnv(env: NodeJS.ProcessEnv = process.env): Promise<ListenChoice> {
   const ifname = env[IFNAME_ENV];
   const master = env.MASTER_ADDR;

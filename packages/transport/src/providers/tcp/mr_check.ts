@@ -19,7 +19,7 @@ export interface MrMiss {
  * The target side of an RMA, checked against this process's MR table the
  * way shm checks it: key (generation, state, scoped to the target
  * endpoint's domain), closed, access, range. Revocation is checked once the
- * caller holds the region's in-flight guard (stillUsable).
+ * caller holds the region's in-flight guard (regionUsable).
  */
 export function resolveTarget(pool: Pool, key: number, domain: number, offset: number, length: number, need: number): MrHit | MrMiss {
   const { mrs } = tables(pool);
@@ -51,10 +51,15 @@ export function resolveLocal(pool: Pool, key: number, offset: number): MrHit | M
   return { slot, start: mrs.get(slot, MrField.OFFSET) + offset };
 }
 
-/** Re-checked inside the in-flight guard: MR close and revoke drain it, so a pass here means the bytes may move. */
-export function stillUsable(pool: Pool, slot: number, local: boolean): Reason {
+/**
+ * Whether the region a key was issued for is still there and usable,
+ * checked inside its in-flight guard before every piece that moves: the
+ * key's generation (a closed region's record is reused by the next
+ * registration), its state and the export's revocation.
+ */
+export function regionUsable(pool: Pool, key: number, slot: number, local: boolean): Reason {
   const { mrs, exports } = tables(pool);
-  if (mrs.get(slot, MrField.STATE) !== MrState.LIVE) return local ? Reason.LOCAL_CLOSED : Reason.CLOSED;
+  if (mrs.get(slot, MrField.GEN) * mrs.capacity + slot !== key || mrs.get(slot, MrField.STATE) !== MrState.LIVE) return local ? Reason.LOCAL_CLOSED : Reason.CLOSED;
   if (exports.get(mrs.get(slot, MrField.EXPORT), ExportField.STATE) === ExportState.REVOKED) return local ? Reason.LOCAL_REVOKED : Reason.REVOKED;
   return Reason.OK;
 }

@@ -17,8 +17,8 @@ class TcpDomain implements DomainImpl {
 
   /**
    * The same registration as shm's: a pinned dynamic attachment published
-   * in the pool's MR table. The proxy checks remote keys against that
-   * table and copies straight into (or sends straight from) the mapping.
+   * in the pool's MR table. The target checks remote keys against that
+   * table and reads straight into (or sends straight from) the mapping.
    */
   registerDmaBuf(dmabuf: DmaBuf, offset: number, length: number, access: number): MrImpl {
     return ShmMemoryRegion.register(this.pool, this.token, dmabuf, offset, length, access);
@@ -31,7 +31,11 @@ function samePool(a: EndpointAddress, b: EndpointAddress): boolean {
   return a.pool === b.pool;
 }
 
-/** Processes (and hosts): RMA and tagged messages through the process's proxy thread and its sockets. */
+/**
+ * Processes and hosts: RMA and tagged messages over sockets that each
+ * endpoint's own thread drives (a Unix socket between processes of one
+ * host, tcp between hosts; the listener thread only connects them).
+ */
 export const tcpProvider: Provider = {
   name: 'tcp',
   info(): FabricInfo {

@@ -75,7 +75,7 @@ export function reasonError(reason: Reason, arg0: number, arg1: number, detail: 
     case Reason.WRONG_PROCESS:
       return e('ENOTCONN', `${peer} is gone: its address is now served by process ${detail} (the peer restarted?)`);
     case Reason.PROXY_STOPPED:
-      return e('EIO', `the tcp proxy thread of this process stopped before the ${op.op} to ${peer} completed`);
+      return e('EIO', `the socket listener thread of this process stopped before the ${op.op} to ${peer} completed (it ends with the thread that started it)`);
     case Reason.PROTOCOL:
       return e('EIO', `${peer} sent a malformed message (${detail}); the connection was closed`);
     default:

@@ -1,122 +1,134 @@
 /**
- * The tcp provider's wire format, in the spirit of Gloo's pair preamble:
- * every message is a fixed 64-byte little-endian header, then `length`
- * payload bytes. A socket starts with a 128-byte hello and its answer.
+ * The socket provider's wire format, in the spirit of Gloo's pair preamble:
+ * a socket joins two endpoints and starts with a 256-byte hello and its
+ * answer; then every message is a fixed 64-byte little-endian header and
+ * `length` payload bytes. Headers are written into and read from reused
+ * buffers: nothing is allocated per message.
  */
 
 export const HEADER_BYTES = 64;
 export const MAGIC = 0x50544c43; // "CLTP"
-export const VERSION = 1;
+export const VERSION = 2;
 
 export const enum Op {
-  /** one chunk of an RMA write; FIRST carries the whole length, LAST asks for the acknowledgement */
+  /** an RMA write of `length` bytes at `offset` of the region `key` */
   WRITE = 1,
+  /** asks for `total` bytes at `offset` of the region `key` */
   READ_REQUEST = 2,
-  /** one chunk of the bytes a read asked for */
+  /** the bytes a read asked for; `status` says whether they are valid */
   READ_RESPONSE = 3,
+  /** a tagged message */
   SEND = 4,
-  /** the target's verdict on a write, send or refused read */
+  /** the target's verdict on the operation `opId` (status not OK), or only the cumulative acknowledgement every header carries */
   ACK = 5,
 }
 
-export const enum Flag {
-  FIRST = 1,
-  LAST = 2,
-  /** a write with remote CQ data (fi_writedata) */
-  DATA = 4,
-}
+/** a write with remote CQ data (fi_writedata) */
+export const FLAG_DATA = 1;
+/** the initiator waits for this operation: acknowledge it at the end of the round, not on the next message */
+export const FLAG_PROMPT = 2;
 
-export interface Frame {
+/**
+ * One header. `ack` is cumulative: every operation of the receiver's with
+ * an id up to it (on this socket) was applied, so a busy pair needs no
+ * acknowledgement messages of its own.
+ */
+export interface Header {
   op: Op;
   flags: number;
-  /** position of this message in its direction of the connection: the receiver applies messages in this order */
-  seq: number;
-  srcSlot: number;
-  srcGen: number;
-  dstSlot: number;
-  dstGen: number;
-  /** the target MR's key (up to 2^53) */
+  ack: number;
   key: number;
-  /** remote offset of this chunk inside the target region (write, read request) */
   offset: number;
-  /** payload bytes following the header */
   length: number;
   data: number;
   tag: number;
-  /** the initiator proxy's operation id, echoed by acknowledgements and read responses */
   opId: number;
-  /** ACK: the Reason; otherwise 0 */
   status: number;
-  /** WRITE FIRST and READ_REQUEST: the operation's whole length; ACK: the reason's argument */
   total: number;
 }
 
 const HI = 2 ** 32;
 
-export function encodeHeader(f: Frame, out: Buffer = Buffer.allocUnsafe(HEADER_BYTES)): Buffer {
-  out.writeUInt32LE(((f.flags & 0xff) << 8) | (f.op & 0xff), 0);
-  out.writeUInt32LE(f.seq >>> 0, 4);
-  out.writeInt32LE(f.srcSlot | 0, 8);
-  out.writeInt32LE(f.srcGen | 0, 12);
-  out.writeInt32LE(f.dstSlot | 0, 16);
-  out.writeInt32LE(f.dstGen | 0, 20);
-  out.writeUInt32LE(f.key % HI >>> 0, 24);
-  out.writeUInt32LE(Math.floor(f.key / HI) >>> 0, 28);
-  out.writeUInt32LE(f.offset % HI >>> 0, 32);
-  out.writeUInt32LE(Math.floor(f.offset / HI) >>> 0, 36);
-  out.writeUInt32LE(f.length >>> 0, 40);
-  out.writeUInt32LE(f.data >>> 0, 44);
-  out.writeUInt32LE(f.tag >>> 0, 48);
-  out.writeUInt32LE(f.opId >>> 0, 52);
-  out.writeUInt32LE(f.status >>> 0, 56);
-  out.writeUInt32LE(f.total >>> 0, 60);
+/** Writes `h` into `b` at `at` (64 bytes). */
+export function putHeader(b: Buffer, at: number, h: Header): void {
+  b.writeUInt32LE(((h.flags & 0xff) << 8) | (h.op & 0xff), at);
+  b.writeUInt32LE(h.ack >>> 0, at + 4);
+  b.writeUInt32LE(h.key % HI >>> 0, at + 8);
+  b.writeUInt32LE(Math.floor(h.key / HI) >>> 0, at + 12);
+  b.writeUInt32LE(h.offset % HI >>> 0, at + 16);
+  b.writeUInt32LE(Math.floor(h.offset / HI) >>> 0, at + 20);
+  b.writeUInt32LE(h.length >>> 0, at + 24);
+  b.writeUInt32LE(h.data >>> 0, at + 28);
+  b.writeUInt32LE(h.tag >>> 0, at + 32);
+  b.writeUInt32LE(h.opId >>> 0, at + 36);
+  b.writeUInt32LE(h.status >>> 0, at + 40);
+  b.writeUInt32LE(h.total >>> 0, at + 44);
+  b.fill(0, at + 48, at + HEADER_BYTES);
+}
+
+/** The ack word of a header already written, set when the message starts to leave. */
+export function putAck(b: Buffer, at: number, ack: number): void {
+  b.writeUInt32LE(ack >>> 0, at + 4);
+}
+
+export function getHeader(b: Buffer, at: number, out: Header): Header {
+  const w0 = b.readUInt32LE(at);
+  out.op = (w0 & 0xff) as Op;
+  out.flags = (w0 >>> 8) & 0xff;
+  out.ack = b.readUInt32LE(at + 4);
+  out.key = b.readUInt32LE(at + 8) + b.readUInt32LE(at + 12) * HI;
+  out.offset = b.readUInt32LE(at + 16) + b.readUInt32LE(at + 20) * HI;
+  out.length = b.readUInt32LE(at + 24);
+  out.data = b.readUInt32LE(at + 28);
+  out.tag = b.readUInt32LE(at + 32);
+  out.opId = b.readUInt32LE(at + 36);
+  out.status = b.readUInt32LE(at + 40);
+  out.total = b.readUInt32LE(at + 44);
   return out;
 }
 
-export function decodeHeader(b: Buffer): Frame {
-  const w0 = b.readUInt32LE(0);
-  return {
-    op: (w0 & 0xff) as Op,
-    flags: (w0 >>> 8) & 0xff,
-    seq: b.readUInt32LE(4),
-    srcSlot: b.readInt32LE(8),
-    srcGen: b.readInt32LE(12),
-    dstSlot: b.readInt32LE(16),
-    dstGen: b.readInt32LE(20),
-    key: b.readUInt32LE(24) + b.readUInt32LE(28) * HI,
-    offset: b.readUInt32LE(32) + b.readUInt32LE(36) * HI,
-    length: b.readUInt32LE(40),
-    data: b.readUInt32LE(44),
-    tag: b.readUInt32LE(48),
-    opId: b.readUInt32LE(52),
-    status: b.readUInt32LE(56),
-    total: b.readUInt32LE(60),
-  };
-}
+export const emptyHeader = (): Header => ({ op: Op.ACK, flags: 0, ack: 0, key: 0, offset: 0, length: 0, data: 0, tag: 0, opId: 0, status: 0, total: 0 });
 
-export const HELLO_BYTES = 128;
+export const HELLO_BYTES = 256;
 
 export const enum HelloKind {
-  /** one of the connection's data sockets */
+  /** this socket joins the sender's endpoint (src) to the receiver's endpoint (dst) */
   DATA = 1,
-  /** "connect to me": sent by the side that must not connect, so a one-sided peer still gets a connection */
+  /** "dial me": sent by the endpoint that must not dial, so the other side connects back */
   KNOCK = 2,
   /** the acceptor's answer */
   ANSWER = 3,
 }
 
-export interface Hello {
-  kind: HelloKind;
-  /** DATA: which of the connection's sockets this is, and how many there are */
-  index: number;
-  sockets: number;
-  /** ANSWER: 0 when accepted, 1 when the expected process is not this one */
-  status: number;
-  /** the sender's proxy: listen address and identity */
+export const enum HelloStatus {
+  OK = 0,
+  /** the expected process is not this one (it restarted on the same address?) */
+  WRONG_PROCESS = 1,
+  /** the target endpoint is closed or unknown */
+  NO_ENDPOINT = 2,
+}
+
+/** Where an endpoint can be reached, as dialers need it. */
+export interface Reach {
   host: string;
   port: number;
+  /** the Unix socket of its process ('@name': Linux abstract namespace), or '' */
+  unix: string;
+  /** same value on both ends = same host and network namespace */
+  hostId: string;
   process: string;
-  /** the identity the sender expects to reach (refused when it is not the acceptor's) */
+  slot: number;
+  gen: number;
+}
+
+export interface Hello {
+  kind: HelloKind;
+  status: HelloStatus;
+  /** the sender */
+  from: Reach;
+  /** the endpoint the sender wants to reach, and its process's identity */
+  toSlot: number;
+  toGen: number;
   expect: string;
 }
 
@@ -135,27 +147,50 @@ export function encodeHello(h: Hello): Buffer {
   b.writeUInt16LE(VERSION, 4);
   b.writeUInt8(h.kind, 6);
   b.writeUInt8(h.status, 7);
-  b.writeUInt16LE(h.index, 8);
-  b.writeUInt16LE(h.sockets, 10);
-  b.writeUInt16LE(h.port, 12);
-  putString(b, 14, 45, h.host);
-  putString(b, 60, 33, h.process);
-  putString(b, 94, 33, h.expect);
+  b.writeInt32LE(h.from.slot | 0, 8);
+  b.writeInt32LE(h.from.gen | 0, 12);
+  b.writeInt32LE(h.toSlot | 0, 16);
+  b.writeInt32LE(h.toGen | 0, 20);
+  b.writeUInt16LE(h.from.port, 24);
+  putString(b, 26, 45, h.from.host);
+  putString(b, 72, 33, h.from.process);
+  putString(b, 106, 33, h.expect);
+  putString(b, 140, 63, h.from.unix);
+  putString(b, 204, 50, h.from.hostId);
   return b;
 }
 
 /** Decodes a hello, or says what is wrong with it. */
 export function decodeHello(b: Buffer): Hello | string {
-  if (b.readUInt32LE(0) !== MAGIC) return 'not a collective tcp peer (bad magic)';
+  if (b.readUInt32LE(0) !== MAGIC) return 'not a collective socket peer (bad magic)';
   if (b.readUInt16LE(4) !== VERSION) return `wire version ${b.readUInt16LE(4)}, this is ${VERSION}`;
   return {
     kind: b.readUInt8(6) as HelloKind,
-    status: b.readUInt8(7),
-    index: b.readUInt16LE(8),
-    sockets: b.readUInt16LE(10),
-    port: b.readUInt16LE(12),
-    host: getString(b, 14),
-    process: getString(b, 60),
-    expect: getString(b, 94),
+    status: b.readUInt8(7) as HelloStatus,
+    from: {
+      slot: b.readInt32LE(8),
+      gen: b.readInt32LE(12),
+      port: b.readUInt16LE(24),
+      host: getString(b, 26),
+      process: getString(b, 72),
+      unix: getString(b, 140),
+      hostId: getString(b, 204),
+    },
+    toSlot: b.readInt32LE(16),
+    toGen: b.readInt32LE(20),
+    expect: getString(b, 106),
   };
+}
+
+/** The text form of a Reach kept in a listener record (a dial request). */
+export function reachText(r: Reach): string {
+  return [r.host, r.port, r.unix, r.hostId, r.process, r.slot, r.gen].join('|');
+}
+
+export function parseReach(text: string): Reach | undefined {
+  const f = text.split('|');
+  if (f.length !== 7) return undefined;
+  const [host, port, unix, hostId, process, slot, gen] = f as [string, string, string, string, string, string, string];
+  const r = { host, port: Number(port), unix, hostId, process, slot: Number(slot), gen: Number(gen) };
+  return Number.isInteger(r.port) && Number.isInteger(r.slot) && Number.isInteger(r.gen) ? r : undefined;
 }

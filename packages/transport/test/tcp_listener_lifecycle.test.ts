@@ -45,7 +45,7 @@ async function send(actor: Actor, o: Opened, peer: PeerProcess, text: string): P
   expect((await peer.call('trecv', 9, 0)).message).toBe(text);
 }
 
-describe('the proxy thread of a process', () => {
+describe('the socket listener thread of a process', () => {
   const pool = Pool.create({ bytes: 16 << 20 });
   const actors: Actor[] = [];
   let peer: PeerProcess | undefined;
@@ -65,21 +65,21 @@ describe('the proxy thread of a process', () => {
     await send(t1, first, peer, 'from thread 1');
     await send(t2, second, peer, 'from thread 2');
 
-    // The starter's endpoint closes: the proxy keeps serving the other thread.
+    // The starter's endpoint closes: the listener keeps serving the other thread.
     await t1.call(first.ep, 'close');
     await send(t2, second, peer, 'still here');
     expect(await accepts(first.address)).toBe(true);
 
-    // The last endpoint closes: the proxy stops listening.
+    // The last endpoint closes: the listener stops listening.
     await t2.call(second.ep, 'close');
     const end = Date.now() + 5000;
     while ((await accepts(first.address)) && Date.now() < end) await new Promise((r) => setTimeout(r, 50));
     expect(await accepts(first.address)).toBe(false);
 
-    // The next endpoint starts a new proxy.
+    // The next endpoint starts a new listener.
     const third = await openEndpoint(t2, peer.address);
     expect(third.address.process).not.toBe(first.address.process);
-    await send(t2, third, peer, 'a new proxy');
+    await send(t2, third, peer, 'a new listener');
     await t2.call(third.ep, 'close');
   });
 

@@ -1,0 +1,524 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, readlinkSync } from 'node:fs';
+import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
+import { PAGE_SIZE } from '../../constants.js';
+import { EndpointField } from '../../control_layout.js';
+import { fail, TransportError } from '../../errors.js';
+import { scrubAndFreePagesLocked } from '../../page_allocator.js';
+import { tables } from '../../pool_tables.js';
+import type { Pool } from '../../pool.js';
+import { debugLine } from './debug_log.js';
+import { listenAddressFromEnv } from './interface_choice.js';
+import {
+  getText, HEARTBEAT_MS, L, L_ERROR_BYTE, L_ERROR_MAX, L_HOST_BYTE, L_HOSTID_BYTE, L_PROCESS_BYTE, L_UNIX_BYTE, LISTENER_PAGES, Phase, putText, R, R_TEXT_MAX, RECORDS, recTextByte,
+  RecState, recWord, TCP_ENDPOINT, TCP_LISTENER, TEXT_FIELD_MAX,
+} from './layout.js';
+import { describePeer, Reason } from './reasons.js';
+import { readSome, selfTest, SocketClosed, socketFd, writeSome } from './sync_socket.js';
+import { decodeHello, encodeHello, type Hello, HELLO_BYTES, HelloKind, HelloStatus, parseReach, type Reach, reachText } from './wire.js';
+
+export const CONNECT_TIMEOUT_ENV = 'COLLECTIVE_SOCKET_CONNECT_TIMEOUT_MS';
+/** auto (Unix sockets between processes of one host, tcp between hosts), tcp, or unix. */
+export const SOCKET_TRANSPORT_ENV = 'COLLECTIVE_SOCKET_TRANSPORT';
+const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
+/** A peer that connects must send its hello within this long. */
+const HELLO_TIMEOUT_MS = 10_000;
+const BACKOFF_FIRST_MS = 10;
+const BACKOFF_MAX_MS = 500;
+
+type WaitAsync = (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string };
+const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const errCode = (e: unknown): string => (e as { code?: string }).code ?? (e as Error).message ?? String(e);
+
+function positiveIntEnv(name: string, fallback: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n <= 0 || n > max) fail('EINVAL', `${name} must be an integer in [1, ${max}] (got ${raw})`);
+  return n;
+}
+
+export type TransportChoice = 'auto' | 'tcp' | 'unix';
+export function transportChoice(env: string | undefined = process.env[SOCKET_TRANSPORT_ENV]): TransportChoice {
+  if (env === undefined || env === '') return 'auto';
+  if (env !== 'auto' && env !== 'tcp' && env !== 'unix') fail('EINVAL', `${SOCKET_TRANSPORT_ENV} must be auto, tcp or unix (got ${env})`);
+  return env;
+}
+
+/**
+ * This host as peers must see it to pick a Unix socket: the boot and the
+ * network namespace (abstract Unix sockets are per network namespace, and
+ * the test "hosts" are namespaces of one machine).
+ */
+function hostIdentity(): string {
+  try {
+    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
+    const netns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/net'))?.[1] ?? '';
+    return `${boot}.${netns}`;
+  } catch {
+    // Without /proc (macOS) a host name is the best guess; the Unix path still has to exist here.
+    return `host.${process.env.HOSTNAME ?? ''}`.slice(0, 50);
+  }
+}
+
+/** Whether the dial to `peer` goes over its Unix socket. */
+export function viaUnix(self: Pick<Reach, 'hostId'>, peer: Pick<Reach, 'hostId' | 'unix'>, choice: TransportChoice): boolean {
+  if (choice === 'tcp') return false;
+  const same = peer.unix !== '' && peer.hostId === self.hostId;
+  if (choice === 'unix' && !same) fail('EINVAL', `${SOCKET_TRANSPORT_ENV}=unix, but the peer is on another host (or network namespace); use auto or tcp`);
+  return same;
+}
+
+const unixPath = (text: string): string => (text.startsWith('@') ? `\0${text.slice(1)}` : text);
+
+/** Reads exactly `n` bytes of a paused socket's descriptor, polling, within `timeoutMs`. */
+async function readExactly(fd: number, n: number, timeoutMs: number): Promise<Buffer> {
+  const b = Buffer.alloc(n);
+  const end = performance.now() + timeoutMs;
+  let got = 0;
+  let pause = 0;
+  while (got < n) {
+    const k = readSome(fd, b, got, n - got);
+    got += k;
+    if (got === n) break;
+    if (performance.now() > end) throw Object.assign(new Error('no hello from the peer in time'), { code: 'ETIMEDOUT' });
+    if (k === 0) {
+      pause = Math.min(pause + 1, 20);
+      await sleep(pause);
+    }
+  }
+  return b;
+}
+
+/** A fresh socket's send buffer always takes a hello whole. */
+function writeHello(fd: number, hello: Buffer): void {
+  if (writeSome(fd, [hello]) !== hello.length) throw Object.assign(new Error('the hello did not fit the socket'), { code: 'EIO' });
+}
+
+class Permanent extends Error {
+  constructor(
+    readonly reason: Reason,
+    readonly detail: string,
+  ) {
+    super(detail);
+  }
+}
+
+/**
+ * The process's listener thread: listens on tcp and on a Unix socket,
+ * accepts (paused, so Node never reads them), dials for endpoints that
+ * ask, exchanges hellos, and hands each connected descriptor to its
+ * endpoint through a socket record. It keeps the `net.Socket` objects,
+ * so the descriptors stay open, until their endpoint releases them. No
+ * message of a collective passes through it.
+ */
+export class Listener {
+  /** sockets handed out (or being set up), by record */
+  private readonly sockets = new Map<number, Socket>();
+  /** the record joining a local endpoint and a peer endpoint */
+  private readonly byPair = new Map<string, number>();
+  private readonly u8: Uint8Array;
+  private stopped = false;
+  private heartbeat?: NodeJS.Timeout;
+  private readonly choice = transportChoice();
+
+  constructor(
+    private readonly pool: Pool,
+    private readonly b: Int32Array,
+    private readonly base: number,
+    private readonly servers: Server[],
+    readonly self: Omit<Reach, 'slot' | 'gen'>,
+    readonly connectTimeoutMs: number,
+    private readonly record: { slot: number; gen: number },
+  ) {
+    this.u8 = new Uint8Array(pool.memory.buffer);
+  }
+
+  run(): void {
+    for (const s of this.servers) {
+      s.on('connection', (socket: Socket) => void this.accept(socket));
+      // A listener must never die of an accept error (EMFILE): it refuses and goes on.
+      s.on('error', (e) => debugLine(`listener error: ${errCode(e)}`));
+    }
+    this.heartbeat = setInterval(() => Atomics.add(this.b, L.HEARTBEAT, 1), HEARTBEAT_MS);
+    this.loop();
+  }
+
+  private loop(): void {
+    if (this.stopped) return;
+    Atomics.store(this.b, L.IDLE, 0);
+    const seen = Atomics.load(this.b, L.DOORBELL);
+    this.pass();
+    if (this.stopped) return;
+    Atomics.store(this.b, L.IDLE, 1);
+    // The next pass runs from setImmediate, not from the promise: a promise
+    // settled by another thread's notify runs outside Node's callback scope.
+    const r = waitAsync(this.b, L.DOORBELL, seen);
+    if (r.async) void (r.value as Promise<string>).then(this.resume);
+    else setImmediate(this.next);
+  }
+
+  private readonly next = (): void => this.loop();
+  private readonly resume = (): void => {
+    setImmediate(this.next);
+  };
+
+  private w(rec: number, f: R): number {
+    return Atomics.load(this.b, recWord(rec, f));
+  }
+
+  private set(rec: number, f: R, v: number): void {
+    Atomics.store(this.b, recWord(rec, f), v);
+  }
+
+  private text(rec: number): string {
+    return getText(this.u8, this.base + recTextByte(rec), this.w(rec, R.TEXT_LEN));
+  }
+
+  private setText(rec: number, text: string): void {
+    this.set(rec, R.TEXT_LEN, putText(this.u8, this.base + recTextByte(rec), R_TEXT_MAX, text));
+  }
+
+  private pass(): void {
+    if (Atomics.load(this.b, L.PHASE) === Phase.STOPPING) {
+      this.stop();
+      return;
+    }
+    for (let rec = 0; rec < RECORDS; rec++) {
+      const st = this.w(rec, R.STATE);
+      if (st === RecState.REQUEST) this.serveRequest(rec);
+      else if (st === RecState.RELEASED) this.free(rec);
+    }
+  }
+
+  private pairKey(epSlot: number, epGen: number, process: string, slot: number, gen: number): string {
+    return `${epSlot}.${epGen}|${process}.${slot}.${gen}`;
+  }
+
+  private free(rec: number): void {
+    this.sockets.get(rec)?.destroy();
+    this.sockets.delete(rec);
+    for (const [k, r] of this.byPair) if (r === rec) this.byPair.delete(k);
+    this.set(rec, R.FD, -1);
+    Atomics.store(this.b, recWord(rec, R.STATE), RecState.FREE);
+  }
+
+  private claim(): number | undefined {
+    for (let rec = 0; rec < RECORDS; rec++) {
+      if (Atomics.compareExchange(this.b, recWord(rec, R.STATE), RecState.FREE, RecState.CLAIMED) === RecState.FREE) return rec;
+    }
+    return undefined;
+  }
+
+  private failRecord(rec: number, reason: Reason, detail: string, arg0 = 0, arg1 = 0): void {
+    this.sockets.get(rec)?.destroy();
+    this.sockets.delete(rec);
+    this.set(rec, R.REASON, reason);
+    this.set(rec, R.ARG0, arg0);
+    this.set(rec, R.ARG1, arg1);
+    this.setText(rec, detail);
+    Atomics.store(this.b, recWord(rec, R.STATE), RecState.FAILED);
+  }
+
+  private ready(rec: number, socket: Socket, fd: number, peer: Reach, unix: boolean, adopt: boolean): void {
+    this.sockets.set(rec, socket);
+    this.set(rec, R.FD, fd);
+    this.set(rec, R.UNIX, unix ? 1 : 0);
+    this.set(rec, R.PEER_SLOT, peer.slot);
+    this.set(rec, R.PEER_GEN, peer.gen);
+    this.setText(rec, reachText(peer));
+    Atomics.store(this.b, recWord(rec, R.STATE), RecState.READY);
+    if (adopt) Atomics.add(this.b, L.ADOPT_EPOCH, 1);
+  }
+
+  /** An endpoint asks for a connection: dial (the smaller end), or knock so the peer dials back. */
+  private serveRequest(rec: number): void {
+    const peer = parseReach(this.text(rec));
+    const epSlot = this.w(rec, R.EP_SLOT);
+    const epGen = this.w(rec, R.EP_GEN);
+    if (!peer) {
+      this.failRecord(rec, Reason.PROTOCOL, 'bad peer address');
+      return;
+    }
+    const key = this.pairKey(epSlot, epGen, peer.process, peer.slot, peer.gen);
+    const other = this.byPair.get(key);
+    if (other !== undefined) {
+      this.set(rec, R.MERGED, other);
+      Atomics.store(this.b, recWord(rec, R.STATE), RecState.MERGED);
+      return;
+    }
+    this.byPair.set(key, rec);
+    Atomics.store(this.b, recWord(rec, R.STATE), RecState.WORKING);
+    const me: Reach = { ...this.self, slot: epSlot, gen: epGen };
+    let unix: boolean;
+    try {
+      unix = viaUnix(this.self, peer, this.choice);
+    } catch (e) {
+      this.failRecord(rec, Reason.CONNECT_FAILED, (e as Error).message, 0, 0);
+      return;
+    }
+    if (dials(me, peer)) void this.dialData(rec, me, peer, unix);
+    else void this.knock(rec, me, peer, unix);
+  }
+
+  /** One connection and its hello answered, retried with back-off until the deadline. */
+  private async handshake(peer: Reach, unix: boolean, hello: Hello, deadline: number): Promise<{ socket: Socket; fd: number }> {
+    let backoff = BACKOFF_FIRST_MS;
+    let attempts = 0;
+    let last = '';
+    for (;;) {
+      attempts++;
+      let socket: Socket | undefined;
+      try {
+        socket = await dial(peer, unix, deadline - performance.now());
+        const fd = socketFd(socket);
+        writeHello(fd, encodeHello(hello));
+        const answer = decodeHello(await readExactly(fd, HELLO_BYTES, Math.max(1, deadline - performance.now())));
+        if (typeof answer === 'string') throw new Permanent(Reason.PROTOCOL, answer);
+        if (answer.kind !== HelloKind.ANSWER) throw new Permanent(Reason.PROTOCOL, `hello answered with kind ${answer.kind}`);
+        if (answer.status === HelloStatus.WRONG_PROCESS) throw new Permanent(Reason.WRONG_PROCESS, answer.from.process);
+        if (answer.status === HelloStatus.NO_ENDPOINT) throw new Permanent(Reason.ENDPOINT_GONE, '');
+        return { socket, fd };
+      } catch (e) {
+        socket?.destroy();
+        if (e instanceof Permanent || this.stopped) throw e;
+        last = e instanceof SocketClosed ? e.code : errCode(e);
+        const remaining = deadline - performance.now();
+        if (remaining <= 0) throw Object.assign(new Error(last), { attempts, last });
+        await sleep(Math.min(backoff, remaining));
+        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+      }
+    }
+  }
+
+  private failDial(rec: number, e: unknown): void {
+    if (e instanceof Permanent) this.failRecord(rec, e.reason, e.detail);
+    else this.failRecord(rec, Reason.CONNECT_FAILED, (e as { last?: string }).last ?? errCode(e), this.connectTimeoutMs, (e as { attempts?: number }).attempts ?? 1);
+  }
+
+  private async dialData(rec: number, me: Reach, peer: Reach, unix: boolean, adopt = false): Promise<void> {
+    try {
+      const { socket, fd } = await this.handshake(peer, unix, { kind: HelloKind.DATA, status: HelloStatus.OK, from: me, toSlot: peer.slot, toGen: peer.gen, expect: peer.process }, performance.now() + this.connectTimeoutMs);
+      if (this.w(rec, R.STATE) !== RecState.WORKING) {
+        socket.destroy();
+        return;
+      }
+      this.ready(rec, socket, fd, peer, unix, adopt);
+      debugLine(`endpoint ${me.slot} connected to ${describePeer(peer.host, peer.port, peer.process)} endpoint ${peer.slot} over ${unix ? 'a Unix socket' : 'tcp'}`);
+    } catch (e) {
+      if (this.w(rec, R.STATE) === RecState.WORKING) this.failDial(rec, e);
+    }
+  }
+
+  /** Asks the peer's listener to dial this endpoint; the record waits for that connection. */
+  private async knock(rec: number, me: Reach, peer: Reach, unix: boolean): Promise<void> {
+    try {
+      const { socket } = await this.handshake(peer, unix, { kind: HelloKind.KNOCK, status: HelloStatus.OK, from: me, toSlot: peer.slot, toGen: peer.gen, expect: peer.process }, performance.now() + this.connectTimeoutMs);
+      socket.destroy();
+      // The peer dials back within its own connect deadline; a record still waiting after both fails.
+      setTimeout(() => {
+        if (this.w(rec, R.STATE) === RecState.WORKING) this.failRecord(rec, Reason.CONNECT_FAILED, 'the peer did not connect back', this.connectTimeoutMs, 1);
+      }, 2 * this.connectTimeoutMs).unref();
+    } catch (e) {
+      if (this.w(rec, R.STATE) === RecState.WORKING) this.failDial(rec, e);
+    }
+  }
+
+  private async accept(socket: Socket): Promise<void> {
+    socket.on('error', () => {});
+    let fd: number;
+    try {
+      fd = socketFd(socket);
+      if (socket.remoteFamily !== undefined) socket.setNoDelay(true);
+      const hello = decodeHello(await readExactly(fd, HELLO_BYTES, HELLO_TIMEOUT_MS));
+      if (typeof hello === 'string' || (hello.kind !== HelloKind.DATA && hello.kind !== HelloKind.KNOCK)) {
+        socket.destroy();
+        return;
+      }
+      this.greet(socket, fd, hello);
+    } catch {
+      socket.destroy();
+    }
+  }
+
+  private answer(fd: number, hello: Hello, status: HelloStatus): void {
+    writeHello(fd, encodeHello({ kind: HelloKind.ANSWER, status, from: { ...this.self, slot: hello.toSlot, gen: hello.toGen }, toSlot: hello.from.slot, toGen: hello.from.gen, expect: hello.from.process }));
+  }
+
+  private endpointLive(slot: number, gen: number): boolean {
+    const { endpoints } = tables(this.pool);
+    return slot >= 0 && slot < endpoints.capacity && endpoints.get(slot, EndpointField.STATE) === TCP_ENDPOINT && endpoints.get(slot, EndpointField.GEN) === gen;
+  }
+
+  private greet(socket: Socket, fd: number, hello: Hello): void {
+    if (hello.expect !== this.self.process) {
+      this.answer(fd, hello, HelloStatus.WRONG_PROCESS);
+      socket.destroy();
+      return;
+    }
+    if (!this.endpointLive(hello.toSlot, hello.toGen)) {
+      this.answer(fd, hello, HelloStatus.NO_ENDPOINT);
+      socket.destroy();
+      return;
+    }
+    const key = this.pairKey(hello.toSlot, hello.toGen, hello.from.process, hello.from.slot, hello.from.gen);
+    const known = this.byPair.get(key);
+    const unix = socket.remoteFamily === undefined;
+    if (hello.kind === HelloKind.KNOCK) {
+      this.answer(fd, hello, HelloStatus.OK);
+      socket.destroy();
+      if (known !== undefined) return; // already dialling, or connected
+      const rec = this.claim();
+      if (rec === undefined) return; // the knocker's deadline reports it
+      this.set(rec, R.EP_SLOT, hello.toSlot);
+      this.set(rec, R.EP_GEN, hello.toGen);
+      this.set(rec, R.PEER_SLOT, hello.from.slot);
+      this.set(rec, R.PEER_GEN, hello.from.gen);
+      this.set(rec, R.FD, -1);
+      this.byPair.set(key, rec);
+      Atomics.store(this.b, recWord(rec, R.STATE), RecState.WORKING);
+      void this.dialData(rec, { ...this.self, slot: hello.toSlot, gen: hello.toGen }, hello.from, unix, true);
+      return;
+    }
+    // DATA: the peer dialled (it is the smaller end), maybe because this side knocked.
+    let rec = known;
+    if (rec !== undefined && this.w(rec, R.STATE) !== RecState.WORKING) {
+      // A connection between these two endpoints exists already: a second one would break their order.
+      socket.destroy();
+      return;
+    }
+    const adopt = rec === undefined;
+    if (rec === undefined) {
+      rec = this.claim();
+      if (rec === undefined) {
+        socket.destroy();
+        return;
+      }
+      this.set(rec, R.EP_SLOT, hello.toSlot);
+      this.set(rec, R.EP_GEN, hello.toGen);
+      this.byPair.set(key, rec);
+    }
+    this.set(rec, R.PEER_SLOT, hello.from.slot);
+    this.set(rec, R.PEER_GEN, hello.from.gen);
+    this.answer(fd, hello, HelloStatus.OK);
+    this.ready(rec, socket, fd, hello.from, unix, adopt);
+    debugLine(`endpoint ${hello.toSlot} accepted ${describePeer(hello.from.host, hello.from.port, hello.from.process)} endpoint ${hello.from.slot} over ${unix ? 'a Unix socket' : 'tcp'}`);
+  }
+
+  stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
+    clearInterval(this.heartbeat);
+    for (const s of this.servers) s.close();
+    for (const s of this.sockets.values()) s.destroy();
+    this.sockets.clear();
+    const { endpoints } = tables(this.pool);
+    const { slot, gen } = this.record;
+    this.pool.locked(() => {
+      if (endpoints.get(slot, EndpointField.STATE) !== TCP_LISTENER || endpoints.get(slot, EndpointField.GEN) !== gen) return;
+      scrubAndFreePagesLocked(this.pool, endpoints.get(slot, EndpointField.MAILBOX_PAGE), LISTENER_PAGES);
+      endpoints.freeLocked(slot);
+    });
+    // Ends this thread only; the process is not ours to stop.
+    setImmediate(() => process.exit(0));
+  }
+}
+
+/** The deterministic dial direction between two endpoints: the smaller (process, slot, gen) dials. */
+export function dials(me: Reach, peer: Reach): boolean {
+  if (me.process !== peer.process) return me.process < peer.process;
+  return me.slot !== peer.slot ? me.slot < peer.slot : me.gen < peer.gen;
+}
+
+/** Connects one paused socket (Node never reads it), or rejects with the socket error within `timeoutMs`. */
+function dial(peer: Reach, unix: boolean, timeoutMs: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = unix ? connect({ path: unixPath(peer.unix) }) : connect({ host: peer.host, port: peer.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
+    socket.pause();
+    const timer = setTimeout(() => {
+      socket.destroy();
+      reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
+    }, Math.max(1, timeoutMs));
+    const onError = (e: Error) => {
+      clearTimeout(timer);
+      socket.destroy();
+      reject(e);
+    };
+    socket.once('connect', () => {
+      clearTimeout(timer);
+      // Later errors show up in the endpoint's own reads and writes; an unheard 'error' would end this thread.
+      socket.off('error', onError);
+      socket.on('error', () => {});
+      resolve(socket);
+    });
+    socket.once('error', onError);
+  });
+}
+
+function listenOn(server: Server, where: { host: string; port: number } | { path: string }, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once('error', (e: NodeJS.ErrnoException) => reject(new TransportError('ENOTCONN', `the socket listener cannot listen on ${what}: ${e.code ?? e.message}`)));
+    server.listen({ ...where, backlog: 511 }, () => resolve());
+  });
+}
+
+function writeFailure(b: Int32Array, u8: Uint8Array, e: unknown): void {
+  const text = e instanceof TransportError ? e.message : `EIO: the socket listener failed to start: ${(e as Error).message ?? String(e)}`;
+  Atomics.store(b, L.ERROR_LEN, putText(u8, L_ERROR_BYTE, L_ERROR_MAX, text));
+  Atomics.store(b, L.PHASE, Phase.FAILED);
+  Atomics.notify(b, L.PHASE);
+}
+
+/**
+ * The listener thread's main: proves that sockets can be driven
+ * synchronously here, picks the interface, listens on tcp and (on Unix) on
+ * a Unix socket, publishes its addresses in the listener block and serves
+ * until the last socket endpoint of the process closes. A failure to start
+ * is written into the block for the thread that waits on it.
+ */
+export async function runListener(pool: Pool, slot: number, gen: number): Promise<void> {
+  const { endpoints } = tables(pool);
+  if (endpoints.get(slot, EndpointField.STATE) !== TCP_LISTENER || endpoints.get(slot, EndpointField.GEN) !== gen) return;
+  const byte = endpoints.get(slot, EndpointField.MAILBOX_PAGE) * PAGE_SIZE;
+  const b = new Int32Array(pool.memory.buffer, byte, (LISTENER_PAGES * PAGE_SIZE) / 4);
+  const u8 = pool.u8(byte, PAGE_SIZE);
+  const servers: Server[] = [];
+  try {
+    await selfTest();
+    const connectTimeoutMs = positiveIntEnv(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_MS, 3_600_000);
+    transportChoice();
+    const choice = await listenAddressFromEnv();
+    const identity = `${process.pid}.${randomBytes(6).toString('hex')}`;
+    const tcp = createServer({ pauseOnConnect: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
+    servers.push(tcp);
+    await listenOn(tcp, { host: choice.address, port: 0 }, choice.address);
+    const port = (tcp.address() as AddressInfo).port;
+    let unix = '';
+    if (process.platform !== 'win32') {
+      const path = process.platform === 'linux' ? `@collective.${identity}` : `${process.env.TMPDIR ?? '/tmp'}/collective.${identity}.sock`;
+      const server = createServer({ pauseOnConnect: true });
+      servers.push(server);
+      await listenOn(server, { path: unixPath(path) }, `Unix socket ${path}`);
+      unix = path;
+    }
+    const self = { host: choice.address, port, unix, hostId: hostIdentity(), process: identity };
+    Atomics.store(b, L.HOST_LEN, putText(u8, L_HOST_BYTE, TEXT_FIELD_MAX, self.host));
+    Atomics.store(b, L.PROCESS_LEN, putText(u8, L_PROCESS_BYTE, TEXT_FIELD_MAX, self.process));
+    Atomics.store(b, L.UNIX_LEN, putText(u8, L_UNIX_BYTE, TEXT_FIELD_MAX, self.unix));
+    Atomics.store(b, L.HOSTID_LEN, putText(u8, L_HOSTID_BYTE, TEXT_FIELD_MAX, self.hostId));
+    Atomics.store(b, L.PORT, port);
+    const listener = new Listener(pool, b, byte, servers, self, connectTimeoutMs, { slot, gen });
+    if (Atomics.compareExchange(b, L.PHASE, Phase.STARTING, Phase.RUNNING) !== Phase.STARTING) {
+      // Every endpoint that wanted it is gone already.
+      listener.stop();
+      return;
+    }
+    Atomics.notify(b, L.PHASE);
+    debugLine(`listener of pool ${pool.id} listens on ${self.host}:${port} (${choice.name || 'no interface'}: ${choice.why})${unix ? ` and ${unix}` : ''}, identity ${self.process}`);
+    listener.run();
+  } catch (e) {
+    for (const s of servers) s.close();
+    writeFailure(b, u8, e);
+  }
+}
