@@ -91,7 +91,8 @@ export class Communicator {
   private constructor(s: CommState) {
     this.#s = s;
     this.#memory = s.pool.memory.buffer;
-    this.#choice.llOk = s.connectors.every((c) => c === undefined || c.type === 'shm');
+    // ll runs over both connectors: shm peers read this rank's slot, net peers get flag and data in one write.
+    this.#choice.llOk = true;
     this.#choice.net = s.directory !== undefined;
     this.#choice.rules = tunedRules(s.size);
     this.#protocol = new CallProtocol(s);

@@ -3,7 +3,7 @@ import { Hdr, R, rankBase } from './comm/comm_block.js';
 import type { WaitContext } from './comm/wait_context.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connectors/connector.js';
 import type { NetPort } from './connectors/net_port.js';
-import type { ShmConnector, ShmGroup } from './connectors/shm_connector.js';
+import type { ShmGroup } from './connectors/shm_connector.js';
 import { DST_F32, type ReduceKernels, SRC0_F32 } from './kernels/reduce_kernels.js';
 import { GET_BYTES, SMALL_DATA, SMALL_MAX } from './scratch_layout.js';
 import type { Dtype } from './dtypes.js';
@@ -200,16 +200,27 @@ export class Prims {
 
   // ---- ll: small inputs with their flag, no separate handshake --------------------------
 
-  /** ll: puts bytes [at, at + bytes) of buffer `src` in this rank's small slot `parity`, then its flag. */
-  llPost(parity: number, src: Buf, at: number, bytes: number, flag: number): void {
-    const slot = this.ownStaged(parity);
-    const shm = this.shm!;
-    if (this.kernels.llPost(slot, slot + SMALL_DATA, this.local(src, at), bytes, flag, this.sleepersAt) > 0) Atomics.notify(shm.poolWords, slot >> 2);
+  /**
+   * ll: puts bytes [at, at + bytes) of buffer `src` and then its flag in
+   * this rank's small slot `parity` for shm peers, and sends both in one
+   * write to each net peer.
+   */
+  llPost(call: Call, parity: number, src: Buf, at: number, bytes: number): void {
+    const flag = call.flag;
+    const shm = this.shm;
+    if (shm) {
+      const slot = this.ownStaged(parity);
+      if (this.kernels.llPost(slot, slot + SMALL_DATA, this.local(src, at), bytes, flag, this.sleepersAt) > 0) Atomics.notify(shm.poolWords, slot >> 2);
+    }
+    if (this.allShm) return;
+    const region = src === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
+    const off = this.local(src, at) - region.base;
+    for (const c of this.peers) if (c?.type === 'net') c.llPush(parity, flag, call.seq, region, off, bytes, this.ctx);
   }
 
   /** ll: waits for peer q's slot `parity` to carry this call's flag; byte `at` of the data there. */
   llAwait(call: Call, q: number, parity: number, at = 0): Ref {
-    return ((this.peer(q) as ShmConnector).llAwait(parity, call.flag, call.seq, this.ctx) + at) as Ref;
+    return (this.peer(q).llAwait(parity, call.flag, call.seq, this.ctx) + at) as Ref;
   }
 
   /**
@@ -220,7 +231,7 @@ export class Prims {
    */
   llExchange(call: Call, src: Buf, at: number, bytes: number): number {
     const parity = call.seq & 1;
-    this.llPost(parity, src, at, bytes, call.flag);
+    this.llPost(call, parity, src, at, bytes);
     return parity;
   }
 

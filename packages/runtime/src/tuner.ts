@@ -104,8 +104,8 @@ export function tunedRules(nranks: number, table: TuningTable = tuningTable(proc
  * The algorithm and protocol of a call: `forced` (options.algo), else what
  * `env` (COLLECTIVE_ALGO) asks for, else the tuning table's rule for the
  * size and world; the protocol likewise from options.proto,
- * COLLECTIVE_PROTO or the table. ll is used only where it can run: every
- * peer over shm and the input within one small slot.
+ * COLLECTIVE_PROTO or the table. ll is used only where it can run: the
+ * input within one small slot.
  */
 export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: number, forced?: string, env?: string, ctx: ChoiceContext = {}): Algorithm {
   const options = TABLE[kind];
@@ -118,7 +118,7 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
   }
   // An explicit ll that cannot run is an error; ll from the environment is a preference.
   if (ctx.proto === 'll' && !llFits) {
-    throw new TransportError('EINVAL', `options.proto 'll' needs every peer over shm and at most ${SMALL_MAX} bytes in a rank's slot (got ${ctx.llBytes ?? bytes}); use 'simple'`);
+    throw new TransportError('EINVAL', `options.proto 'll' needs at most ${SMALL_MAX} bytes in a rank's slot (got ${ctx.llBytes ?? bytes}); use 'simple'`);
   }
   const usable = (a: Algorithm) => (a.proto === 'll' ? llFits : true) && (wantProto === undefined || a.proto === wantProto || (a.proto === 'simple' && wantProto === 'll' && !llFits));
   const want = forced ?? (env ? envAlgorithm(kind, env) : undefined);
@@ -136,8 +136,10 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
   }
   const overNet = ctx.net ? NET_RULES[kind] : undefined;
   if (overNet) {
-    const a = options.find((o) => o.name === (bytes <= overNet.smallBytes ? overNet.small : overNet.large) && o.proto === 'simple');
-    if (a && usable(a)) return a;
+    const name = bytes <= overNet.smallBytes ? overNet.small : overNet.large;
+    // ll where it fits (one message per peer, no announcement), else simple.
+    const a = options.find((o) => o.name === name && o.proto === 'll' && usable(o)) ?? options.find((o) => o.name === name && o.proto === 'simple' && usable(o));
+    if (a) return a;
   }
   for (const rule of ctx.rules?.[kind] ?? rulesFor(tuningTable(process.env[TUNER_FILE_ENV]), kind, nranks)) {
     if (bytes > rule.maxBytes) continue;
@@ -148,12 +150,12 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
 }
 
 /**
- * Over tcp every piece of a call pays a proxy round trip (about a
- * millisecond here), so what counts is how few synchronous steps a call
- * takes: a small all-reduce is staged in one message per peer (oneshot);
- * a large one streams through the ring's FIFOs, which keep pieces in
- * flight, where twoshot fetches its sources piece by piece (measured on 2
- * processes over loopback, 32 MiB: ring 0.22 GB/s busbw, twoshot 0.07).
+ * Over sockets every synchronous step of a call costs a one-way hop
+ * (15–30 µs here), so what counts is how few steps a call takes: a small
+ * all-reduce is one ll message per peer (oneshot: flag and data in one
+ * write, no announcement); a large one streams through the ring's FIFOs,
+ * which keep pieces in flight, where twoshot fetches its sources piece by
+ * piece, a read round trip each.
  */
 const NET_RULES: Partial<Record<CollectiveKind, { smallBytes: number; small: AlgorithmName; large: AlgorithmName }>> = {
   allReduce: { smallBytes: SMALL_MAX, small: 'oneshot', large: 'ring' },

@@ -58,14 +58,14 @@ describe.skipIf(unavailable !== undefined)(`two hosts as network namespaces ${ns
       // Cross-process peers are 'net' and same-process peers 'shm': the two namespaces are two boxes.
       expectCollectivesJob(launchedJoinResults(procs, PROCS), PROCS, DEVICES, 2);
 
-      // Each proxy listens on its namespace's veth address (the route to MASTER_ADDR) and reached the other's.
+      // Each listener listens on its namespace's veth address (the route to MASTER_ADDR), and the two hosts joined over tcp.
       const [errA, errB] = procs.map((p) => p.stderr) as [string, string];
       for (const [err, mine, theirs] of [
         [errA, addrA, addrB],
         [errB, addrB, addrA],
       ] as const) {
-        expect(err).toMatch(new RegExp(`\\[proxy\\] COLLECTIVE INFO tcp: proxy of pool \\d+ listens on ${escape(mine)}:\\d+ \\(${pair.veth}: routes to MASTER_ADDR\\)`));
-        expect(err).toMatch(new RegExp(`\\[proxy\\] COLLECTIVE INFO tcp: connected to tcp peer ${escape(theirs)}:\\d+ `));
+        expect(err).toMatch(new RegExp(`\\[listener\\] COLLECTIVE INFO socket: listener of pool \\d+ listens on ${escape(mine)}:\\d+ \\(${pair.veth}: routes to MASTER_ADDR\\)`));
+        expect(err).toMatch(new RegExp(`\\[listener\\] COLLECTIVE INFO socket: endpoint \\d+ (connected to|accepted) tcp peer ${escape(theirs)}:\\d+ \\(process [0-9.a-f]+\\) endpoint \\d+ over tcp`));
       }
       // And the data really went over the veth, both ways.
       const sent = after.tx - before.tx;

@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import { algorithmNames, chooseAlgorithm, envAlgorithm, wantsHier } from '@collective/runtime';
 
 describe('tuner', () => {
-  it('follows the shipped table: ll for small calls between shm peers, simple otherwise', () => {
+  it('follows the shipped table: ll for small calls, simple otherwise', () => {
     const shm = { llOk: true };
     expect(chooseAlgorithm('allReduce', 8, 2, undefined, undefined, shm)).toMatchObject({ name: 'oneshot', proto: 'll' });
     expect(chooseAlgorithm('allReduce', 4088, 8, undefined, undefined, shm)).toMatchObject({ name: 'oneshot', proto: 'll' });
     expect(chooseAlgorithm('allReduce', 4089, 8, undefined, undefined, shm)).toMatchObject({ name: 'twoshot', proto: 'simple' });
-    // ll needs shm peers: over net the small call takes the simple protocol.
+    // A communicator that cannot run ll takes the simple protocol.
     expect(chooseAlgorithm('allReduce', 8, 2, undefined, undefined, { llOk: false }).proto).toBe('simple');
     expect(chooseAlgorithm('allGather', 1 << 20, 4, undefined, undefined, shm)).toMatchObject({ name: 'direct', proto: 'simple' });
     expect(chooseAlgorithm('broadcast', 4, 4, undefined, undefined, shm)).toMatchObject({ name: 'direct', proto: 'll' });
@@ -16,7 +16,7 @@ describe('tuner', () => {
   it('obeys options.proto and COLLECTIVE_PROTO, and refuses an ll that cannot run', () => {
     expect(chooseAlgorithm('allReduce', 8, 2, undefined, undefined, { llOk: true, proto: 'simple' })).toMatchObject({ name: 'oneshot', proto: 'simple' });
     expect(chooseAlgorithm('allReduce', 8, 2, 'oneshot', undefined, { llOk: true, envProto: 'simple' }).proto).toBe('simple');
-    expect(() => chooseAlgorithm('allReduce', 1 << 20, 2, undefined, undefined, { llOk: true, proto: 'll' })).toThrow(/options.proto 'll' needs every peer over shm and at most 4088 bytes/);
+    expect(() => chooseAlgorithm('allReduce', 1 << 20, 2, undefined, undefined, { llOk: true, proto: 'll' })).toThrow(/options.proto 'll' needs at most 4088 bytes in a rank's slot/);
     expect(() => chooseAlgorithm('allReduce', 8, 2, undefined, undefined, { llOk: true, proto: 'fast' })).toThrow(/options.proto must be one of ll, simple \(got fast\)/);
     // From the environment ll is a preference, not an order.
     expect(chooseAlgorithm('allReduce', 1 << 20, 2, undefined, undefined, { llOk: true, envProto: 'll' }).proto).toBe('simple');
@@ -36,8 +36,11 @@ describe('tuner', () => {
     expect(() => chooseAlgorithm('allReduce', 8, 2, 'hier')).toThrow(/algorithm 'hier' needs a communicator over several processes/);
   });
 
-  it('across processes: a small all-reduce is staged in one message (oneshot), a large one streams through the ring', () => {
-    expect(chooseAlgorithm('allReduce', 8, 4, undefined, undefined, { net: true }).name).toBe('oneshot');
+  it('across processes: a small all-reduce is one ll message per peer (oneshot), a large one streams through the ring', () => {
+    expect(chooseAlgorithm('allReduce', 8, 4, undefined, undefined, { net: true, llOk: true })).toMatchObject({ name: 'oneshot', proto: 'll' });
+    expect(chooseAlgorithm('allReduce', 4088, 4, undefined, undefined, { net: true, llOk: true })).toMatchObject({ name: 'oneshot', proto: 'll' });
+    // Past one small slot, staged through the simple protocol.
+    expect(chooseAlgorithm('allReduce', 8, 4, undefined, undefined, { net: true })).toMatchObject({ name: 'oneshot', proto: 'simple' });
     expect(chooseAlgorithm('allReduce', 1 << 20, 4, undefined, undefined, { net: true }).name).toBe('ring');
     // Forcing still wins.
     expect(chooseAlgorithm('allReduce', 1 << 20, 4, 'twoshot', undefined, { net: true }).name).toBe('twoshot');

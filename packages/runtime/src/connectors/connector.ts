@@ -15,6 +15,8 @@ export const enum Line {
   P2P_POST = 3,
   P2P_DONE = 4,
   ABORT = 5,
+  /** ll over net: the sequence number of the call whose flag and data the peer wrote into this rank's small slot */
+  LL = 6,
   /** TAIL + channel: slots delivered into the receiver's FIFO */
   TAIL = 8,
   /** HEAD + channel: slots the receiver has released */
@@ -64,6 +66,15 @@ export interface Connector {
   staged(parity: number): number;
   /** Net: copies this rank's staged input to the peer (shm peers read it in place). */
   pushStaged(parity: number, src: LocalRegion, srcOff: number, bytes: number, ctx: WaitContext): void;
+
+  /**
+   * ll: hands this rank's flag and `bytes` of input to the peer in small
+   * slot `parity` (net: one write carrying both; shm peers read this rank's
+   * own slot, written once by the primitives).
+   */
+  llPush(parity: number, flag: number, seq: number, src: LocalRegion, srcOff: number, bytes: number, ctx: WaitContext): void;
+  /** ll: waits for the peer's flag of call `seq` in slot `parity`; returns the pool offset of its data. */
+  llAwait(parity: number, flag: number, seq: number, ctx: WaitContext): number;
 
   /** Binds the peer's descriptor of the current call: its registered send and recv buffers. */
   bindCall(words: Int32Array, at: number): void;

@@ -102,6 +102,28 @@ export class NetConnector implements Connector {
     g.port.post('write', this.peer, g.port.privateMr, at, bytes, this.peerKey, g.layout.smallSlot(g.rank, parity) + SMALL_DATA, ctx);
   }
 
+  llPush(parity: number, flag: number, seq: number, src: LocalRegion, srcOff: number, bytes: number, ctx: WaitContext): void {
+    const g = this.g;
+    const at = g.priv.stageSlot(parity);
+    // Flag and data leave in one write, from a private copy: the call ends
+    // (and may overwrite its input) before the write has left. The copy is
+    // rewritten two calls later, once every peer has posted the call
+    // between, which it does only after taking this one.
+    const pool = (this.poolBytes ??= new Uint8Array(g.poolWords.buffer));
+    g.poolWords[(g.privateBase + at) >> 2] = flag;
+    if (bytes > 0) pool.copyWithin(g.privateBase + at + SMALL_DATA, src.base + srcOff, src.base + srcOff + bytes);
+    g.port.post('write', this.peer, g.port.privateMr, at, SMALL_DATA + bytes, this.peerKey, g.layout.smallSlot(g.rank, parity), ctx, encodeSignal(Line.LL, seq));
+  }
+
+  llAwait(parity: number, flag: number, seq: number, ctx: WaitContext): number {
+    const g = this.g;
+    g.port.waitLine(this.peer, Line.LL, seq, ctx, 'did not arrive');
+    const slot = g.scratchBase + g.layout.smallSlot(this.peer, parity);
+    const seen = g.poolWords[slot >> 2]!;
+    if (seen !== flag) throw new CollectiveError('EINVAL', `rank ${this.peer} made a different call (fingerprint ${seen & 0xffff} against ${flag & 0xffff}); every rank must make the same call`);
+    return slot + SMALL_DATA;
+  }
+
   bindCall(words: Int32Array, at: number): void {
     this.keys[Buf.SEND] = keyOf(words, at, D.SEND_KEY_LO);
     this.offs[Buf.SEND] = words[at + D.SEND_OFF]!;
@@ -138,7 +160,7 @@ export class NetConnector implements Connector {
   p2pPost(seq: number, desc: Int32Array, ctx: WaitContext): void {
     const g = this.g;
     g.poolWords.set(desc, (g.privateBase + g.priv.p2pOut) >> 2);
-    g.port.post('write', this.peer, g.port.privateMr, g.priv.p2pOut, DESC_BYTES, this.peerKey, g.layout.p2pSlot(g.rank), ctx, encodeSignal(Line.P2P_POST, seq));
+    g.port.post('write', this.peer, g.port.privateMr, g.priv.p2pOut, DESC_BYTES, this.peerKey, g.layout.p2pSlot(g.rank), ctx, encodeSignal(Line.P2P_POST, seq), true);
     // The staging is reused by the next send: its bytes must have left.
     g.port.flush(ctx, this.peer);
   }
@@ -151,7 +173,7 @@ export class NetConnector implements Connector {
   p2pDone(seq: number, status: number, ctx: WaitContext): void {
     const g = this.g;
     g.poolWords[(g.privateBase + g.priv.statusOut) >> 2] = status;
-    g.port.post('write', this.peer, g.port.privateMr, g.priv.statusOut, 4, this.peerKey, g.layout.p2pSlot(g.rank) + P2P_STATUS_WORD * 4, ctx, encodeSignal(Line.P2P_DONE, seq));
+    g.port.post('write', this.peer, g.port.privateMr, g.priv.statusOut, 4, this.peerKey, g.layout.p2pSlot(g.rank) + P2P_STATUS_WORD * 4, ctx, encodeSignal(Line.P2P_DONE, seq), true);
     g.port.flush(ctx, this.peer);
   }
 

@@ -21,14 +21,18 @@ import { Line } from './connector.js';
 const VALUE_BITS = 27;
 const MASK = (1 << VALUE_BITS) - 1;
 const SPIN_MS = 0.05;
+/** Sleep slices of a wait that outlasted its spin: from SLEEP_FIRST_MS, doubling to SLEEP_MAX_MS. */
+const SLEEP_FIRST_MS = 0.02;
+const SLEEP_MAX_MS = 1;
 /** How often a rank waiting on a tcp peer checks that the peer's connection still stands. */
 const PROBE_MS = 1000;
 /** How long close() lets transfers still in flight finish. */
 const CLOSE_DRAIN_MS = 5000;
 
-/** Completion contexts carry the peer's rank, and this bit for operations on a user buffer. */
+/** Completion contexts carry the peer's rank, and these bits: an operation on a user buffer, one a wait of this call needs. */
 const USER_OP = 1 << 30;
-const PEER_MASK = USER_OP - 1;
+const AWAITED_OP = 1 << 29;
+const PEER_MASK = AWAITED_OP - 1;
 
 /** Remote CQ data of a signal: the line in the top bits, the counter in the rest. */
 export function encodeSignal(line: Line, value: number): number {
@@ -56,6 +60,8 @@ export class NetPort {
   private userOutstanding = 0;
   /** the peer of the latest of them, named if they do not complete */
   private lastUserPeer = 0;
+  /** posted operations this call waits for (user buffers, reads, point-to-point staging), not yet completed */
+  private awaitedOutstanding = 0;
   private readonly userMrs = new Set<MemoryRegion>();
 
   constructor(
@@ -160,7 +166,9 @@ export class NetPort {
 
   private completed(context: unknown): void {
     this.outstanding--;
-    if ((Number(context) & USER_OP) !== 0) this.userOutstanding--;
+    const c = Number(context);
+    if ((c & USER_OP) !== 0) this.userOutstanding--;
+    if ((c & AWAITED_OP) !== 0) this.awaitedOutstanding--;
   }
 
   /** Whether peer `q`'s `line` has reached `value` (wrap-safe over the 27-bit counters). */
@@ -183,6 +191,10 @@ export class NetPort {
       ctx.checkAbort();
     } while (performance.now() < spinUntil);
     const deadline = deadlineOf(ctx.clock);
+    // Then sleep in slices that double up to SLEEP_MAX_MS: over sockets
+    // nothing wakes a sleeper when bytes arrive (progress is this thread's
+    // own), so a slice bounds the latency it adds.
+    let slice = SLEEP_FIRST_MS;
     for (;;) {
       this.progress();
       if (done()) return;
@@ -190,7 +202,8 @@ export class NetPort {
       ctx.checkAbort();
       const left = deadline - performance.now();
       if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, what, ctx.clock.timeoutMs));
-      this.ep.waitIncoming(Math.min(left, 5));
+      this.ep.waitIncoming(Math.min(left, slice));
+      slice = Math.min(slice * 2, SLEEP_MAX_MS);
     }
   }
 
@@ -235,16 +248,23 @@ export class NetPort {
     this.peerKeys[peer] = key;
   }
 
-  /** Posts an RMA operation, retrying while queues are full (progress frees them). */
-  post(op: 'write' | 'read', peer: number, local: MemoryRegion, localOff: number, bytes: number, key: number, remoteOff: number, ctx: WaitContext, data?: number): void {
+  /**
+   * Posts an RMA operation, retrying while queues are full (progress frees
+   * them). `awaited`: a wait of this call needs its completion (operations
+   * on user buffers and reads always do), so the target acknowledges it at
+   * once instead of on its next message.
+   */
+  post(op: 'write' | 'read', peer: number, local: MemoryRegion, localOff: number, bytes: number, key: number, remoteOff: number, ctx: WaitContext, data?: number, awaited = false): void {
     const user = local !== this.privateMr && local !== this.scratchMr;
-    const req = { mr: local, offset: localOff, length: bytes, dest: this.dest(peer), remoteOffset: remoteOff, key, context: user ? peer | USER_OP : peer };
+    const wait = user || awaited || op === 'read';
+    const req = { mr: local, offset: localOff, length: bytes, dest: this.dest(peer), remoteOffset: remoteOff, key, context: peer | (user ? USER_OP : 0) | (wait ? AWAITED_OP : 0), awaited: wait };
     for (;;) {
       try {
         if (op === 'read') this.ep.read(req);
         else if (data === undefined) this.ep.write(req);
         else this.ep.writedata({ ...req, data });
         this.outstanding++;
+        if (wait) this.awaitedOutstanding++;
         if (user) {
           this.userOutstanding++;
           this.lastUserPeer = peer;
@@ -271,17 +291,21 @@ export class NetPort {
     }
   }
 
-  /** Waits until no posted operation reads or writes a user buffer. */
+  /**
+   * Waits until no posted operation reads or writes a user buffer, then
+   * tells peers what landed here: this thread stops driving its sockets
+   * when the call returns.
+   */
   flushUser(ctx: WaitContext): void {
-    if (this.userOutstanding === 0) return;
-    this.waitUntil(() => this.userOutstanding === 0, ctx, this.lastUserPeer, 'did not complete a transfer');
+    if (this.userOutstanding > 0) this.waitUntil(() => this.userOutstanding === 0, ctx, this.lastUserPeer, 'did not complete a transfer');
+    this.ep.flush();
   }
 
-  /** Waits until every posted operation has completed. */
+  /** Waits until every awaited operation (reads, user buffers, posts marked awaited) has completed. */
   flush(ctx: WaitContext, peer: number): void {
-    if (this.outstanding === 0) this.progress();
-    if (this.outstanding === 0) return;
-    this.waitUntil(() => this.outstanding === 0, ctx, peer, 'did not complete a transfer');
+    if (this.awaitedOutstanding === 0) this.progress();
+    if (this.awaitedOutstanding === 0) return;
+    this.waitUntil(() => this.awaitedOutstanding === 0, ctx, peer, 'did not complete a transfer');
   }
 
   close(): void {

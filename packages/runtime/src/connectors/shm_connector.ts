@@ -109,6 +109,8 @@ export class ShmConnector implements Connector {
 
   pushStaged(): void {}
 
+  llPush(): void {}
+
   bindCall(words: Int32Array, at: number): void {
     const b = this.bound;
     b[0] = words[at + D.SEND_EXP]!;
