@@ -517,7 +517,7 @@ export class Communicator {
     all[2 * this.rank] = idWords[0];
     all[2 * this.rank + 1] = idWords[1];
     this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
-    const childOptions = { timeoutMs: s.timeoutMs, slotBytes: s.slotBytes, ...options };
+    const childOptions = { timeoutMs: s.timeoutMs, slotBytes: s.slotBytes, hostRanks: s.hostRanks, ...options };
     const id: CommId | undefined = color === -1 ? undefined : { kind: 'comm-id', pool: s.pool.id, offset: all[2 * leader!]!, nranks: members.length, token: all[2 * leader! + 1]! };
     if (s.directory === undefined) return id && Communicator.init(s.device, id, members.indexOf(this.rank), childOptions);
     // Across processes, every child with members elsewhere prepares its

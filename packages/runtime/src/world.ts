@@ -136,6 +136,8 @@ export class World {
     if (me.devices !== n) throw new TransportError('EINVAL', `options.devices is ${n} but this process rendezvoused with ${me.devices}; pass the same count`);
     const size = rv.job.totalDevices;
     const offset = rv.job.deviceOffsets[rv.job.rank]!;
+    // Threads of processes on this machine share its cores, network namespaces or not.
+    commOptions.hostRanks ??= rv.job.ranks.filter((r) => r.hostname === me.hostname).reduce((n, r) => n + r.devices, 0);
     const keys = new JoinKeys(`collective/world/${++joins}`);
     const pool = Pool.create({ bytes: poolBytes });
     const id = createCommId(pool, size, n);

@@ -21,6 +21,8 @@ export interface CommState {
   readonly size: number;
   readonly timeoutMs: number;
   readonly slotBytes: number;
+  /** ranks of the job on this machine (CommOptions.hostRanks) */
+  readonly hostRanks: number;
   /** the shared block */
   readonly words: Int32Array;
   readonly sync: RankSync;

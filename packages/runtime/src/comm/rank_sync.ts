@@ -31,10 +31,11 @@ export class RankSync {
   constructor(
     readonly words: Int32Array,
     nranks: number,
+    /** ranks of the job on this machine, this communicator's or not: spinning is for when they all have a core */
+    hostRanks = nranks,
   ) {
-    const fits = nranks <= availableParallelism();
-    this.spinMs = fits ? 5 : 0;
-    this.central = !fits;
+    this.spinMs = hostRanks <= availableParallelism() ? 5 : 0;
+    this.central = nranks > availableParallelism();
   }
 
   /** Counts this rank in at `index`; the arrival that completes `target` wakes the sleepers. */
