@@ -34,8 +34,17 @@ echo "== small all-reduce on more devices than cores, and the reduce kernels" >&
 for g in 3 8; do $bench -g $g -b 8 -e 8 --progress=false > "$out/all_reduce_8B_${g}dev.txt"; done
 $bench kernels -d float32,float16,bfloat16 > "$out/kernels.txt"
 
-echo "== 2 processes × 1 device over tcp (loopback), with Open MPI over tcp" >&2
-$run --standalone --nproc-per-node 2 node apps/cli/bin/collective-bench.js -g 1 -b 8 -e 32M -f 4 --mpi --progress=false --json "$out/all_reduce_2proc.json" > "$out/all_reduce_2proc.txt"
+echo "== 2 processes × 1 device: Unix sockets (the default on one host), with Open MPI over tcp (default algorithms)" >&2
+# -n: fixed iterations, so every size is timed over the same number of calls (auto stops at 25 ms per size).
+$run --standalone --nproc-per-node 2 node apps/cli/bin/collective-bench.js -g 1 -b 8 -e 32M -f 4 -n 200 -w 20 --mpi --progress=false --json "$out/all_reduce_2proc.json" > "$out/all_reduce_2proc.txt"
+
+echo "== the same over tcp (loopback), with Open MPI's ring all-reduce forced" >&2
+COLLECTIVE_SOCKET_TRANSPORT=tcp OMPI_MCA_coll_tuned_use_dynamic_rules=1 OMPI_MCA_coll_tuned_allreduce_algorithm=4 \
+  $run --standalone --nproc-per-node 2 node apps/cli/bin/collective-bench.js -g 1 -b 8 -e 32M -f 4 -n 200 -w 20 --mpi --progress=false --json "$out/all_reduce_2proc_tcp.json" > "$out/all_reduce_2proc_tcp.txt"
+
+echo "== 2 processes × 2 devices (hierarchical, and the flat ring), with Open MPI over tcp on 4 ranks" >&2
+$run --standalone --nproc-per-node 2 node apps/cli/bin/collective-bench.js -g 2 -b 8 -e 32M -f 4 -n 100 -w 10 --mpi --progress=false > "$out/all_reduce_2x2.txt"
+$run --standalone --nproc-per-node 2 node apps/cli/bin/collective-bench.js -g 2 -b 8 -e 32M -f 4 -n 100 -w 10 --algo ring --progress=false > "$out/all_reduce_2x2_ring.txt"
 
 echo "== gloo (torch $(/usr/bin/python3 -c 'import torch; print(torch.__version__)' 2>/dev/null || echo missing)), 2 processes" >&2
 if /usr/bin/python3 -c 'import torch.distributed' 2>/dev/null; then
@@ -44,7 +53,15 @@ else
   echo "gloo: skipped, /usr/bin/python3 has no torch" > "$out/gloo_2proc.txt"
 fi
 
-echo "== Node sockets alone" >&2
+echo "== the floor: C sockets over tcp loopback (../shared/peers/tcp_probes/c_tcp_probe.c), and Node sockets alone" >&2
+c_probe=../shared/peers/tcp_probes/c_tcp_probe.c
+if [ -f "$c_probe" ] && command -v gcc > /dev/null; then
+  probe_dir=$(mktemp -d)
+  gcc -O2 -o "$probe_dir/c_tcp_probe" "$c_probe" && "$probe_dir/c_tcp_probe" > "$out/c_tcp_probe.txt" 2>&1 || echo "c probe failed" >> "$out/c_tcp_probe.txt"
+  rm -rf "$probe_dir"
+else
+  echo "c probe: skipped ($c_probe or gcc missing)" > "$out/c_tcp_probe.txt"
+fi
 node packages/bench/peers/node_tcp_probe.mjs > "$out/node_tcp_probe.txt" 2>&1 || true
 
 echo "== 2 namespace hosts × 2 devices: hierarchical against the flat ring" >&2

@@ -456,6 +456,20 @@ export class Communicator {
     this.#s.regs.deregister(reg);
   }
 
+  /**
+   * @internal Sends what peers in other processes wait for from this rank
+   * (acknowledgements of what landed here): a thread that stops calling
+   * in, between tasks or before it sleeps, must not leave them waiting.
+   */
+  quiesce(): void {
+    if (this.#destroyed) return;
+    this.#s.port?.ep.flush();
+    if (this.#hier) {
+      this.#hier.local.quiesce();
+      this.#hier.cross.quiesce();
+    }
+  }
+
   /** @internal lets go of registrations and imports of freed buffers (World calls it between tasks). */
   sweep(): void {
     if (!this.#destroyed && !this.#protocol.error) this.#protocol.sweep();

@@ -152,5 +152,7 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
     throw e;
   } finally {
     ctx.release();
+    // This thread idles until its next task: what its peers wait for goes now.
+    if (!comm.isDestroyed) comm.quiesce();
   }
 }

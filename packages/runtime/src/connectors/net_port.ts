@@ -320,6 +320,20 @@ export class NetPort {
     // Transfers still on their way (a tcp write leaves after its call
     // returned) finish first, or fail, before their regions close.
     this.drain(() => this.outstanding > 0);
+    if (this.outstanding > 0) {
+      // A peer that stopped answering (gone, or no longer driving its
+      // endpoint): what it never acknowledged is given up, not waited for.
+      this.ep.cancel();
+      // Each failed completion ends one progress() with its error: expected here.
+      for (let n = this.outstanding; n >= 0 && this.outstanding > 0; n--) {
+        try {
+          this.progress();
+          break;
+        } catch {
+          // The next one.
+        }
+      }
+    }
     for (const mr of this.userMrs) if (mr.isOpen) mr.close();
     this.userMrs.clear();
     this.scratchMr.close();

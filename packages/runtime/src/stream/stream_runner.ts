@@ -54,6 +54,8 @@ export class StreamRunner {
       head = Atomics.load(w, S.HEAD);
       if (head >= this.next) return head;
     }
+    // Nothing queued: the stream stops driving its sockets until the next call.
+    this.comm.quiesce();
     for (;;) {
       Atomics.store(w, S.STREAM_SLEEPING, 1);
       head = Atomics.load(w, S.HEAD);

@@ -255,6 +255,17 @@ export class Endpoint {
     if (!this.closed) this.impl.flush?.();
   }
 
+  /**
+   * Gives up every operation still in flight (fi_cancel): each completes
+   * with ECANCELED into the CQ, and none moves another byte. For a close
+   * that cannot wait any longer (a peer that stopped answering).
+   */
+  cancel(): void {
+    this.checkOpen();
+    this.impl.cancel?.();
+    this.progress();
+  }
+
   /** @internal */
   waitIncoming(timeoutMs: number): void {
     if (!this.closed) this.impl.waitIncoming(timeoutMs);

@@ -112,6 +112,12 @@ export interface EndpointImpl {
    */
   flush?(): void;
   /**
+   * fi_cancel for everything: every operation still in flight completes
+   * with ECANCELED at the next poll, and nothing of it moves any more.
+   * Providers whose operations always finish inside the post need none.
+   */
+  cancel?(): void;
+  /**
    * The shared word counting remote RMA writes or reads that targeted this
    * endpoint; a counter bound for remote events reads and sleeps on it.
    */

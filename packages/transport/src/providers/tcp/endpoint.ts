@@ -475,6 +475,11 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     Atomics.wait(this.sleepWord, 0, 0, Math.max(0, Math.min(timeoutMs, SLEEP_MAX_MS)));
   }
 
+  /** Every pair ends: what is in flight fails with ECANCELED, the sockets go back to the listener. */
+  cancel(): void {
+    for (const p of this.list) p.die(Reason.CANCELED, 'cancelled by this endpoint');
+  }
+
   remoteCounter(kind: 'writes' | 'reads'): { ctl: Int32Array; index: number } {
     const index = tables(this.pool).endpoints.addr(this.slot, kind === 'writes' ? EndpointField.REMOTE_WRITES : EndpointField.REMOTE_READS);
     return { ctl: this.pool.ctl, index };

@@ -28,6 +28,8 @@ export const enum Reason {
   PROXY_STOPPED = 12,
   /** detail: what was malformed */
   PROTOCOL = 13,
+  /** the initiator's endpoint cancelled its operations (closing) */
+  CANCELED = 14,
 }
 
 /** What the endpoint remembers of an operation to name it in an error. */
@@ -76,6 +78,8 @@ export function reasonError(reason: Reason, arg0: number, arg1: number, detail: 
       return e('ENOTCONN', `${peer} is gone: its address is now served by process ${detail} (the peer restarted?)`);
     case Reason.PROXY_STOPPED:
       return e('EIO', `the socket listener thread of this process stopped before the ${op.op} to ${peer} completed (it ends with the thread that started it)`);
+    case Reason.CANCELED:
+      return e('ECANCELED', `the ${op.op} to ${peer} was cancelled: this endpoint gave up its operations (closing)`);
     case Reason.PROTOCOL:
       return e('EIO', `${peer} sent a malformed message (${detail}); the connection was closed`);
     default:
