@@ -35,4 +35,16 @@ describe('a peer that stops reading', () => {
     expect((await a.call('outcome', write, 20_000)).ok).toBeDefined();
     expect(await b.call('check', 0, BYTES, 9)).toBe(-1);
   });
+
+  it('lets the writer give up: cancel fails the stalled write with ECANCELED at once, and the endpoint closes without waiting', async () => {
+    const frozen = b.call('freeze', 2000);
+    await new Promise((r) => setTimeout(r, 100));
+    const write = await a.call('postOnly', { kind: 'write', length: BYTES, dest: 0, remoteOffset: 0, key: b.key });
+    const t0 = Date.now();
+    const r = await a.call('cancel', write);
+    expect(r.err).toMatchObject({ code: 'ECANCELED', message: expect.stringMatching(/was cancelled/) });
+    await a.call('close');
+    expect(Date.now() - t0).toBeLessThan(1000);
+    await frozen;
+  });
 });
