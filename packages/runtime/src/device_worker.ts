@@ -64,18 +64,29 @@ const STREAM_START_MS = 60_000;
 
 /** Grants this device's stream its handle and waits until the stream's communicator is up. */
 function startStream(device: Device, block: SharedArrayBuffer, rank: number): CommStream {
+  grantStream(device, block);
+  return awaitStream(block, rank);
+}
+
+function grantStream(device: Device, block: SharedArrayBuffer): void {
   const w = new Int32Array(block);
   Atomics.store(w, S.GRANT, device.grantStream());
   Atomics.notify(w, S.GRANT);
+}
+
+/** Waits until the stream granted this device is up (a joined World's stream first needs the job's directory). */
+function awaitStream(block: SharedArrayBuffer, rank: number): CommStream {
+  const w = new Int32Array(block);
+  const size = data.job?.size ?? data.size;
   const end = Date.now() + STREAM_START_MS;
   while (Atomics.load(w, S.READY) === 0) {
-    const stream = new CommStream(block, pool, rank, data.size);
+    const stream = new CommStream(block, pool, rank, size);
     const dead = stream.asyncError();
     if (dead) throw dead;
     if (Date.now() > end) throw new TransportError('ETIMEDOUT', `the communication stream of rank ${rank} did not start within ${STREAM_START_MS} ms`);
     Atomics.wait(w, S.READY, 0, 50);
   }
-  return new CommStream(block, pool, rank, data.size);
+  return new CommStream(block, pool, rank, size);
 }
 
 export default async function run(task: WorldTask): Promise<{ rank: number; value: unknown }> {
@@ -101,6 +112,8 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
       device.close();
       throw e;
     }
+    // The stream prepares its own communicator's record once it holds the device.
+    if (data.streams) grantStream(device, data.streams[local]!);
     return { rank, value: prepared.prepared.record };
   }
   if (task.type === 'finish' || task.type === 'abandon') {
@@ -113,13 +126,15 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
       return { rank: p.rank, value: null };
     }
     let comm: Communicator;
+    let stream: CommStream | undefined;
     try {
       comm = p.prepared.finish(task.directory);
+      stream = data.streams ? awaitStream(data.streams[p.local]!, p.rank) : undefined;
     } catch (e) {
       p.device.close();
       throw e;
     }
-    state = { rank: p.rank, local: p.local, device: p.device, comm, stream: undefined };
+    state = { rank: p.rank, local: p.local, device: p.device, comm, stream };
     return { rank: p.rank, value: null };
   }
   const { rank, local, device, comm, stream } = current();

@@ -193,6 +193,11 @@ export class Prims {
     if (this.netPort) this.netPort.flushUser(this.ctx);
   }
 
+  /** The end of an ll call: its messages are in the kernel before it returns (acknowledgements ride on the next call's). */
+  leaveLl(): void {
+    if (this.netPort) this.netPort.leave(this.ctx, false);
+  }
+
   /** The most a small slot carries, for algorithms that stage or use ll. */
   get smallBytes(): number {
     return SMALL_MAX;

@@ -47,7 +47,7 @@ export interface JoinOptions extends CommOptions {
   devices: number;
   /** bytes of this process's pool; default 256 MiB */
   poolBytes?: number;
-  /** not yet across processes */
+  /** a communication stream per device (ctx.stream), its communicator over every device of the job */
   streams?: boolean;
   /** the job this process already joined with rendezvous(); by default World.join calls it on the launcher's environment */
   rendezvous?: Rendezvous;
@@ -119,8 +119,8 @@ export class World {
     const n = options.devices;
     if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new TransportError('EINVAL', `options.devices must be a positive integer (got ${String(n)})`);
     const poolBytes = checkPoolBytes(options.poolBytes);
-    if (options.streams) throw new TransportError('EINVAL', 'options.streams is not available for a World of several processes yet; drop it, or use one process');
-    const { devices: _d, poolBytes: _p, streams: _s, rendezvous: given, joinTimeoutMs, ...commOptions } = options;
+    if (options.streams !== undefined && typeof options.streams !== 'boolean') throw new TransportError('EINVAL', `options.streams must be true or false (got ${String(options.streams)})`);
+    const { devices: _d, poolBytes: _p, streams: withStreams, rendezvous: given, joinTimeoutMs, ...commOptions } = options;
     checkCommOptions(commOptions);
     const timeoutMs = joinTimeoutMs ?? 120_000;
     const rv =
@@ -137,18 +137,26 @@ export class World {
     const size = rv.job.totalDevices;
     const offset = rv.job.deviceOffsets[rv.job.rank]!;
     // Threads of processes on this machine share its cores, network namespaces or not.
-    commOptions.hostRanks ??= rv.job.ranks.filter((r) => r.hostname === me.hostname).reduce((n, r) => n + r.devices, 0);
+    // With streams, a stream thread communicates while its device thread computes: twice the threads.
+    commOptions.hostRanks ??= rv.job.ranks.filter((r) => r.hostname === me.hostname).reduce((n, r) => n + r.devices, 0) * (withStreams ? 2 : 1);
     const keys = new JoinKeys(`collective/world/${++joins}`);
     const pool = Pool.create({ bytes: poolBytes });
     const id = createCommId(pool, size, n);
-    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, job: { offset, size } });
-    const world = new World(pool, size, workers, id, undefined, n, offset, { rendezvous: rv, keys });
+    // The streams' communicator spans the job too: one stream per device, ranked as the devices.
+    const streams = withStreams ? StreamThreads.start(pool, n, commOptions, { id: createCommId(pool, size, n), offset }) : undefined;
+    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, job: { offset, size }, streams: streams?.blocks });
+    const world = new World(pool, size, workers, id, streams, n, offset, { rendezvous: rv, keys });
     world.watchDeviceWorkers();
     let stage = 'prepare';
     try {
       const records = (await world.all({ type: 'prepare' })) as PeerRecord[];
       stage = 'exchange';
       const directory = await exchangeRecords(rv.store, keys, records, size, timeoutMs);
+      if (streams) {
+        stage = 'streams';
+        const streamKeys = new JoinKeys(`${keys.prefix}/streams`);
+        streams.finish(await exchangeRecords(rv.store, streamKeys, await streams.records(timeoutMs), size, timeoutMs));
+      }
       stage = 'finish';
       await world.all({ type: 'finish', directory });
       stage = 'joined';
@@ -157,7 +165,9 @@ export class World {
     } catch (e) {
       await markAbort(rv.store, keys, `process ${rv.job.rank} (host ${me.hostname}, pid ${me.pid}) failed at ${stage}: ${(e as Error).message}`);
       world.closed = true;
+      streams?.finish({ abandon: (e as Error).message });
       await workers.destroy();
+      await streams?.terminate();
       if (!given) await rv.close().catch(() => {});
       throw e;
     }
@@ -228,7 +238,7 @@ export class World {
       for (let q = 0; q < this.size; q++) {
         if (words[rankBase(q) + R.THREAD] === owner) {
           setAborted(words, q, 'EIO', `the device worker of rank ${q} died`);
-          this.streams?.lost(q, `the device worker of rank ${q} died`);
+          this.streams?.lost(q - this.rankOffset, `the device worker of rank ${q} died`);
         }
       }
     } catch {

@@ -210,6 +210,7 @@ export class CallProtocol {
         // 20 ms slice: that path only ends in an error).
         s.words[this.seqAt] = seq;
         req.alg!.run(s.prims, call);
+        s.prims.leaveLl();
       } else {
         req.alg?.prepare?.(s.prims, call);
         this.announce(seq);

@@ -306,7 +306,17 @@ export class NetPort {
    */
   flushUser(ctx: WaitContext): void {
     if (this.userOutstanding > 0) this.waitUntil(() => this.userOutstanding === 0, ctx, this.lastUserPeer, 'did not complete a transfer');
-    this.ep.flush();
+    this.leave(ctx, true);
+  }
+
+  /**
+   * The end of a call: what it queued goes to the kernel before the call
+   * returns, since only this thread moves it and it may next wait on
+   * something else (a peer in this process) that waits for a peer there.
+   * `acks`: also the acknowledgements peers wait for.
+   */
+  leave(ctx: WaitContext, acks: boolean): void {
+    if (!this.ep.flush(acks)) this.waitUntil(() => this.ep.flush(acks), ctx, this.lastUserPeer, 'did not take the rest of this call\'s messages');
   }
 
   /** Waits until every awaited operation (reads, user buffers, posts marked awaited) has completed. */

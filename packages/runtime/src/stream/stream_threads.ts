@@ -1,10 +1,11 @@
 import { Worker } from 'node:worker_threads';
-import type { Pool } from '@collective/transport';
+import { type Pool, TransportError } from '@collective/transport';
 import { setAborted } from '../comm/abort_state.js';
 import { blockOf } from '../comm/comm_id.js';
+import type { PeerRecord } from '../comm/comm_setup.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
 import { S, StreamBlock } from './stream_block.js';
-import type { StreamWorkerData } from './stream_worker.js';
+import type { StreamJoinMessage, StreamWorkerData } from './stream_worker.js';
 
 /**
  * The communication streams of a World, one thread per device, started
@@ -23,14 +24,21 @@ export class StreamThreads {
     private readonly threads: Worker[],
   ) {}
 
-  static start(pool: Pool, n: number, options: CommOptions): StreamThreads {
-    const id = Communicator.createId(pool, n);
+  /**
+   * `joined`: the World spans processes; its streams' communicator has
+   * `joined.id` over every device of the job, this process's at
+   * `joined.offset`..; their records come from records(), and finish()
+   * hands them the job's directory.
+   */
+  static start(pool: Pool, n: number, options: CommOptions, joined?: { id: CommId; offset: number }): StreamThreads {
+    const id = joined?.id ?? Communicator.createId(pool, n);
     const blocks = Array.from({ length: n }, () => StreamBlock.create().sab);
-    const threads = blocks.map((block, rank) => {
-      const data: StreamWorkerData = { pool: pool.describe(), block, id, rank, options };
+    const threads = blocks.map((block, local) => {
+      const data: StreamWorkerData = { pool: pool.describe(), block, id, rank: (joined?.offset ?? 0) + local, options, ...(joined && { joined: { device: local } }) };
       return new Worker(new URL('./stream_worker.js', import.meta.url), { workerData: data });
     });
     const streams = new StreamThreads(pool, id, blocks, threads);
+    if (joined) streams.listen();
     for (const [rank, t] of threads.entries()) {
       pool.watch(t);
       t.once('exit', () => streams.onExit(rank));
@@ -38,6 +46,40 @@ export class StreamThreads {
       t.on('error', () => {});
     }
     return streams;
+  }
+
+  /** A joined World's streams: each one's record, in local order, once its device is granted. */
+  records(timeoutMs: number): Promise<PeerRecord[]> {
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new TransportError('ETIMEDOUT', `the communication streams did not prepare within ${timeoutMs} ms`)), timeoutMs);
+    });
+    return Promise.race([Promise.all(this.prepared ?? []), late]).finally(() => clearTimeout(timer));
+  }
+
+  /** Listens from the start: a record posted before anyone asks must not be lost. */
+  private listen(): void {
+    this.prepared = this.threads.map(
+      (t, local) =>
+        new Promise<PeerRecord>((resolve, reject) => {
+          const exited = () => reject(new TransportError('EIO', `the communication stream of local device ${local} failed before it prepared: ${new StreamBlock(this.blocks[local]!).asyncError()?.message ?? 'it exited'}`));
+          t.once('exit', exited);
+          t.once('message', (m: StreamJoinMessage) => {
+            t.off('exit', exited);
+            if ('record' in m) resolve(m.record);
+            else reject(new TransportError('EIO', `the communication stream of local device ${local} sent no record`));
+          });
+        }),
+    );
+    // Unasked for (a join that failed earlier), a rejection is not an error of its own.
+    for (const p of this.prepared) p.catch(() => {});
+  }
+
+  private prepared: Promise<PeerRecord>[] | undefined;
+
+  /** Hands every joined stream the job's directory (or tells it the join failed). */
+  finish(directory: PeerRecord[] | { abandon: string }): void {
+    for (const t of this.threads) t.postMessage((Array.isArray(directory) ? { directory } : directory) satisfies StreamJoinMessage);
   }
 
   private onExit(rank: number): void {

@@ -1,8 +1,9 @@
 // A device's communication stream: a thread that shares the pool, opens
 // the device with its owner's grant, joins the streams' communicator and
 // runs the device thread's calls in issue order until told to stop.
-import { workerData } from 'node:worker_threads';
+import { parentPort, workerData } from 'node:worker_threads';
 import { Device, Pool, type PoolDescriptor, type TransportError } from '@collective/transport';
+import type { PeerRecord } from '../comm/comm_setup.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
 import { S, StreamBlock } from './stream_block.js';
 import { StreamRunner } from './stream_runner.js';
@@ -11,9 +12,20 @@ export interface StreamWorkerData {
   pool: PoolDescriptor;
   block: SharedArrayBuffer;
   id: CommId;
+  /** this stream's rank in the streams' communicator */
   rank: number;
   options: CommOptions;
+  /**
+   * A World joined to a job of several processes: the device this stream
+   * serves (rank − the process's first rank), and the communicator spans
+   * processes, so its record goes to the main thread and the job's
+   * directory comes back before it can finish joining.
+   */
+  joined?: { device: number };
 }
+
+/** What a joined stream and the main thread say to each other. */
+export type StreamJoinMessage = { record: PeerRecord } | { directory: PeerRecord[] } | { abandon: string };
 
 /** How long the stream waits for its owner to open the device and grant it. */
 const GRANT_TIMEOUT_MS = 60_000;
@@ -35,13 +47,29 @@ function waitGrant(): number {
   }
 }
 
+/** The next message from the main thread (a joined stream's directory). */
+function nextMessage(): Promise<StreamJoinMessage> {
+  return new Promise((resolve) => parentPort!.once('message', resolve));
+}
+
+/** Joins the streams' communicator across processes: this rank's record out, every rank's back. */
+async function joinAcross(device: Device): Promise<Communicator | undefined> {
+  const prepared = Communicator.prepare(device, data.id, data.rank, data.options, 'tcp');
+  parentPort!.postMessage({ record: prepared.record } satisfies StreamJoinMessage);
+  const m = await nextMessage();
+  if ('directory' in m) return prepared.finish(m.directory);
+  prepared.abandon('abandon' in m ? m.abandon : 'the join was abandoned');
+  return undefined;
+}
+
 let device: Device | undefined;
 let comm: Communicator | undefined;
 try {
   const grant = waitGrant();
   if (grant !== 0) {
-    device = Device.openStream(pool, data.rank, grant);
-    comm = Communicator.init(device, data.id, data.rank, data.options);
+    device = Device.openStream(pool, data.joined?.device ?? data.rank, grant);
+    comm = data.joined ? await joinAcross(device) : Communicator.init(device, data.id, data.rank, data.options);
+    if (!comm) throw new Error('World.join failed before the stream could join');
     Atomics.store(w, S.READY, 1);
     Atomics.notify(w, S.READY);
     new StreamRunner(block, comm, pool).run();

@@ -247,12 +247,16 @@ export class Endpoint {
   }
 
   /**
-   * Sends what peers wait for from this endpoint (acknowledgements) before
-   * the caller stops driving progress for a while. Providers that progress
-   * on their own need nothing here.
+   * Before the caller stops driving progress for a while: hands queued
+   * messages to the kernel as far as it takes them and, with `acks`, sends
+   * the acknowledgements peers wait for. True when nothing is left queued
+   * here; false means call again (after cq reads) until it is, since only
+   * this thread moves those bytes. Providers that progress on their own
+   * always answer true.
    */
-  flush(): void {
-    if (!this.closed) this.impl.flush?.();
+  flush(acks = true): boolean {
+    if (this.closed) return true;
+    return this.impl.flush?.(acks) ?? true;
   }
 
   /**

@@ -107,10 +107,13 @@ export interface EndpointImpl {
   waitIncoming(timeoutMs: number): void;
   /**
    * Providers whose progress happens in the calling thread: the caller is
-   * about to stop calling in for a while, so what peers wait for (such as
-   * acknowledgements) goes now.
+   * about to stop calling in for a while, so what peers wait for goes now:
+   * queued messages as far as the sockets take them, and (with `acks`)
+   * owed acknowledgements. True when nothing is left queued in this
+   * process (the kernel has every byte), false when the caller must keep
+   * calling in until it is.
    */
-  flush?(): void;
+  flush?(acks: boolean): boolean;
   /**
    * fi_cancel for everything: every operation still in flight completes
    * with ECANCELED at the next poll, and nothing of it moves any more.

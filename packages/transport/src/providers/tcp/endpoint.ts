@@ -457,10 +457,16 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     return this.inbox.slice();
   }
 
-  /** Tells quiet peers what landed before this thread stops driving its sockets for a while. */
-  flush(): void {
-    if (this.closed) return;
-    for (const p of this.list) p.flushAck();
+  /** Hands queued messages to the kernel (and, with `acks`, tells quiet peers what landed) before this thread stops driving its sockets. */
+  flush(acks = true): boolean {
+    if (this.closed) return true;
+    let idle = true;
+    for (const p of this.list) {
+      if (acks) p.flushAck();
+      else p.pumpOut();
+      if (!p.drained) idle = false;
+    }
+    return idle;
   }
 
   /**

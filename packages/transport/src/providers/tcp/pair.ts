@@ -171,6 +171,11 @@ export class Pair {
 
   private readonly ackOnly = emptyHeader();
 
+  /** Nothing queued here: every message is in the kernel (or the pair is gone). */
+  get drained(): boolean {
+    return this.state !== 'open' || this.outHead === this.out.length;
+  }
+
   /** Writes queued messages until the socket is full. */
   pumpOut(): void {
     if (this.state !== 'open') return;
