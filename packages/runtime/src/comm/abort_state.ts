@@ -17,7 +17,30 @@ export interface AbortInfo {
  * so every rank reports the root cause rather than the cascade.
  */
 export function setAborted(words: Int32Array, rank: number, code: ErrorCode, reason: string): boolean {
-  if (Atomics.compareExchange(words, Hdr.ABORT_CLAIM, 0, rank + 1) !== 0) return false;
+  if (Atomics.compareExchange(words, Hdr.ABORT_CLAIM, 0, rank + 1) !== 0) {
+    // Another rank claimed it and publishes its reason right after: a
+    // caller reads the abort next, so it waits for that. Two ranks that
+    // time out at the same moment otherwise read nothing (and one then
+    // skipped its drain, leaving its peers waiting on it). Bounded: a
+    // claimer that died in between leaves the reason to this rank.
+    const end = performance.now() + CLAIMER_PUBLISHES_MS;
+    while (Atomics.load(words, Hdr.ABORTED) === 0) {
+      if (performance.now() > end) {
+        publish(words, rank, code, reason);
+        break;
+      }
+      Atomics.wait(words, Hdr.ABORTED, 0, 1);
+    }
+    return false;
+  }
+  publish(words, rank, code, reason);
+  return true;
+}
+
+/** How long a claimed abort may take to publish its reason (it takes microseconds). */
+const CLAIMER_PUBLISHES_MS = 200;
+
+function publish(words: Int32Array, rank: number, code: ErrorCode, reason: string): void {
   const bytes = encoder.encode(reason).subarray(0, Hdr.REASON_WORDS * 4);
   new Uint8Array(words.buffer, words.byteOffset + Hdr.REASON * 4, bytes.length).set(bytes);
   words[Hdr.REASON_BYTES] = bytes.length;
@@ -26,7 +49,6 @@ export function setAborted(words: Int32Array, rank: number, code: ErrorCode, rea
   // Waiters sleep on many words, in short slices; wake the ones on the words they most often sleep on.
   Atomics.notify(words, Hdr.ABORTED);
   Atomics.notify(words, Hdr.ARRIVALS);
-  return true;
 }
 
 export function abortInfo(words: Int32Array): AbortInfo | undefined {
