@@ -8,9 +8,10 @@ const roundPool = (bytes: number) => Math.ceil(bytes / 65536) * 65536;
 const pages = (bytes: number) => Math.ceil(bytes / 4096) * 4096;
 
 /** Pool for a collective sweep: send and receive buffer per device, scratch, endpoints, slack. */
-export function collectivePoolBytes(devices: number, maxBytes: number): number {
+export function collectivePoolBytes(devices: number, maxBytes: number, joined = false): number {
   // Per device: send and recv buffers, plus the communicator's scratch and net staging (about 5 MiB).
-  return roundPool(devices * (2 * pages(maxBytes) + 6 * 1024 * 1024) + 32 * 1024 * 1024);
+  // Across processes, hierarchical calls add a reorder scratch as large again, and two children with scratch of their own.
+  return roundPool(devices * ((joined ? 3 : 2) * pages(maxBytes) + (joined ? 18 : 6) * 1024 * 1024) + 32 * 1024 * 1024);
 }
 
 /** Pool for the kernel benchmark: a destination and `sources` inputs, plus tables. */

@@ -160,7 +160,7 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
   const algo = o.algo === undefined && o.proto === undefined ? 'tuned' : `${o.algo ?? 'tuned'}${o.proto ? `/${o.proto}` : ''}`;
   const bench = await openBenchWorld({
     devices: o.devices,
-    poolBytes: collectivePoolBytes(o.devices, maxBytes),
+    poolBytes: collectivePoolBytes(o.devices, maxBytes, job !== undefined),
     ...(o.connector !== undefined && { connector: o.connector }),
     ...(o.mpi !== undefined && { mpi: { path: o.mpi, op: mpiOpFor(o.collective), minBytes: Math.min(...o.sizes), maxBytes } }),
     ...(job !== undefined && { job, agree: agreement(o) }),
