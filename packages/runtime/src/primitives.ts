@@ -84,6 +84,11 @@ export class Prims {
 
   // ---- this rank's buffers ----------------------------------------------------------
 
+  /** The registered region behind this rank's buffer `buf` in this call. */
+  private regionOf(buf: Buf): LocalRegion {
+    return buf === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
+  }
+
   local(buf: Buf, at: number): Ref {
     return ((buf === Buf.SEND ? this.buffers.sendAt : this.buffers.recvAt) + at) as Ref;
   }
@@ -153,7 +158,7 @@ export class Prims {
       this.kernels.copy(this.local(dst, dstAt), this.local(buf, at), bytes);
       return;
     }
-    const region = dst === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
+    const region = this.regionOf(dst);
     this.peer(q).getInto(buf, at, region, this.local(dst, dstAt) - region.base, bytes, this.ctx);
   }
 
@@ -163,7 +168,7 @@ export class Prims {
       this.kernels.copy(this.local(buf, at), this.local(src, srcAt), bytes);
       return;
     }
-    const region = src === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
+    const region = this.regionOf(src);
     this.peer(q).putFrom(buf, at, region, this.local(src, srcAt) - region.base, bytes, this.ctx);
   }
 
@@ -218,7 +223,7 @@ export class Prims {
       if (this.kernels.llPost(slot, slot + SMALL_DATA, this.local(src, at), bytes, flag, this.sleepersAt) > 0) Atomics.notify(shm.poolWords, slot >> 2);
     }
     if (this.allShm) return;
-    const region = src === Buf.SEND ? this.buffers.sendRegion : this.buffers.recvRegion;
+    const region = this.regionOf(src);
     const off = this.local(src, at) - region.base;
     for (const c of this.peers) if (c?.type === 'net') c.llPush(parity, flag, call.seq, region, off, bytes, this.ctx);
   }

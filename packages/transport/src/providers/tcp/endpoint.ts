@@ -155,7 +155,13 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     if (this.opCount >= OPS_MAX) fail('EAGAIN', `${OPS_MAX} operations are in flight on this socket endpoint; read completions and retry`);
   }
 
+  /** What names an operation to pair `p` in an error reported at its post. */
+  private recordOf(p: Pair, op: OpRecord['op'], key: number, remoteOffset: number, length: number): OpRecord {
+    return { op, key, remoteOffset, length, peer: p.label, remoteSlot: p.peerSlot, remoteGen: p.peerGen };
+  }
+
   private track(p: Pair, token: number, kind: OpRecord['op'], key: number, remoteOffset: number, length: number, into?: Op_['into']): Op_ {
+    // A literal, not recordOf() spread: this runs on every post.
     const op: Op_ = { op: kind, key, remoteOffset, length, token, opId: p.takeOpId(), done: false, peer: p.label, remoteSlot: p.peerSlot, remoteGen: p.peerGen, into };
     const q = this.ops.get(p)!;
     if (kind === 'read') q.reads.set(op.opId, op);
@@ -194,8 +200,8 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     this.done.push({ token, error });
   }
 
-  private deadError(p: Pair, what: Pick<OpRecord, 'op' | 'key' | 'remoteOffset' | 'length'>): TransportError {
-    return reasonError(p.deadReason, p.deadArgs[0], p.deadArgs[1], p.deadDetail, { ...what, peer: p.label, remoteSlot: p.peerSlot, remoteGen: p.peerGen });
+  private deadError(p: Pair, what: OpRecord): TransportError {
+    return reasonError(p.deadReason, p.deadArgs[0], p.deadArgs[1], p.deadDetail, what);
   }
 
   postWrite(req: RmaRequest, token: number): void {
@@ -211,12 +217,12 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     const p = this.pairOf(req.remote);
     const err = this.checkLocal(req, need);
     if (err) return this.refuse(token, err);
-    const what = () => ({ op: kind === Op.WRITE ? ('write' as const) : ('read' as const), key: req.key, remoteOffset: req.remoteOffset, length: req.length });
+    const what = () => this.recordOf(p, kind === Op.WRITE ? 'write' : 'read', req.key, req.remoteOffset, req.length);
     if (p.state === 'dead') return this.refuse(token, this.deadError(p, what()));
     this.checkRoom();
     const mr = req.local as ShmMemoryRegion;
     const local = resolveLocal(this.pool, mr.key, req.localOffset);
-    if ('reason' in local) return this.refuse(token, reasonError(local.reason, 0, 0, '', { ...what(), peer: p.label, remoteSlot: p.peerSlot, remoteGen: p.peerGen }));
+    if ('reason' in local) return this.refuse(token, reasonError(local.reason, 0, 0, '', what()));
     if (kind === Op.WRITE) {
       const op = this.track(p, token, 'write', req.key, req.remoteOffset, req.length);
       const flags = (req.data !== undefined ? FLAG_DATA : 0) | (req.awaited ? FLAG_PROMPT : 0);
@@ -232,8 +238,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     this.checkOpen();
     const p = this.pairOf(remote);
     if (payload.length > MAX_TAGGED) fail('EINVAL', `message of ${payload.length} bytes exceeds the ${MAX_TAGGED}-byte limit for tagged messages; use RMA for bulk data`);
-    const what = { op: 'send' as const, key: 0, remoteOffset: 0, length: payload.length };
-    if (p.state === 'dead') return this.refuse(token, this.deadError(p, what));
+    if (p.state === 'dead') return this.refuse(token, this.deadError(p, this.recordOf(p, 'send', 0, 0, payload.length)));
     this.checkRoom();
     const op = this.track(p, token, 'send', 0, 0, payload.length);
     // Copied: the caller may reuse its buffer as soon as this returns.

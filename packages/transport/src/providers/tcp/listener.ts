@@ -196,9 +196,14 @@ export class Listener {
     return `${epSlot}.${epGen}|${process}.${slot}.${gen}`;
   }
 
-  private free(rec: number): void {
+  /** Closes the socket the record held, if any: its descriptor is not used again. */
+  private dropSocket(rec: number): void {
     this.sockets.get(rec)?.destroy();
     this.sockets.delete(rec);
+  }
+
+  private free(rec: number): void {
+    this.dropSocket(rec);
     for (const [k, r] of this.byPair) if (r === rec) this.byPair.delete(k);
     this.set(rec, R.FD, -1);
     Atomics.store(this.b, recWord(rec, R.STATE), RecState.FREE);
@@ -212,8 +217,7 @@ export class Listener {
   }
 
   private failRecord(rec: number, reason: Reason, detail: string, arg0 = 0, arg1 = 0): void {
-    this.sockets.get(rec)?.destroy();
-    this.sockets.delete(rec);
+    this.dropSocket(rec);
     this.set(rec, R.REASON, reason);
     this.set(rec, R.ARG0, arg0);
     this.set(rec, R.ARG1, arg1);

@@ -100,8 +100,6 @@ export class Pair {
   private prompt = false;
   /** the next id of an operation this side starts */
   private nextOpId = 1;
-  /** whether the last round read anything */
-  heard = false;
   private readonly u8: Uint8Array;
   private readonly ctl: Int32Array;
 
@@ -234,17 +232,15 @@ export class Pair {
     }
   }
 
-  /** Reads what has arrived and applies every complete message; false when nothing came. */
-  pumpIn(): boolean {
-    this.heard = false;
-    if (this.state !== 'open') return false;
+  /** Reads what has arrived and applies every complete message. */
+  pumpIn(): void {
+    if (this.state !== 'open') return;
     try {
       for (let round = 0; round < READS_PER_ROUND && this.state === 'open'; round++) {
         const cur = this.cur;
         if (cur && this.rpos === this.rend && cur.left >= DIRECT_MIN && cur.sink.region && cur.sink.reason === Reason.OK) {
           const n = this.readRegion(cur.sink, cur.left);
           if (n === 0) break;
-          this.heard = true;
           cur.left -= n;
           if (cur.left === 0) this.finish();
           continue;
@@ -258,7 +254,6 @@ export class Pair {
         const room = RX_BYTES - this.rend;
         const n = readSome(this.fd, this.rx, this.rend, room);
         if (n === 0) break;
-        this.heard = true;
         this.rend += n;
         this.parse();
         if (n < room) break; // drained
@@ -267,7 +262,6 @@ export class Pair {
       if (!(e instanceof SocketClosed)) throw e;
       this.die(Reason.CONNECTION_LOST, e.code);
     }
-    return this.heard;
   }
 
   /** Reads straight into the sink's region, inside its guard for this one call. */
@@ -277,7 +271,7 @@ export class Pair {
     enterInflight(this.ctl, guard);
     try {
       sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local);
-      if (sink.reason !== Reason.OK) return -0; // the rest is read into the buffer and dropped
+      if (sink.reason !== Reason.OK) return 0; // the rest is read into the buffer and dropped
       const n = readSome(this.fd, this.u8, r.at, left);
       r.at += n;
       sink.got += n;
