@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
-import { Pool, TransportError, WASM_PAGE_SIZE } from '@collective/transport';
+import { Pool, setJobSecret, TransportError, WASM_PAGE_SIZE } from '@collective/transport';
 import { setAborted } from './comm/abort_state.js';
 import { blockOf } from './comm/comm_id.js';
 import { R, rankBase } from './comm/comm_block.js';
@@ -141,6 +141,8 @@ export class World {
     commOptions.hostRanks ??= rv.job.ranks.filter((r) => r.hostname === me.hostname).reduce((n, r) => n + r.devices, 0) * (withStreams ? 2 : 1);
     const keys = new JoinKeys(`collective/world/${++joins}`);
     const pool = Pool.create({ bytes: poolBytes });
+    // Before any endpoint opens: the socket listener authenticates every connection with it.
+    setJobSecret(pool, rv.secret);
     const id = createCommId(pool, size, n);
     // The streams' communicator spans the job too: one stream per device, ranked as the devices.
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions, { id: createCommId(pool, size, n), offset }) : undefined;

@@ -31,6 +31,11 @@ export const enum Header {
   FREE_GEN = 16,
   /** entries written to the dead-thread ring so far */
   DEAD_COUNT = 17,
+  /** 1 once the job's secret is in JOB_SECRET (the socket provider authenticates every connection with it) */
+  JOB_SECRET_SET = 18,
+  /** 32 bytes: the key of the job's challenge-response (never leaves the process) */
+  JOB_SECRET = 20,
+  JOB_SECRET_WORDS = 8,
   /** ring of thread id + 1 of threads known to have died */
   DEAD_RING = 32,
   DEAD_RING_SIZE = 64,

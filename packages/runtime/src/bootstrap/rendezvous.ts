@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
+import { jobSecretFromEnv, jobSecretOfText } from '@collective/transport';
 import { type BootstrapOptions, type JobTopology, bootstrapJob } from './job_bootstrap.js';
 import { type LaunchEnv, type ResolveContext, resolveLaunchEnv } from './launch_env.js';
 import { openLaunchStore } from './launch_store.js';
-import { type Store, checkTimeout, delay } from './store.js';
+import { type Store, checkTimeout, delay, valueToString } from './store.js';
 import type { TCPStoreServer } from './tcp_store_server.js';
 
 export interface RendezvousOptions extends Omit<BootstrapOptions, 'rank' | 'worldSize' | 'localRank' | 'runId'> {
@@ -16,6 +18,12 @@ export interface Rendezvous {
   /** the job's store (under torchrun's agent store, already under /worker/attempt_N) */
   store: Store;
   job: JobTopology;
+  /**
+   * The job's secret (32 bytes): the environment's (COLLECTIVE_JOB_SECRET,
+   * set by collective-run or the user), else one the processes agreed on
+   * through the store. Sockets between the job's processes prove they hold it.
+   */
+  secret: Uint8Array;
   /** set on the process that hosts the job's TCPStore server */
   server?: TCPStoreServer;
   /**
@@ -37,7 +45,9 @@ export async function rendezvous(options: RendezvousOptions = {}): Promise<Rende
   const opened = await openLaunchStore(launch, { timeoutMs });
   const prefix = options.prefix ?? 'collective/bootstrap';
   let job: JobTopology;
+  let secret: Uint8Array;
   try {
+    const given = jobSecretFromEnv(options.env ?? process.env);
     job = await bootstrapJob(opened.store, {
       ...options,
       rank: launch.rank,
@@ -46,6 +56,7 @@ export async function rendezvous(options: RendezvousOptions = {}): Promise<Rende
       timeoutMs,
       ...(launch.localRank !== undefined && { localRank: launch.localRank }),
     });
+    secret = given ?? (await agreeOnSecret(opened.store, `${prefix}/secret`));
   } catch (e) {
     // The host lingers briefly so the others can still read why, or time out on their own.
     if (opened.server) await delay(Math.min(2_000, timeoutMs));
@@ -57,6 +68,7 @@ export async function rendezvous(options: RendezvousOptions = {}): Promise<Rende
     launch,
     store: opened.store,
     job,
+    secret,
     close: async (o = {}) => {
       if (closed) return;
       closed = true;
@@ -74,4 +86,16 @@ export async function rendezvous(options: RendezvousOptions = {}): Promise<Rende
   };
   if (opened.server) out.server = opened.server;
   return out;
+}
+
+/**
+ * A secret for a job that was given none: every process offers a random
+ * one and the first offer in the store wins. It is only as private as the
+ * store (which, like torch's, has no authentication): a job that must keep
+ * strangers who can reach its store out gives COLLECTIVE_JOB_SECRET instead.
+ */
+async function agreeOnSecret(store: Store, key: string): Promise<Uint8Array> {
+  await store.compareSet(key, '', randomBytes(32).toString('hex'));
+  // Read back, not taken from the reply: launchers' stores differ in what compareSet returns.
+  return jobSecretOfText(valueToString(await store.get(key)), `the job secret at '${key}'`);
 }

@@ -18,6 +18,16 @@ const TCP_OPENING = 0x7404;
 const OPS_MAX = 1024;
 /** Incoming work not yet taken by the endpoint's user; beyond, sockets are not read (the senders wait). */
 const INBOX_MAX = 4096;
+/** Bytes of tagged messages held for the endpoint's user; beyond, sockets are not read either. */
+const INBOX_BYTES_MAX = 4 << 20;
+/**
+ * Messages queued on one socket; beyond, that socket is not read until the
+ * peer reads what it asked for. A peer's outstanding operations are capped
+ * by its own OPS_MAX, so the job's own peers never come near this: only a
+ * peer that asks and does not read (a flood of read requests) is held here,
+ * and it waits instead of this process's memory growing.
+ */
+const QUEUED_READ_MAX = 4 * OPS_MAX;
 /** A sleep between progress rounds never exceeds this: nobody else reads this endpoint's sockets. */
 const SLEEP_MAX_MS = 1;
 
@@ -66,6 +76,8 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
   private opCount = 0;
   private done: TxCompletion[] = [];
   private inbox: Held[] = [];
+  /** payload bytes of the tagged messages in the inbox not yet released */
+  private inboxBytes = 0;
   private readonly sleepWord = new Int32Array(new SharedArrayBuffer(4));
   private readonly domain: number;
 
@@ -261,12 +273,12 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
       this.seenEpoch = epoch;
       this.adopt();
     }
-    const reading = this.inbox.length < INBOX_MAX;
+    const reading = this.inbox.length < INBOX_MAX && this.inboxBytes < INBOX_BYTES_MAX;
     for (let i = 0; i < this.list.length; i++) {
       const p = this.list[i]!;
       if (p.state === 'connecting') this.connecting(p);
       if (p.state !== 'open') continue;
-      if (reading) p.pumpIn();
+      if (reading && p.queued < QUEUED_READ_MAX) p.pumpIn();
       p.pumpOut();
       // Acknowledgements ride on the next message, unless one is awaited or many are owed.
       if (p.ackDue) p.flushAck();
@@ -440,8 +452,12 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
   private deliver(item: Omit<Held, 'released' | 'release'>): void {
     const held = item as Held;
     held.released = false;
+    const bytes = item.payload.length;
+    this.inboxBytes += bytes;
     held.release = () => {
+      if (held.released) return;
       held.released = true;
+      this.inboxBytes -= bytes;
     };
     this.inbox.push(held);
   }

@@ -13,6 +13,8 @@ import {
   getText, HEARTBEAT_MS, L, L_ERROR_BYTE, L_ERROR_MAX, L_HOST_BYTE, L_HOSTID_BYTE, L_PROCESS_BYTE, L_UNIX_BYTE, LISTENER_PAGES, Phase, putText, R, R_TEXT_MAX, RECORDS, recTextByte,
   RecState, recWord, TCP_ENDPOINT, TCP_LISTENER, TEXT_FIELD_MAX,
 } from './layout.js';
+import { jobSecretFromEnv, jobSecretOf, userCookie } from '../../job_secret.js';
+import { acceptorProof, challenge, CHALLENGE_BYTES, checkAcceptor, checkDialer, dialerProof, MAC_BYTES, NONCE_BYTES, readChallenge } from './handshake.js';
 import { describePeer, Reason } from './reasons.js';
 import { readSome, selfTest, SocketClosed, socketFd, writeSome } from './sync_socket.js';
 import { decodeHello, encodeHello, type Hello, HELLO_BYTES, HelloKind, HelloStatus, parseReach, type Reach, reachText } from './wire.js';
@@ -21,8 +23,18 @@ export const CONNECT_TIMEOUT_ENV = 'COLLECTIVE_SOCKET_CONNECT_TIMEOUT_MS';
 /** auto (Unix sockets between processes of one host, tcp between hosts), tcp, or unix. */
 export const SOCKET_TRANSPORT_ENV = 'COLLECTIVE_SOCKET_TRANSPORT';
 const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
-/** A peer that connects must send its hello within this long. */
+/** A peer that connects must prove itself and send its hello within this long. */
 const HELLO_TIMEOUT_MS = 10_000;
+/**
+ * Connections still proving themselves, at most: a stranger opening
+ * sockets holds a few descriptors for HELLO_TIMEOUT_MS, never the
+ * process's whole supply. Per remote address fewer, so one stranger cannot
+ * crowd out the job's own handshakes.
+ */
+const PENDING_MAX = 64;
+const PENDING_PER_ADDRESS_MAX = 16;
+/** A dialer whose proof was answered by the socket closing this often concludes it was refused. */
+const REFUSALS_TO_GIVE_UP = 3;
 const BACKOFF_FIRST_MS = 10;
 const BACKOFF_MAX_MS = 500;
 
@@ -91,9 +103,15 @@ async function readExactly(fd: number, n: number, timeoutMs: number): Promise<Bu
   return b;
 }
 
-/** A fresh socket's send buffer always takes a hello whole. */
-function writeHello(fd: number, hello: Buffer): void {
+/** A fresh socket's send buffer always takes a handshake message whole. */
+function writeWhole(fd: number, hello: Buffer): void {
   if (writeSome(fd, [hello]) !== hello.length) throw Object.assign(new Error('the hello did not fit the socket'), { code: 'EIO' });
+}
+
+/** The two nonces of one handshake: the dialer's (theirs, for an acceptor) and the acceptor's. */
+interface Nonces {
+  theirs: Buffer;
+  ours: Buffer;
 }
 
 class Permanent extends Error {
@@ -122,6 +140,12 @@ export class Listener {
   private stopped = false;
   private heartbeat?: NodeJS.Timeout;
   private readonly choice = transportChoice();
+  /** unauthenticated connections, in all and by remote address */
+  private pending = 0;
+  private readonly pendingBy = new Map<string, number>();
+  /** remote addresses already logged as refused (one line each), and how many refusals in all */
+  private readonly refusedFrom = new Set<string>();
+  refusals = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -131,12 +155,16 @@ export class Listener {
     readonly self: Omit<Reach, 'slot' | 'gen'>,
     readonly connectTimeoutMs: number,
     private readonly record: { slot: number; gen: number },
+    /** the job secret's key: every connection proves it holds it */
+    private readonly key: Uint8Array,
   ) {
     this.u8 = new Uint8Array(pool.memory.buffer);
   }
 
   run(): void {
     for (const s of this.servers) {
+      // Handed-out sockets stay open here too: room for every record and the handshakes in progress.
+      s.maxConnections = RECORDS + PENDING_MAX;
       s.on('connection', (socket: Socket) => void this.accept(socket));
       // A listener must never die of an accept error (EMFILE): it refuses and goes on.
       s.on('error', (e) => debugLine(`listener error: ${errCode(e)}`));
@@ -270,15 +298,25 @@ export class Listener {
   private async handshake(peer: Reach, unix: boolean, hello: Hello, deadline: number): Promise<{ socket: Socket; fd: number }> {
     let backoff = BACKOFF_FIRST_MS;
     let attempts = 0;
+    let refused = 0;
     let last = '';
     for (;;) {
       attempts++;
       let socket: Socket | undefined;
+      let proved = false;
       try {
         socket = await dial(peer, unix, deadline - performance.now());
         const fd = socketFd(socket);
-        writeHello(fd, encodeHello(hello));
-        const answer = decodeHello(await readExactly(fd, HELLO_BYTES, Math.max(1, deadline - performance.now())));
+        const left = () => Math.max(1, deadline - performance.now());
+        const theirNonce = readChallenge(await readExactly(fd, CHALLENGE_BYTES, left()));
+        if (typeof theirNonce === 'string') throw new Permanent(Reason.PROTOCOL, theirNonce);
+        const proof = dialerProof(this.key, theirNonce, encodeHello(hello));
+        writeWhole(fd, proof);
+        proved = true;
+        const reply = await readExactly(fd, MAC_BYTES + HELLO_BYTES, left());
+        const answerBytes = checkAcceptor(this.key, proof.subarray(0, NONCE_BYTES), theirNonce, reply);
+        if (!answerBytes) throw new Permanent(Reason.NOT_AUTHENTICATED, 'its answer does not prove it holds the job secret');
+        const answer = decodeHello(answerBytes);
         if (typeof answer === 'string') throw new Permanent(Reason.PROTOCOL, answer);
         if (answer.kind !== HelloKind.ANSWER) throw new Permanent(Reason.PROTOCOL, `hello answered with kind ${answer.kind}`);
         if (answer.status === HelloStatus.WRONG_PROCESS) throw new Permanent(Reason.WRONG_PROCESS, answer.from.process);
@@ -287,6 +325,10 @@ export class Listener {
       } catch (e) {
         socket?.destroy();
         if (e instanceof Permanent || this.stopped) throw e;
+        // A listener refuses by closing: the same answer to our proof, again and again, is a refusal.
+        if (proved && e instanceof SocketClosed && ++refused >= REFUSALS_TO_GIVE_UP) {
+          throw new Permanent(Reason.NOT_AUTHENTICATED, 'it closed the connection after the hello each time');
+        }
         last = e instanceof SocketClosed ? e.code : errCode(e);
         const remaining = deadline - performance.now();
         if (remaining <= 0) throw Object.assign(new Error(last), { attempts, last });
@@ -329,25 +371,62 @@ export class Listener {
     }
   }
 
+  /**
+   * A new connection: it must prove it holds the job secret before a byte
+   * of its hello is read as one. Anything else (a stranger, garbage, a
+   * trickle past the deadline, one connection too many) is closed without
+   * a word.
+   */
   private async accept(socket: Socket): Promise<void> {
     socket.on('error', () => {});
-    let fd: number;
+    const from = socket.remoteAddress ?? 'a Unix socket';
+    const mine = this.pendingBy.get(from) ?? 0;
+    if (this.stopped || this.pending >= PENDING_MAX || mine >= PENDING_PER_ADDRESS_MAX) {
+      socket.destroy();
+      return;
+    }
+    this.pending++;
+    this.pendingBy.set(from, mine + 1);
     try {
-      fd = socketFd(socket);
+      const fd = socketFd(socket);
       if (socket.remoteFamily !== undefined) socket.setNoDelay(true);
-      const hello = decodeHello(await readExactly(fd, HELLO_BYTES, HELLO_TIMEOUT_MS));
-      if (typeof hello === 'string' || (hello.kind !== HelloKind.DATA && hello.kind !== HelloKind.KNOCK)) {
+      const end = performance.now() + HELLO_TIMEOUT_MS;
+      const ours = challenge();
+      writeWhole(fd, ours.bytes);
+      const proof = await readExactly(fd, NONCE_BYTES + MAC_BYTES + HELLO_BYTES, HELLO_TIMEOUT_MS);
+      const proved = checkDialer(this.key, ours.nonce, proof);
+      if (!proved) {
+        this.refuse(socket, from);
+        return;
+      }
+      const hello = decodeHello(proved.hello);
+      if (this.stopped || typeof hello === 'string' || (hello.kind !== HelloKind.DATA && hello.kind !== HelloKind.KNOCK) || performance.now() > end) {
         socket.destroy();
         return;
       }
-      this.greet(socket, fd, hello);
+      this.greet(socket, fd, hello, { theirs: proved.nonce, ours: ours.nonce });
     } catch {
       socket.destroy();
+    } finally {
+      this.pending--;
+      const n = (this.pendingBy.get(from) ?? 1) - 1;
+      if (n > 0) this.pendingBy.set(from, n);
+      else this.pendingBy.delete(from);
     }
   }
 
-  private answer(fd: number, hello: Hello, status: HelloStatus): void {
-    writeHello(fd, encodeHello({ kind: HelloKind.ANSWER, status, from: { ...this.self, slot: hello.toSlot, gen: hello.toGen }, toSlot: hello.from.slot, toGen: hello.from.gen, expect: hello.from.process }));
+  /** Closes a connection that did not prove it belongs to the job; says so once per address. */
+  private refuse(socket: Socket, from: string): void {
+    socket.destroy();
+    this.refusals++;
+    if (this.refusedFrom.has(from) || this.refusedFrom.size >= 1024) return;
+    this.refusedFrom.add(from);
+    debugLine(`refused a connection from ${from}: it does not hold this job's secret (COLLECTIVE_JOB_SECRET); later refusals from there are not logged`);
+  }
+
+  private answer(fd: number, hello: Hello, status: HelloStatus, nonces: Nonces): void {
+    const answer = encodeHello({ kind: HelloKind.ANSWER, status, from: { ...this.self, slot: hello.toSlot, gen: hello.toGen }, toSlot: hello.from.slot, toGen: hello.from.gen, expect: hello.from.process });
+    writeWhole(fd, acceptorProof(this.key, nonces.theirs, nonces.ours, answer));
   }
 
   private endpointLive(slot: number, gen: number): boolean {
@@ -355,14 +434,14 @@ export class Listener {
     return slot >= 0 && slot < endpoints.capacity && endpoints.get(slot, EndpointField.STATE) === TCP_ENDPOINT && endpoints.get(slot, EndpointField.GEN) === gen;
   }
 
-  private greet(socket: Socket, fd: number, hello: Hello): void {
+  private greet(socket: Socket, fd: number, hello: Hello, nonces: Nonces): void {
     if (hello.expect !== this.self.process) {
-      this.answer(fd, hello, HelloStatus.WRONG_PROCESS);
+      this.answer(fd, hello, HelloStatus.WRONG_PROCESS, nonces);
       socket.destroy();
       return;
     }
     if (!this.endpointLive(hello.toSlot, hello.toGen)) {
-      this.answer(fd, hello, HelloStatus.NO_ENDPOINT);
+      this.answer(fd, hello, HelloStatus.NO_ENDPOINT, nonces);
       socket.destroy();
       return;
     }
@@ -370,7 +449,7 @@ export class Listener {
     const known = this.byPair.get(key);
     const unix = socket.remoteFamily === undefined;
     if (hello.kind === HelloKind.KNOCK) {
-      this.answer(fd, hello, HelloStatus.OK);
+      this.answer(fd, hello, HelloStatus.OK, nonces);
       socket.destroy();
       if (known !== undefined) return; // already dialling, or connected
       const rec = this.claim();
@@ -405,7 +484,7 @@ export class Listener {
     }
     this.set(rec, R.PEER_SLOT, hello.from.slot);
     this.set(rec, R.PEER_GEN, hello.from.gen);
-    this.answer(fd, hello, HelloStatus.OK);
+    this.answer(fd, hello, HelloStatus.OK, nonces);
     this.ready(rec, socket, fd, hello.from, unix, adopt);
     debugLine(`endpoint ${hello.toSlot} accepted ${describePeer(hello.from.host, hello.from.port, hello.from.process)} endpoint ${hello.from.slot} over ${unix ? 'a Unix socket' : 'tcp'}`);
   }
@@ -494,6 +573,12 @@ export async function runListener(pool: Pool, slot: number, gen: number): Promis
     transportChoice();
     const choice = await listenAddressFromEnv();
     const identity = `${process.pid}.${randomBytes(6).toString('hex')}`;
+    // The job's secret (World.join sets it from the launcher), else the environment's, else
+    // this user's cookie; failing all, a secret of this process alone.
+    const given = jobSecretOf(pool) ?? jobSecretFromEnv();
+    const cookie = given ? undefined : userCookie();
+    const key = given ?? cookie?.secret ?? new Uint8Array(randomBytes(32));
+    const keyFrom = given ? 'the job secret' : cookie ? `this user's cookie ${cookie.path}` : "a secret of this process alone (no job secret was given and the user's cookie is unusable): no other process can connect";
     const tcp = createServer({ pauseOnConnect: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
     servers.push(tcp);
     await listenOn(tcp, { host: choice.address, port: 0 }, choice.address);
@@ -512,14 +597,14 @@ export async function runListener(pool: Pool, slot: number, gen: number): Promis
     Atomics.store(b, L.UNIX_LEN, putText(u8, L_UNIX_BYTE, TEXT_FIELD_MAX, self.unix));
     Atomics.store(b, L.HOSTID_LEN, putText(u8, L_HOSTID_BYTE, TEXT_FIELD_MAX, self.hostId));
     Atomics.store(b, L.PORT, port);
-    const listener = new Listener(pool, b, byte, servers, self, connectTimeoutMs, { slot, gen });
+    const listener = new Listener(pool, b, byte, servers, self, connectTimeoutMs, { slot, gen }, key);
     if (Atomics.compareExchange(b, L.PHASE, Phase.STARTING, Phase.RUNNING) !== Phase.STARTING) {
       // Every endpoint that wanted it is gone already.
       listener.stop();
       return;
     }
     Atomics.notify(b, L.PHASE);
-    debugLine(`listener of pool ${pool.id} listens on ${self.host}:${port} (${choice.name || 'no interface'}: ${choice.why})${unix ? ` and ${unix}` : ''}, identity ${self.process}`);
+    debugLine(`listener of pool ${pool.id} listens on ${self.host}:${port} (${choice.name || 'no interface'}: ${choice.why})${unix ? ` and ${unix}` : ''}, identity ${self.process}; connections authenticate with ${keyFrom}`);
     listener.run();
   } catch (e) {
     for (const s of servers) s.close();

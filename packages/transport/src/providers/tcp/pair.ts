@@ -169,6 +169,11 @@ export class Pair {
 
   private readonly ackOnly = emptyHeader();
 
+  /** Messages waiting to leave. */
+  get queued(): number {
+    return this.out.length - this.outHead;
+  }
+
   /** Nothing queued here: every message is in the kernel (or the pair is gone). */
   get drained(): boolean {
     return this.state !== 'open' || this.outHead === this.out.length;

@@ -30,6 +30,8 @@ export const enum Reason {
   PROTOCOL = 13,
   /** the initiator's endpoint cancelled its operations (closing) */
   CANCELED = 14,
+  /** the peer's listener and this process do not share the job secret; detail: what the dialer saw */
+  NOT_AUTHENTICATED = 16,
 }
 
 /** What the endpoint remembers of an operation to name it in an error. */
@@ -80,6 +82,8 @@ export function reasonError(reason: Reason, arg0: number, arg1: number, detail: 
       return e('EIO', `the socket listener thread of this process stopped before the ${op.op} to ${peer} completed (it ends with the thread that started it)`);
     case Reason.CANCELED:
       return e('ECANCELED', `the ${op.op} to ${peer} was cancelled: this endpoint gave up its operations (closing)`);
+    case Reason.NOT_AUTHENTICATED:
+      return e('EACCES', `${peer} refused this process, or could not prove it belongs to this job (${detail}): the two processes do not hold the same job secret; give every process of the job the same COLLECTIVE_JOB_SECRET (or COLLECTIVE_JOB_SECRET_FILE), or start them with collective-run or World.join`);
     case Reason.PROTOCOL:
       return e('EIO', `${peer} sent a malformed message (${detail}); the connection was closed`);
     default:

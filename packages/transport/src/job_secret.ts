@@ -1,0 +1,102 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import { Header } from './control_layout.js';
+import { fail } from './errors.js';
+import type { Pool } from './pool.js';
+
+export const JOB_SECRET_ENV = 'COLLECTIVE_JOB_SECRET';
+export const JOB_SECRET_FILE_ENV = 'COLLECTIVE_JOB_SECRET_FILE';
+export const JOB_SECRET_BYTES = 32;
+/** Shorter secrets are refused: they could be guessed offline from one recorded handshake. */
+const MIN_TEXT = 16;
+
+/** The 32-byte key of a secret given as text: any string of at least 16 characters. */
+export function jobSecretOfText(text: string, where: string): Uint8Array {
+  if (text.length < MIN_TEXT) fail('EINVAL', `${where} must be at least ${MIN_TEXT} characters (got ${text.length}); use e.g. the output of \`openssl rand -hex 32\``);
+  return new Uint8Array(createHash('sha256').update(text, 'utf8').digest());
+}
+
+/**
+ * The job secret the environment gives, or undefined: COLLECTIVE_JOB_SECRET
+ * itself, or COLLECTIVE_JOB_SECRET_FILE naming a file only its owner may
+ * read (a secret others can read protects nothing).
+ */
+export function jobSecretFromEnv(env: Readonly<Record<string, string | undefined>> = process.env): Uint8Array | undefined {
+  const text = env[JOB_SECRET_ENV];
+  if (text !== undefined && text !== '') return jobSecretOfText(text, JOB_SECRET_ENV);
+  const file = env[JOB_SECRET_FILE_ENV];
+  if (file === undefined || file === '') return undefined;
+  let mode: number;
+  let content: string;
+  try {
+    mode = statSync(file).mode;
+    content = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    return fail('EINVAL', `${JOB_SECRET_FILE_ENV} names ${file}, which cannot be read (${(e as NodeJS.ErrnoException).code ?? (e as Error).message})`);
+  }
+  if ((mode & 0o077) !== 0) fail('EACCES', `${JOB_SECRET_FILE_ENV} names ${file}, which others can read (mode ${(mode & 0o777).toString(8)}); chmod 600 it`);
+  return jobSecretOfText(content, `the secret in ${file}`);
+}
+
+/**
+ * Makes `secret` (32 bytes) this process's job secret: every socket
+ * connection to or from the process's listener proves it holds it. Set it
+ * before the first socket endpoint opens; the listener reads it once.
+ */
+export function setJobSecret(pool: Pool, secret: Uint8Array): void {
+  if (!(secret instanceof Uint8Array) || secret.length !== JOB_SECRET_BYTES) fail('EINVAL', `the job secret must be ${JOB_SECRET_BYTES} bytes (got ${secret instanceof Uint8Array ? secret.length : typeof secret}); derive it with jobSecretOfText()`);
+  const words = new Int32Array(secret.buffer.slice(secret.byteOffset, secret.byteOffset + JOB_SECRET_BYTES));
+  for (let i = 0; i < Header.JOB_SECRET_WORDS; i++) Atomics.store(pool.ctl, Header.JOB_SECRET + i, words[i]!);
+  Atomics.store(pool.ctl, Header.JOB_SECRET_SET, 1);
+}
+
+/** The job secret set on this pool, or undefined. */
+export function jobSecretOf(pool: Pool): Uint8Array | undefined {
+  if (Atomics.load(pool.ctl, Header.JOB_SECRET_SET) !== 1) return undefined;
+  const words = new Int32Array(Header.JOB_SECRET_WORDS);
+  for (let i = 0; i < Header.JOB_SECRET_WORDS; i++) words[i] = Atomics.load(pool.ctl, Header.JOB_SECRET + i);
+  return new Uint8Array(words.buffer);
+}
+
+/**
+ * The secret of this user on this machine (and on every machine sharing
+ * the home directory), for jobs that were given none: a random cookie in
+ * ~/.collective/cookie, readable by its owner only and made on first use,
+ * like Erlang's distribution cookie. Processes of one user connect without
+ * configuration; another user's or another machine's cannot. Undefined
+ * when the home directory is unusable (the caller then keeps to its own
+ * process).
+ */
+export function userCookie(dir = join(homedir(), '.collective')): { secret: Uint8Array; path: string } | undefined {
+  const path = join(dir, 'cookie');
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    try {
+      return { secret: jobSecretOfText(ownerOnly(path), path), path };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    }
+    // Written aside and linked into place: two processes making it at once agree on one.
+    const tmp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    writeFileSync(tmp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
+    try {
+      linkSync(tmp, path);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      unlinkSync(tmp);
+    }
+    return { secret: jobSecretOfText(ownerOnly(path), path), path };
+  } catch {
+    return undefined;
+  }
+}
+
+/** A cookie others can read would protect nothing: it is made private again. */
+function ownerOnly(path: string): string {
+  const text = readFileSync(path, 'utf8').trim();
+  if ((statSync(path).mode & 0o077) !== 0) chmodSync(path, 0o600);
+  return text;
+}

@@ -1,0 +1,55 @@
+import { connect, type Socket } from 'node:net';
+import type { EndpointAddress } from '../../src/index.js';
+
+/** What a raw connection to a listener saw: every byte it was sent, and whether the listener closed it. */
+export interface Seen {
+  received: Buffer;
+  closed: boolean;
+}
+
+/**
+ * A process outside the job: it connects to a peer's listener (tcp, or its
+ * Unix socket) with a plain socket, writes `send(challenge)` and reports
+ * what came back within `waitMs`.
+ */
+export function strangerSession(address: EndpointAddress, over: 'tcp' | 'unix', send: (firstBytes: Buffer) => Buffer | undefined, waitMs = 3000, localAddress?: string): Promise<Seen> {
+  return new Promise((resolve) => {
+    const socket: Socket =
+      over === 'unix' ? connect({ path: `\0${address.unix!.slice(1)}` }) : connect({ host: address.host!, port: address.port!, ...(localAddress && { localAddress }) });
+    const chunks: Buffer[] = [];
+    let sent = false;
+    let closed = false;
+    const done = () => {
+      clearTimeout(timer);
+      socket.destroy();
+      resolve({ received: Buffer.concat(chunks), closed });
+    };
+    const timer = setTimeout(done, waitMs);
+    socket.on('data', (d: Buffer) => {
+      chunks.push(d);
+      const all = Buffer.concat(chunks);
+      if (!sent && all.length >= 40) {
+        sent = true;
+        const out = send(all);
+        if (out && out.length > 0) socket.write(out);
+      }
+    });
+    socket.on('error', () => {});
+    socket.on('close', () => {
+      closed = true;
+      done();
+    });
+  });
+}
+
+/** A deterministic PRNG (mulberry32): a failing fuzz case can be run again from its seed. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
