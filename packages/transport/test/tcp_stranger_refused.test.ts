@@ -32,7 +32,7 @@ function proof(secretText: string, challenge: Buffer, hello: Buffer): Buffer {
 describe('a process without the job secret', () => {
   let b: PeerProcess;
   beforeAll(async () => {
-    b = await (await PeerProcess.start({ COLLECTIVE_JOB_SECRET: SECRET })).setup(BYTES);
+    b = await (await PeerProcess.start({ COLLECTIVE_JOB_SECRET: SECRET, COLLECTIVE_DEBUG: 'INFO' })).setup(BYTES);
     await b.call('fillByte', 0, BYTES, 0xee);
   });
   afterAll(async () => b?.stop());
@@ -88,6 +88,9 @@ describe('a process without the job secret', () => {
       await member.call('fill', 0, 16, 5);
       expect((await member.call('rma', { kind: 'write', length: 16, dest: 0, remoteOffset: 0, key: b.key })).ok).toBeDefined();
       expect(await b.call('check', 0, 16, 5)).toBe(-1);
+      // Refusals are logged once per remote address, however many there were.
+      expect(b.stderr.match(/refused a connection from 127\.0\.0\.1/g)).toHaveLength(1);
+      expect(b.stderr.match(/refused a connection from a Unix socket/g)).toHaveLength(1);
     } finally {
       await Promise.all([other.stop(), member.stop()]);
     }

@@ -42,12 +42,13 @@ export interface Rendezvous {
 export async function rendezvous(options: RendezvousOptions = {}): Promise<Rendezvous> {
   const timeoutMs = checkTimeout(options.timeoutMs ?? 120_000, 'options.timeoutMs');
   const launch = resolveLaunchEnv(options.env ?? process.env, options.context);
+  // A bad secret is the user's to fix before any other process hears of this one.
+  const given = jobSecretFromEnv(options.env ?? process.env);
   const opened = await openLaunchStore(launch, { timeoutMs });
   const prefix = options.prefix ?? 'collective/bootstrap';
   let job: JobTopology;
   let secret: Uint8Array;
   try {
-    const given = jobSecretFromEnv(options.env ?? process.env);
     job = await bootstrapJob(opened.store, {
       ...options,
       rank: launch.rank,

@@ -209,10 +209,16 @@ export class NetPort {
       // Over tcp this also probes the peers (watch()): a lost one ends the wait.
       ctx.checkAbort();
       const left = deadline - performance.now();
-      if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, what, ctx.clock.timeoutMs));
+      if (left <= 0) throw new CollectiveError('ETIMEDOUT', ctx.late(peer, what, ctx.clock.timeoutMs) + this.refusalHint());
       this.ep.waitIncoming(Math.min(left, slice));
       slice = Math.min(slice * 2, SLEEP_MAX_MS);
     }
+  }
+
+  /** A peer holding another job secret never arrives: its refused connections are the only trace. */
+  private refusalHint(): string {
+    const n = this.ep.refusedConnections();
+    return n === 0 ? '' : `; this process refused ${n} connection(s) that did not hold its job secret: do all processes of the job have the same COLLECTIVE_JOB_SECRET?`;
   }
 
   private watchAt = 0;

@@ -270,6 +270,15 @@ export class Endpoint {
     this.progress();
   }
 
+  /**
+   * Connections this process refused because they did not prove they hold
+   * the job secret (0 for providers without a network side). A wait that
+   * times out names it: a peer configured with another secret never arrives.
+   */
+  refusedConnections(): number {
+    return this.closed ? 0 : (this.impl.refusedConnections?.() ?? 0);
+  }
+
   /** @internal */
   waitIncoming(timeoutMs: number): void {
     if (!this.closed) this.impl.waitIncoming(timeoutMs);

@@ -120,6 +120,8 @@ export interface EndpointImpl {
    * Providers whose operations always finish inside the post need none.
    */
   cancel?(): void;
+  /** Connections this process's listener refused for lacking the job secret (socket providers). */
+  refusedConnections?(): number;
   /**
    * The shared word counting remote RMA writes or reads that targeted this
    * endpoint; a counter bound for remote events reads and sleeps on it.

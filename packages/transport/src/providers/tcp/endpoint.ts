@@ -464,6 +464,10 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
 
   // ---- EndpointImpl ---------------------------------------------------------
 
+  refusedConnections(): number {
+    return this.link.refusals;
+  }
+
   pollCompletions(): TxCompletion[] {
     this.progress();
     if (this.done.length === 0) return [];

@@ -39,6 +39,8 @@ export const enum L {
   HOSTID_LEN = 12,
   RECORD_SLOT = 13,
   RECORD_GEN = 14,
+  /** connections refused for not proving they hold the job secret */
+  REFUSALS = 15,
 }
 export const L_HOST_BYTE = 256;
 export const L_PROCESS_BYTE = 320;

@@ -145,7 +145,6 @@ export class Listener {
   private readonly pendingBy = new Map<string, number>();
   /** remote addresses already logged as refused (one line each), and how many refusals in all */
   private readonly refusedFrom = new Set<string>();
-  refusals = 0;
 
   constructor(
     private readonly pool: Pool,
@@ -418,7 +417,7 @@ export class Listener {
   /** Closes a connection that did not prove it belongs to the job; says so once per address. */
   private refuse(socket: Socket, from: string): void {
     socket.destroy();
-    this.refusals++;
+    Atomics.add(this.b, L.REFUSALS, 1);
     if (this.refusedFrom.has(from) || this.refusedFrom.size >= 1024) return;
     this.refusedFrom.add(from);
     debugLine(`refused a connection from ${from}: it does not hold this job's secret (COLLECTIVE_JOB_SECRET); later refusals from there are not logged`);

@@ -76,6 +76,11 @@ export class ListenerLink {
     this.hostId = text(L_HOSTID_BYTE, L.HOSTID_LEN);
   }
 
+  /** Connections the listener refused for lacking the job secret. */
+  get refusals(): number {
+    return Atomics.load(this.block, L.REFUSALS);
+  }
+
   /** Joins the process's running listener, or starts one; returns once it listens (or throws why it could not). */
   static join(pool: Pool): ListenerLink {
     const { endpoints } = tables(pool);

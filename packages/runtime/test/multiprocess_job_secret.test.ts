@@ -1,0 +1,22 @@
+import { describe, expect, it } from 'vitest';
+import { startJob } from './helpers/job_processes.js';
+
+describe('the job secret across processes', () => {
+  it('two processes holding different secrets never exchange data: both fail, saying so, instead of hanging', async () => {
+    const procs = await startJob({ procs: 2, devices: 1, module: 'job_collectives', timeoutMs: 60_000, env: (rank) => ({ COLLECTIVE_JOB_SECRET: `secret-of-process-${rank}-0123456789`, JOIN_JOB_CALL_TIMEOUT_MS: '5000' }) });
+    for (const p of procs) {
+      expect(p.code).not.toBe(0);
+      expect(p.stdout).not.toContain('JOIN_RESULT');
+      // The side that dialled is told it was refused; the side waiting on it times out naming the refusals.
+      expect(`${p.stdout}\n${p.stderr}`).toMatch(/do not hold the same job secret|did not hold its job secret/);
+    }
+  });
+
+  it('refuses a secret too short to be one before joining', async () => {
+    const procs = await startJob({ procs: 2, devices: 1, module: 'job_collectives', timeoutMs: 60_000, env: () => ({ COLLECTIVE_JOB_SECRET: 'short' }) });
+    for (const p of procs) {
+      expect(p.code).not.toBe(0);
+      expect(`${p.stdout}\n${p.stderr}`).toMatch(/COLLECTIVE_JOB_SECRET must be at least 16 characters \(got 5\)/);
+    }
+  });
+});
