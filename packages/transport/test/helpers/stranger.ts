@@ -1,3 +1,4 @@
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { EndpointAddress } from '../../src/index.js';
 
@@ -52,4 +53,35 @@ export function prng(seed: number): () => number {
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   };
+}
+
+/**
+ * A raw connection that passes the handshake with `secretText` (a process
+ * of the job that misbehaves afterwards): resolves with the socket once the
+ * listener answered and handed it to the endpoint at `address`.
+ */
+export function memberSocket(address: EndpointAddress, secretText: string, hello: Buffer): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect({ host: address.host!, port: address.port! });
+    let got = Buffer.alloc(0);
+    let sent = false;
+    const onData = (d: Buffer) => {
+      got = Buffer.concat([got, d]);
+      if (!sent && got.length >= 40) {
+        sent = true;
+        const key = createHash('sha256').update(secretText).digest();
+        const nonce = randomBytes(32);
+        const mac = createHmac('sha256', key).update('collective dial\0').update(got.subarray(8, 40)).update(nonce).update(hello).digest();
+        socket.write(Buffer.concat([nonce, mac, hello]));
+      }
+      if (got.length >= 40 + 32 + 256) {
+        socket.off('data', onData);
+        if (got.readUInt8(40 + 32 + 7) !== 0) reject(new Error(`the listener answered status ${got.readUInt8(40 + 32 + 7)}`));
+        else resolve(socket);
+      }
+    };
+    socket.on('data', onData);
+    socket.once('error', reject);
+    socket.once('close', () => reject(new Error('closed during the handshake')));
+  });
 }

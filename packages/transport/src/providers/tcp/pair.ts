@@ -16,6 +16,8 @@ const ACK_EVERY = 64;
 /** How long an acknowledgement waits for a message to ride on before it goes alone (ms). */
 const ACK_DELAY_MS = 0.05;
 
+const NO_RX = Buffer.alloc(0);
+
 /** A region of this process's pool, re-checked by key before every piece that moves. */
 export interface RegionRef {
   key: number;
@@ -87,7 +89,8 @@ export class Pair {
 
   private readonly out: Out[] = [];
   private outHead = 0;
-  private readonly rx = Buffer.allocUnsafe(RX_BYTES);
+  /** allocated when the socket opens and let go when it dies: a dead pair is kept (to name its error) but holds no buffer */
+  private rx = NO_RX;
   private rpos = 0;
   private rend = 0;
   private cur: { h: Header; left: number; sink: Sink } | undefined;
@@ -118,6 +121,7 @@ export class Pair {
     this.fd = fd;
     this.rec = rec;
     this.unix = unix;
+    this.rx = Buffer.allocUnsafe(RX_BYTES);
     this.state = 'open';
   }
 
@@ -348,6 +352,7 @@ export class Pair {
     this.out.length = 0;
     this.outHead = 0;
     this.cur = undefined;
+    this.rx = NO_RX;
     this.owner.died(this);
   }
 }
