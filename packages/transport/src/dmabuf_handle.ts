@@ -1,3 +1,4 @@
+import { PAGE_SIZE } from './constants.js';
 import { fail } from './errors.js';
 import { ExportField, ExportState } from './control_layout.js';
 import { tables } from './pool_tables.js';
@@ -20,6 +21,9 @@ export function checkHandle(pool: Pool, handle: DmaBufHandle): void {
   if (!tables(pool).exports.isLive(handle.slot, handle.gen)) {
     fail('ENOENT', 'dma-buf handle is stale: every reference to it was released');
   }
+  // The size travels in the handle for convenience only: what an importer may reach is the export's.
+  const size = tables(pool).exports.get(handle.slot, ExportField.PAGES) * PAGE_SIZE;
+  if (handle.size !== size) fail('EINVAL', `dma-buf handle says ${String(handle.size)} bytes but the export is ${size} bytes; pass the handle property of the DmaBuf unchanged`);
 }
 
 export function checkNotRevokedLocked(pool: Pool, slot: number): void {
