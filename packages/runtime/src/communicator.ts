@@ -15,7 +15,7 @@ import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
 import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
-import { HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, processLayout } from './hierarchy.js';
+import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, processLayout } from './hierarchy.js';
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
 
 export type { CommId } from './comm/comm_id.js';
@@ -86,7 +86,7 @@ export class Communicator {
   /** the last call's choice of algorithm, reused while the call does not change */
   readonly #last = { kind: '', bytes: -1, algo: undefined as string | undefined, proto: undefined as string | undefined, alg: undefined as Algorithm | undefined };
   /** one request object, refilled per call: calls never overlap on a rank */
-  readonly #req: CallRequest = { kind: 'barrier', send: undefined, recv: undefined, sendOff: 0, recvOff: 0, count: 0, dtype: 'uint8', op: 'sum', root: 0, timeoutMs: 0, alg: undefined, inPlace: false, reads: false, writes: false };
+  readonly #req: CallRequest = { kind: 'barrier', send: undefined, recv: undefined, sendOff: 0, recvOff: 0, count: 0, dtype: 'uint8', op: 'sum', avgOver: 0, root: 0, timeoutMs: 0, alg: undefined, inPlace: false, reads: false, writes: false };
 
   private constructor(s: CommState) {
     this.#s = s;
@@ -204,6 +204,7 @@ export class Communicator {
     if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     const r = this.#req;
     r.op = op;
+    r.avgOver = (opts as ChildOptions)[AVG_OVER] ?? 0;
     r.root = root;
     r.timeoutMs = timeoutMs;
   }

@@ -81,12 +81,26 @@ export class HierScratch {
   }
 }
 
+/**
+ * A child call's option, not part of the public options: avg divides by
+ * this many ranks instead of the child communicator's size. Hierarchical
+ * avg sums in every step but the last, which divides by the parent's size
+ * once: dividing in each step rounds twice and, for integers, is off by one
+ * (the sum of quotients is not the quotient of the sum).
+ */
+export const AVG_OVER = Symbol('collective.avgOver');
+export type ChildOptions = CollectiveOptions & { [AVG_OVER]?: number };
+
 /** Below this, or when the count does not split evenly over a process's ranks, all-reduce goes through each process's first rank. */
 export const HIER_CHUNKED_MIN_BYTES = 32 * 1024;
 
-function childOptions(opts: CollectiveOptions, withOp: boolean): CollectiveOptions {
-  const o: CollectiveOptions = {};
-  if (withOp && opts.op !== undefined) o.op = opts.op;
+/** Options of a child step; `avgOver` > 0 marks the last reducing step of an avg (it divides), other reducing steps of an avg sum. */
+function childOptions(opts: CollectiveOptions, withOp: boolean, avgOver = 0): ChildOptions {
+  const o: ChildOptions = {};
+  if (withOp && opts.op !== undefined) {
+    o.op = opts.op === 'avg' && avgOver === 0 ? 'sum' : opts.op;
+    if (opts.op === 'avg') o[AVG_OVER] = avgOver;
+  }
   if (opts.dtype !== undefined) o.dtype = opts.dtype;
   if (opts.timeoutMs !== undefined) o.timeoutMs = opts.timeoutMs;
   return o;
@@ -99,12 +113,13 @@ function childOptions(opts: CollectiveOptions, withOp: boolean): CollectiveOptio
  * Only 1/perProcess of the data crosses processes per rank, and every
  * process link is busy at once. Small or unevenly split inputs: reduce to
  * the process's first rank, all-reduce between those, broadcast back.
- * avg divides in each step (by perProcess, then by processes): the same
- * quotient as dividing the sum by the world size, rounded twice.
+ * avg sums inside the process and divides once, by the world size, in the
+ * step across processes: the same quotient as a flat call.
  */
 export function hierAllReduce(h: Hierarchy, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): void {
   const { local, cross } = h;
   const reducing = childOptions(opts, true);
+  const last = childOptions(opts, true, local.size * cross.size);
   const moving = childOptions(opts, false);
   const per = local.size;
   if (send.length % per === 0 && send.byteLength >= HIER_CHUNKED_MIN_BYTES) {
@@ -112,12 +127,12 @@ export function hierAllReduce(h: Hierarchy, send: DeviceArray, recv: DeviceArray
     // This rank's block of recv: in place for reduce-scatter when send is recv, and for all-gather always.
     const mine = recv.subarray(local.rank * n, (local.rank + 1) * n) as DeviceArray;
     local.reduceScatter(send, mine, reducing);
-    cross.allReduce(mine, mine, reducing);
+    cross.allReduce(mine, mine, last);
     local.allGather(mine, recv, moving);
     return;
   }
   local.reduce(send, recv, { ...reducing, root: 0 });
-  if (local.rank === 0) cross.allReduce(recv, recv, reducing);
+  if (local.rank === 0) cross.allReduce(recv, recv, last);
   local.broadcast(recv, recv, { ...moving, root: 0 });
 }
 
@@ -157,11 +172,12 @@ export function hierAllGather(h: Hierarchy, send: DeviceArray, recv: DeviceArray
  * Reduce-scatter: each rank reorders its input so that the blocks bound
  * for one local rank of every process lie together, reduce-scatters that
  * inside the process (sum over the process's ranks), then reduce-scatters
- * the result across processes; avg divides in both steps.
+ * the result across processes; avg divides once, in the last step.
  */
 export function hierReduceScatter(h: Hierarchy, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): void {
   const { local, cross } = h;
   const reducing = childOptions(opts, true);
+  const last = childOptions(opts, true, local.size * cross.size);
   const c = recv.length;
   const P = cross.size;
   const L = local.size;
@@ -170,5 +186,5 @@ export function hierReduceScatter(h: Hierarchy, send: DeviceArray, recv: DeviceA
   const s = send as unknown as { subarray(b: number, e: number): DeviceArray };
   for (let p = 0; p < P; p++) for (let l = 0; l < L; l++) t.set(s.subarray((p * L + l) * c, (p * L + l + 1) * c), (l * P + p) * c);
   local.reduceScatter(byLocal!, partial!, reducing);
-  cross.reduceScatter(partial!, recv, reducing);
+  cross.reduceScatter(partial!, recv, last);
 }

@@ -31,6 +31,8 @@ export interface CallRequest {
   count: number;
   dtype: Dtype;
   op: ReduceOp;
+  /** avg divides by this many ranks; 0: the communicator's size (a hierarchy's last step passes its parent's) */
+  avgOver: number;
   root: number;
   timeoutMs: number;
   alg: Algorithm | undefined;
@@ -176,7 +178,7 @@ export class CallProtocol {
     call.elemBytes = DTYPE_BYTES[req.dtype];
     call.op = req.op;
     call.root = req.root;
-    call.divisor = req.op === 'avg' ? s.size : 1;
+    call.divisor = req.op === 'avg' ? req.avgOver || s.size : 1;
     call.inPlace = req.inPlace;
     call.staged = -1;
     const b = s.prims.buffers;
