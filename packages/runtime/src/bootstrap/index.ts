@@ -3,7 +3,7 @@ export { HashStore } from './hash_store.js';
 export { FileStore, type FileStoreOptions } from './file_store.js';
 export { PrefixStore } from './prefix_store.js';
 export { TCPStore, type TCPStoreOptions } from './tcp_store.js';
-export { TCPStoreServer, type TCPStoreServerOptions } from './tcp_store_server.js';
+export { TCPStoreServer, type TCPStoreServerOptions, type TCPStoreServerStats } from './tcp_store_server.js';
 export { type StoreDialect, VALIDATION_MAGIC } from './tcp_store_codec.js';
 export { expandNodelist, expandTasksPerNode } from './slurm_nodelist.js';
 export { resolveLaunchEnv, derivePort, type LaunchEnv, type LaunchStoreSpec, type LauncherName, type DialectChoice, type ResolveContext } from './launch_env.js';
