@@ -8,6 +8,7 @@ export { type StoreDialect, VALIDATION_MAGIC } from './tcp_store_codec.js';
 export { expandNodelist, expandTasksPerNode } from './slurm_nodelist.js';
 export { resolveLaunchEnv, derivePort, type LaunchEnv, type LaunchStoreSpec, type LauncherName, type DialectChoice, type ResolveContext } from './launch_env.js';
 export { openLaunchStore, type LaunchStore } from './launch_store.js';
+export { jobSecretFromEnv, newJobSecretText } from './job_secret.js';
 export { hostIdentity, type HostIdentity } from './host_identity.js';
 export {
   bootstrapJob,
