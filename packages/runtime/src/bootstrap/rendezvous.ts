@@ -33,8 +33,9 @@ export interface Rendezvous {
  */
 export async function rendezvous(options: RendezvousOptions = {}): Promise<Rendezvous> {
   const timeoutMs = checkTimeout(options.timeoutMs ?? 120_000, 'options.timeoutMs');
-  const launch = resolveLaunchEnv(options.env ?? process.env, options.context);
-  const opened = await openLaunchStore(launch, { timeoutMs });
+  const env = options.env ?? process.env;
+  const launch = resolveLaunchEnv(env, options.context);
+  const opened = await openLaunchStore(launch, { timeoutMs, env });
   const prefix = options.prefix ?? 'collective/bootstrap';
   let job: JobTopology;
   try {
