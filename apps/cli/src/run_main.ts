@@ -12,11 +12,23 @@ if (argv[0] === '--help' || argv[0] === '-h') {
   --node-rank I        this node's index; node 0 hosts the store (default 0)
   --master-addr HOST   address of node 0 (default 127.0.0.1)
   --master-port PORT   port of the store on node 0 (default 29500; 0: any free port, one node only)
+  --store-listen ADDR  where node 0's store listens: any (every interface) or an
+                       address of node 0 (default: the --master-addr address)
+  --store-auth MODE    required: node 0's store admits only clients that prove the
+                       job secret; optional: plain clients (torch's) too
+                       (default: required when a job secret is given)
   --standalone         one node, 127.0.0.1, a free port
   --run-id ID          job id, the same on every node (default none)
   --rdzv-timeout S     seconds the nodes wait for each other (default 300)
   --term-timeout S     seconds between SIGTERM and SIGKILL when stopping workers (default 10)
   --no-prefix          do not prefix output lines with [rank N]
+
+Environment:
+  COLLECTIVE_JOB_SECRET, COLLECTIVE_JOB_SECRET_FILE  the job's store secret (at
+      least 16 characters; the file readable by its owner only); give the same
+      on every node to lock the store. Without one, collective-run makes one and
+      gives it to its workers, which then check the store is their agent's; the
+      store admits plain clients unless --store-auth required (one node only).
 `);
   process.exit(0);
 }

@@ -16,7 +16,7 @@ describe('the job secret across processes', () => {
     const procs = await startJob({ procs: 2, devices: 1, module: 'job_collectives', timeoutMs: 60_000, env: () => ({ COLLECTIVE_JOB_SECRET: 'short' }) });
     for (const p of procs) {
       expect(p.code).not.toBe(0);
-      expect(`${p.stdout}\n${p.stderr}`).toMatch(/COLLECTIVE_JOB_SECRET must be at least 16 characters \(got 5\)/);
+      expect(`${p.stdout}\n${p.stderr}`).toMatch(/the job secret in COLLECTIVE_JOB_SECRET has 5 characters; it needs at least 16/);
     }
   });
 });

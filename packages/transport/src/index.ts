@@ -1,7 +1,7 @@
 export { PAGE_SIZE, WASM_PAGE_SIZE } from './constants.js';
 export { TransportError, type ErrorCode } from './errors.js';
 export { Pool, type PoolDescriptor, type PoolOptions } from './pool.js';
-export { JOB_SECRET_ENV, JOB_SECRET_FILE_ENV, jobSecretFromEnv, jobSecretOf, jobSecretOfText, setJobSecret, userCookie } from './job_secret.js';
+export { JOB_SECRET_ENV, JOB_SECRET_FILE_ENV, jobSecretFromEnv, jobSecretOf, jobSecretOfText, newJobSecretText, setJobSecret, userCookie } from './job_secret.js';
 export type { Capacities } from './control_layout.js';
 export { Device, DeviceBuffer, type ExportOptions, type WaitOptions } from './device.js';
 export { DmaBuf } from './dmabuf.js';

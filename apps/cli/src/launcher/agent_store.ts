@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { StoreError, TCPStore, TCPStoreServer, valueToString } from '@collective/runtime';
+import { StoreError, TCPStore, TCPStoreServer, jobSecretFromEnv, newJobSecretText, storeListenAddress, valueToString } from '@collective/runtime';
 import type { RunPlan } from './options.js';
 
 /** Keys the agents use among themselves; workers live under /worker/attempt_N. */
@@ -7,8 +7,7 @@ const AGENT = 'collective-run/agent';
 const FAILED = 'collective-run/failed';
 const FINISHED = 'collective-run/finished';
 const ALL_FINISHED = 'collective-run/all-finished';
-
-const LOOPBACK = /^(127\.\d+\.\d+\.\d+|::1|localhost)$/i;
+const JOB_SECRET = 'collective-run/job-secret';
 
 export interface FailureReport {
   nodeRank: number;
@@ -22,6 +21,17 @@ export interface FailureReport {
  * and the other agents connect to (torchrun's agent store under the static
  * rendezvous), every agent has a client for the coordination keys and a
  * second one that blocks on the failure key.
+ *
+ * The job secret: a user's COLLECTIVE_JOB_SECRET(_FILE), the same on every
+ * node, locks the store (requireAuth) for agents and workers alike. Without
+ * one, node 0 makes one and gives it to the workers as COLLECTIVE_JOB_SECRET,
+ * so they check that the store they reach is their agent's. The store then
+ * still admits plain clients, since a PyTorch job's workers (torch's own
+ * client) cannot prove a secret, unless --store-auth required asks to lock it,
+ * which on a single node needs nothing more. Across nodes the other agents
+ * have no secret to prove, so they fetch the made-up one from the store:
+ * that is only as safe as the store itself (anyone who can reach the port
+ * can read it); a secret the user gives every node is what locks the store.
  */
 export class AgentStore {
   private constructor(
@@ -29,27 +39,62 @@ export class AgentStore {
     private readonly watcher: TCPStore,
     readonly server: TCPStoreServer | undefined,
     readonly port: number,
+    /** a secret this job's agents made, for the workers; undefined when the user gave one (they inherit it) */
+    private made: string | undefined,
+    /** node 0 made the secret and this agent must fetch it */
+    private readonly fetchSecret: boolean,
   ) {}
 
-  static async open(plan: RunPlan): Promise<AgentStore> {
+  /** what the workers get as COLLECTIVE_JOB_SECRET (known after rendezvous) */
+  get workerSecret(): string | undefined {
+    return this.made;
+  }
+
+  static async open(plan: RunPlan, env: NodeJS.ProcessEnv = process.env): Promise<AgentStore> {
+    let userSecret: Uint8Array | undefined;
+    try {
+      userSecret = jobSecretFromEnv(env);
+    } catch (e) {
+      throw new Error((e as Error).message.replace(/^[A-Z]+: /, ''));
+    }
+    const requireAuth = plan.storeAuth === undefined ? userSecret !== undefined : plan.storeAuth === 'required';
+    if (requireAuth && userSecret === undefined && plan.nnodes > 1) {
+      throw new Error('--store-auth required across nodes needs the same COLLECTIVE_JOB_SECRET or COLLECTIVE_JOB_SECRET_FILE on every node (a secret node 0 made up could only reach the others through the open store)');
+    }
     let server: TCPStoreServer | undefined;
     let port = plan.masterPort;
     let host = plan.masterAddr;
+    let made: string | undefined;
+    let secret = userSecret;
     if (plan.nodeRank === 0) {
-      const listenHost = LOOPBACK.test(plan.masterAddr) ? (plan.masterAddr === 'localhost' ? '127.0.0.1' : plan.masterAddr) : undefined;
+      let listen: string | undefined;
+      if (plan.storeListen !== 'any') {
+        const asked = plan.storeListen ?? plan.masterAddr;
+        const label = plan.storeListen === undefined ? `--master-addr ${asked}` : `--store-listen ${asked}`;
+        try {
+          listen = await storeListenAddress(asked, { label, multiNode: plan.nnodes > 1, anyHint: 'pass --store-listen any' });
+        } catch (e) {
+          throw new Error((e as Error).message.replace(/^[A-Z]+: /, ''));
+        }
+      }
+      if (secret === undefined) {
+        made = newJobSecretText();
+        secret = jobSecretFromEnv({ COLLECTIVE_JOB_SECRET: made });
+      }
       try {
-        server = await TCPStoreServer.start({ port, ...(listenHost !== undefined && { host: listenHost }) });
+        server = await TCPStoreServer.start({ port, ...(listen !== undefined && { host: listen }), ...(secret !== undefined && { secret, requireAuth }) });
       } catch (e) {
         throw new Error(`${(e as Error).message.replace(/^[A-Z]+: /, '')}; choose another with --master-port (or --standalone)`);
       }
       port = server.port;
-      host = listenHost ?? '127.0.0.1';
+      host = listen ?? '127.0.0.1';
     }
-    const connect = () => TCPStore.connect({ host, port, timeoutMs: plan.rdzvTimeoutMs, dialect: 'auto' });
+    const connect = () => TCPStore.connect({ host, port, timeoutMs: plan.rdzvTimeoutMs, dialect: 'auto', ...(secret !== undefined && { secret }) });
     try {
       const client = await connect();
       const watcher = await connect();
-      return new AgentStore(client, watcher, server, port);
+      if (made !== undefined && plan.nnodes > 1) await client.set(JOB_SECRET, made);
+      return new AgentStore(client, watcher, server, port, made, plan.nodeRank !== 0 && userSecret === undefined);
     } catch (e) {
       await server?.close();
       const why = (e as Error).message.replace(/^[A-Z]+: /, '');
@@ -77,6 +122,8 @@ export class AgentStore {
       }
       throw e;
     }
+    // Node 0 made the job's secret; see the class comment for what that is worth.
+    if (this.fetchSecret) this.made = valueToString(await this.client.get(JOB_SECRET));
     for (const k of keys) {
       const other = JSON.parse(valueToString(await this.client.get(k))) as typeof me;
       for (const [flag, field] of [['--nnodes', 'nnodes'], ['--nproc-per-node', 'nprocPerNode'], ['--run-id', 'runId']] as const) {

@@ -9,6 +9,14 @@ export interface RunPlan {
   masterAddr: string;
   /** store port; 0 picks a free one (single node only) */
   masterPort: number;
+  /** where node 0's store listens: 'any' (every interface) or an address; undefined: masterAddr */
+  storeListen?: string;
+  /**
+   * whether node 0's store admits only clients that prove the job secret;
+   * undefined: required when the user gave a secret, optional otherwise
+   * (torch's own clients, e.g. a PyTorch job's workers, cannot prove one)
+   */
+  storeAuth?: 'required' | 'optional';
   standalone: boolean;
   runId: string;
   /** how long agents wait for each other */
@@ -66,6 +74,8 @@ export function parseRunArgs(argv: readonly string[]): RunPlan {
     .option('node-rank', { alias: 'node_rank', type: 'string', default: '0', describe: "this node's index; node 0 hosts the store" })
     .option('master-addr', { alias: 'master_addr', type: 'string', default: '127.0.0.1', describe: 'address of node 0, where the store is hosted' })
     .option('master-port', { alias: 'master_port', type: 'string', default: '29500', describe: 'port of the store (0: any free port, single node only)' })
+    .option('store-listen', { alias: 'store_listen', type: 'string', describe: "where node 0's store listens: any (every interface) or an address of node 0 (default: --master-addr)" })
+    .option('store-auth', { alias: 'store_auth', type: 'string', describe: "required: node 0's store admits only clients that prove the job secret; optional: torch's clients too (default: required when COLLECTIVE_JOB_SECRET(_FILE) is set)" })
     .option('standalone', { type: 'boolean', default: false, describe: 'single node on 127.0.0.1 with a free port' })
     .option('run-id', { alias: ['run_id', 'rdzv-id', 'rdzv_id'], type: 'string', default: 'none', describe: 'job id; every node must give the same' })
     .option('rdzv-timeout', { alias: 'rdzv_timeout', type: 'string', default: '300', describe: 'seconds the nodes wait for each other' })
@@ -93,11 +103,22 @@ export function parseRunArgs(argv: readonly string[]): RunPlan {
     command,
     args,
   };
+  if (a['store-listen'] !== undefined) {
+    const listen = String(a['store-listen']).trim();
+    if (listen === '') throw new UsageError('--store-listen must be any or an address of node 0');
+    plan.storeListen = listen.toLowerCase() === 'any' ? 'any' : listen;
+  }
+  if (a['store-auth'] !== undefined) {
+    const auth = String(a['store-auth']);
+    if (auth !== 'required' && auth !== 'optional') throw new UsageError(`--store-auth must be required or optional (got ${auth})`);
+    plan.storeAuth = auth;
+  }
   if (plan.nodeRank >= nnodes) throw new UsageError(`--node-rank must be less than --nnodes (got --node-rank ${plan.nodeRank} with --nnodes ${nnodes})`);
   if (plan.standalone) {
     if (nnodes !== 1) throw new UsageError(`--standalone runs a single node; drop it or --nnodes ${nnodes}`);
     plan.masterAddr = '127.0.0.1';
     plan.masterPort = 0;
+    if (plan.storeListen !== undefined) throw new UsageError('--standalone listens on 127.0.0.1; drop --store-listen');
   }
   if (plan.masterPort === 0 && nnodes > 1) throw new UsageError('--master-port 0 (any free port) only works on a single node: the other nodes must know the port');
   if (plan.masterAddr.trim() === '') throw new UsageError('--master-addr must be a host name or address');

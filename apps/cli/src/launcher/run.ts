@@ -7,7 +7,7 @@ import { LocalWorkers, type WorkerExit, type WorkerSpec } from './workers.js';
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP'];
 
 /** The environment torchrun's agent gives a worker (torch 1.13 local_elastic_agent), for the static rendezvous. */
-export function workerEnv(plan: RunPlan, port: number, localRank: number, base: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+export function workerEnv(plan: RunPlan, port: number, localRank: number, base: NodeJS.ProcessEnv, jobSecret?: string): NodeJS.ProcessEnv {
   const worldSize = plan.nnodes * plan.nprocPerNode;
   const rank = plan.nodeRank * plan.nprocPerNode + localRank;
   const env: NodeJS.ProcessEnv = {
@@ -31,6 +31,8 @@ export function workerEnv(plan: RunPlan, port: number, localRank: number, base: 
     COLLECTIVE_LAUNCHER: 'collective-run',
   };
   if (plan.nprocPerNode > 1 && base.OMP_NUM_THREADS === undefined) env.OMP_NUM_THREADS = '1';
+  // A secret the agents made; a user's own (COLLECTIVE_JOB_SECRET or _FILE) is inherited with `base`.
+  if (jobSecret !== undefined) env.COLLECTIVE_JOB_SECRET = jobSecret;
   return env;
 }
 
@@ -53,7 +55,7 @@ export interface RunIo {
  */
 export async function runLauncher(plan: RunPlan, io: RunIo = { stdout: process.stdout, stderr: process.stderr, env: process.env }): Promise<number> {
   const say = (msg: string) => io.stderr.write(`collective-run: ${msg}\n`);
-  const store = await AgentStore.open(plan);
+  const store = await AgentStore.open(plan, io.env);
   let workers: LocalWorkers | undefined;
   let received: NodeJS.Signals | undefined;
   const onSignal = (sig: NodeJS.Signals) => {
@@ -81,7 +83,7 @@ export async function runLauncher(plan: RunPlan, io: RunIo = { stdout: process.s
       localRank,
       command,
       args,
-      env: workerEnv(plan, store.port, localRank, io.env),
+      env: workerEnv(plan, store.port, localRank, io.env, store.workerSecret),
     }));
     workers = new LocalWorkers({ stdout: io.stdout, stderr: io.stderr, prefix: plan.prefix });
     workers.start(specs);

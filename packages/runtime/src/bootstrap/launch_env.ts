@@ -14,8 +14,14 @@ export type LaunchStoreSpec =
       port: number;
       /** true when this process hosts the TCPStore server */
       serve: boolean;
-      /** interface the server listens on; undefined: every interface */
+      /**
+       * address the server listens on, when already decided (a loopback store, or
+       * COLLECTIVE_STORE_LISTEN=ADDRESS); undefined: the address `host` names,
+       * which must be one of the hosting machine's (checked when it starts)
+       */
       listenHost?: string;
+      /** COLLECTIVE_STORE_LISTEN=any: the server listens on every interface */
+      listenAny?: true;
       /** key prefix every process of the job uses (torchrun's agent store: /worker/attempt_N) */
       prefix?: string;
       dialect: DialectChoice;
@@ -120,8 +126,10 @@ function tcp(r: Reader, rank: number, host: string, port: number, source: string
   const dialect = (r.str('COLLECTIVE_STORE_DIALECT') ?? 'auto') as DialectChoice;
   if (!['auto', 'legacy', 'v2'].includes(dialect)) r.fail(`COLLECTIVE_STORE_DIALECT must be auto, legacy or v2 (got ${JSON.stringify(dialect)})`);
   const spec: LaunchStoreSpec = { kind: 'tcp', host, port, serve: extra.serve ?? rank === 0, dialect, source };
-  const listenHost = extra.listenHost ?? (LOOPBACK.test(host) ? host : undefined);
-  if (listenHost !== undefined && spec.serve) spec.listenHost = listenHost === 'localhost' ? '127.0.0.1' : listenHost;
+  const asked = r.str('COLLECTIVE_STORE_LISTEN');
+  const listenHost = asked ?? extra.listenHost ?? (LOOPBACK.test(host) ? host : undefined);
+  if (spec.serve && asked?.toLowerCase() === 'any') spec.listenAny = true;
+  else if (listenHost !== undefined && spec.serve) spec.listenHost = listenHost === 'localhost' ? '127.0.0.1' : listenHost;
   if (extra.prefix !== undefined) spec.prefix = extra.prefix;
   return spec;
 }

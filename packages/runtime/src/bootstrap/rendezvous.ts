@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { jobSecretFromEnv, jobSecretOfText } from '@collective/transport';
+import { jobSecretFromEnv, jobSecretOfText, newJobSecretText } from '@collective/transport';
 import { type BootstrapOptions, type JobTopology, bootstrapJob } from './job_bootstrap.js';
 import { type LaunchEnv, type ResolveContext, resolveLaunchEnv } from './launch_env.js';
 import { openLaunchStore } from './launch_store.js';
@@ -41,10 +40,11 @@ export interface Rendezvous {
  */
 export async function rendezvous(options: RendezvousOptions = {}): Promise<Rendezvous> {
   const timeoutMs = checkTimeout(options.timeoutMs ?? 120_000, 'options.timeoutMs');
-  const launch = resolveLaunchEnv(options.env ?? process.env, options.context);
+  const env = options.env ?? process.env;
+  const launch = resolveLaunchEnv(env, options.context);
   // A bad secret is the user's to fix before any other process hears of this one.
-  const given = jobSecretFromEnv(options.env ?? process.env);
-  const opened = await openLaunchStore(launch, { timeoutMs });
+  const given = jobSecretFromEnv(env);
+  const opened = await openLaunchStore(launch, { timeoutMs, env });
   const prefix = options.prefix ?? 'collective/bootstrap';
   let job: JobTopology;
   let secret: Uint8Array;
@@ -96,7 +96,7 @@ export async function rendezvous(options: RendezvousOptions = {}): Promise<Rende
  * strangers who can reach its store out gives COLLECTIVE_JOB_SECRET instead.
  */
 async function agreeOnSecret(store: Store, key: string): Promise<Uint8Array> {
-  await store.compareSet(key, '', randomBytes(32).toString('hex'));
+  await store.compareSet(key, '', newJobSecretText());
   // Read back, not taken from the reply: launchers' stores differ in what compareSet returns.
   return jobSecretOfText(valueToString(await store.get(key)), `the job secret at '${key}'`);
 }

@@ -12,6 +12,7 @@ import {
   describeKeys,
   toBytes,
 } from './store.js';
+import { AUTH_OP, AUTH_VERSION, authTag, checkSecret, newNonce, tagMatches } from './tcp_store_auth.js';
 import { CHECK_READY, FrameWriter, type QueryName, SERVER_PROBE_KEY, type StoreDialect, VALIDATION_MAGIC, WAIT_CANCELED, WAIT_STOP_WAITING, opcodeOf } from './tcp_store_codec.js';
 import { Link } from './tcp_store_link.js';
 
@@ -32,6 +33,12 @@ export interface TCPStoreOptions {
   keyPrefix?: string;
   /** count this client in torch's 'init/' key once connected, as torch's clients with a world size do */
   registerWorker?: boolean;
+  /**
+   * the job secret (jobSecretFromEnv): every connection opens with the AUTH
+   * exchange, which also proves the server knows it; only our server speaks
+   * it, so leave it out for a store torch hosts
+   */
+  secret?: Uint8Array;
 }
 
 const RETRYABLE_CONNECT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EHOSTUNREACH', 'ENETUNREACH', 'ETIMEDOUT', 'EAI_AGAIN', 'EADDRNOTAVAIL']);
@@ -45,6 +52,7 @@ const RETRYABLE_CONNECT = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOENT', 'EHOS
 export class TCPStore implements Store {
   readonly timeoutMs: number;
   private readonly keyPrefix: string;
+  private readonly secret: Buffer | undefined;
   private link: Link | undefined;
   private tail: Promise<unknown> = Promise.resolve();
   private closed = false;
@@ -57,6 +65,7 @@ export class TCPStore implements Store {
   ) {
     this.timeoutMs = checkTimeout(options.timeoutMs ?? DEFAULT_STORE_TIMEOUT_MS, 'options.timeoutMs');
     this.keyPrefix = options.keyPrefix ?? '/';
+    this.secret = options.secret === undefined ? undefined : checkSecret(options.secret, 'options.secret');
   }
 
   static async connect(options: TCPStoreOptions): Promise<TCPStore> {
@@ -292,6 +301,7 @@ export class TCPStore implements Store {
         continue;
       }
       try {
+        if (this.secret !== undefined) await this.authenticate(link, this.secret, deadline);
         await this.handshake(link, deadline);
       } catch (e) {
         link.destroy(e as Error);
@@ -302,6 +312,33 @@ export class TCPStore implements Store {
       return link;
     }
     throw new StoreError('ENOTCONN', `could not connect to the TCPStore at ${this.address} before the deadline (last error: ${last}); is the store's host running and reachable?`);
+  }
+
+  /** The AUTH exchange (tcp_store_auth.ts): the client proves the secret first, then checks the server's proof. */
+  private async authenticate(link: Link, secret: Buffer, deadline: number): Promise<void> {
+    const clientNonce = newNonce();
+    const within = Math.min(deadline, Date.now() + 10_000);
+    let proof: Buffer;
+    let serverNonce: Buffer;
+    try {
+      link.send(Buffer.concat([Buffer.from([AUTH_OP, AUTH_VERSION]), clientNonce]));
+      serverNonce = await this.reply(link, link.read('b32'), within, 'authentication');
+      link.send(authTag(secret, 'client', clientNonce, serverNonce));
+      proof = await this.reply(link, link.read('b32'), within, 'authentication');
+    } catch (e) {
+      if (e instanceof StoreError && (e.code === 'ENOTCONN' || e.code === 'ETIMEDOUT')) throw this.notOurs();
+      throw e;
+    }
+    if (!tagMatches(authTag(secret, 'server', clientNonce, serverNonce), proof)) throw this.notOurs();
+    // Only our server speaks AUTH, and it speaks v2.
+    this.chosen ??= 'v2';
+  }
+
+  private notOurs(): StoreError {
+    return new StoreError(
+      'EACCES',
+      `the TCPStore at ${this.address} did not complete the authentication: it is not this job's store (torch's own, or another job's), or it was started with another secret; give every process of the job the same COLLECTIVE_JOB_SECRET or COLLECTIVE_JOB_SECRET_FILE`,
+    );
   }
 
   private async handshake(link: Link, deadline: number): Promise<void> {
@@ -330,7 +367,13 @@ export class TCPStore implements Store {
     if (this.chosen === 'v2') {
       const nonce = randomInt(0, 0x7fffffff);
       link.send(Buffer.concat([new FrameWriter().u8(opcodeOf('v2', 'VALIDATE')).u32(VALIDATION_MAGIC).finish(), new FrameWriter().u8(opcodeOf('v2', 'PING')).u32(nonce).finish()]));
-      const echo = await this.reply(link, link.read('u32'), deadline, 'ping');
+      let echo: number;
+      try {
+        echo = await this.reply(link, link.read('u32'), deadline, 'ping');
+      } catch (e) {
+        if (!(e instanceof StoreError && e.code === 'ENOTCONN') || this.secret !== undefined) throw e;
+        throw new StoreError('ENOTCONN', `the TCPStore at ${this.address} closed the connection as soon as it opened; a store started with a job secret does that to clients without it (set COLLECTIVE_JOB_SECRET or COLLECTIVE_JOB_SECRET_FILE as for the job's other processes)`);
+      }
       if (echo !== nonce) throw new StoreError('EIO', `the TCPStore at ${this.address} answered PING with ${echo}, not ${nonce}`);
     }
   }

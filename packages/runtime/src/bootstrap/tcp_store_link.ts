@@ -1,9 +1,12 @@
 import { type Socket, connect } from 'node:net';
 import { StoreError } from './store.js';
-import { Cursor, Incomplete, InputBuffer, ProtocolError } from './tcp_store_codec.js';
+import { ByteQueue } from './tcp_store_input.js';
 
-export type ReplyKind = 'u8' | 'u32' | 'i64' | 'bytes';
-type Reply<K extends ReplyKind> = K extends 'bytes' ? Buffer : K extends 'i64' ? bigint : number;
+/** 'b32': 32 raw bytes (a nonce or a proof of the AUTH exchange) */
+export type ReplyKind = 'u8' | 'u32' | 'i64' | 'bytes' | 'b32';
+type Reply<K extends ReplyKind> = K extends 'bytes' | 'b32' ? Buffer : K extends 'i64' ? bigint : number;
+
+const FIXED: Record<Exclude<ReplyKind, 'bytes'>, number> = { u8: 1, u32: 4, i64: 8, b32: 32 };
 
 interface Pending {
   kind: ReplyKind;
@@ -16,8 +19,10 @@ const MAX_REPLY_BYTES = 1 << 30;
 
 /** One connection of a TCPStore client: writes queries, reads replies in order. */
 export class Link {
-  private readonly input = new InputBuffer();
+  private readonly input = new ByteQueue();
   private readonly queue: Pending[] = [];
+  /** the length of a 'bytes' reply whose body is still coming */
+  private bodyLength: number | undefined;
   private failure: Error | undefined;
 
   private constructor(
@@ -79,22 +84,30 @@ export class Link {
   }
 
   private deliver(): void {
-    while (this.queue.length > 0 && this.input.length > 0) {
+    const q = this.input;
+    while (this.queue.length > 0) {
       const head = this.queue[0] as Pending;
-      const c = new Cursor(this.input.contiguous());
       let value: unknown;
-      try {
-        if (head.kind === 'u8') value = c.u8();
-        else if (head.kind === 'u32') value = c.u32();
-        else if (head.kind === 'i64') value = c.i64();
-        else value = c.bytes(MAX_REPLY_BYTES, 'reply length');
-      } catch (e) {
-        if (e instanceof Incomplete) return;
-        const why = e instanceof ProtocolError ? e.message : String(e);
-        this.destroy(new StoreError('EIO', `the TCPStore at ${this.address} sent a reply that is not valid: ${why}`));
-        return;
+      if (head.kind === 'bytes') {
+        if (this.bodyLength === undefined) {
+          if (q.length < 8) return;
+          const n = q.u64();
+          if (n > BigInt(MAX_REPLY_BYTES)) {
+            this.destroy(new StoreError('EIO', `the TCPStore at ${this.address} sent a reply that is not valid: reply length of ${n} exceeds the limit of ${MAX_REPLY_BYTES}`));
+            return;
+          }
+          this.bodyLength = Number(n);
+        }
+        if (q.length < this.bodyLength) return;
+        value = q.take(this.bodyLength);
+        this.bodyLength = undefined;
+      } else {
+        if (q.length < FIXED[head.kind]) return;
+        if (head.kind === 'u8') value = q.u8();
+        else if (head.kind === 'u32') value = q.u32();
+        else if (head.kind === 'i64') value = q.i64();
+        else value = q.take(32);
       }
-      this.input.consume(c.offset);
       this.queue.shift();
       head.resolve(value);
     }

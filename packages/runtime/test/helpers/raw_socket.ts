@@ -18,9 +18,10 @@ export class RawClient {
     socket.on('error', () => {});
   }
 
-  static open(port: number, host = '127.0.0.1'): Promise<RawClient> {
+  /** `localAddress`: the address to connect from (any of 127/8 on loopback) */
+  static open(port: number, host = '127.0.0.1', localAddress?: string): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const s = connect(port, host, () => resolve(new RawClient(s)));
+      const s = connect({ port, host, ...(localAddress !== undefined && { localAddress }) }, () => resolve(new RawClient(s)));
       s.once('error', reject);
     });
   }
