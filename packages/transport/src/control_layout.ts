@@ -145,7 +145,10 @@ export const enum MrField {
   INFLIGHT = 6,
   /** keys are scoped to the domain that registered them */
   DOMAIN = 7,
-  SIZE = 8,
+  /** the random part of the region's key, low and high words (mr_key.ts) */
+  TAG_LO = 8,
+  TAG_HI = 9,
+  SIZE = 10,
 }
 export const enum MrState {
   FREE = 0,

@@ -3,6 +3,7 @@ import type { Attachment, Mapping } from '../../attachment.js';
 import { MrField, MrState } from '../../control_layout.js';
 import type { DmaBuf } from '../../dmabuf.js';
 import { drainInflight } from '../../inflight_guard.js';
+import { drawTag, makeKey, storedTag, storeTag } from '../../mr_key.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import type { MrImpl } from '../../fabric/provider.js';
@@ -42,14 +43,22 @@ export class ShmMemoryRegion implements MrImpl {
     const segment = mapping.segments[0]!;
     const start = segment.offset + (offset - mapping.offset);
     const rec = pool.locked(() => {
-      const r = mrs.claimLocked(MrState.LIVE, (s) => s !== MrState.LIVE);
+      // The record's last tag, read before the claim clears it: the new key must differ from the old one.
+      let previous = 0;
+      const r = mrs.claimLocked(MrState.LIVE, (s, slot) => {
+        if (s === MrState.LIVE) return false;
+        previous = storedTag(mrs, slot);
+        return true;
+      });
       if (!r) return undefined;
+      const tag = drawTag(mrs.capacity, previous);
+      storeTag(mrs, r.slot, tag);
       mrs.set(r.slot, MrField.OFFSET, start);
       mrs.set(r.slot, MrField.LENGTH, length);
       mrs.set(r.slot, MrField.ACCESS, access);
       mrs.set(r.slot, MrField.EXPORT, dmabuf.handle.slot);
       mrs.set(r.slot, MrField.DOMAIN, domainToken);
-      return r;
+      return { slot: r.slot, key: makeKey(tag, mrs.capacity, r.slot) };
     });
     if (!rec) {
       attachment.unmap(mapping);
@@ -57,7 +66,7 @@ export class ShmMemoryRegion implements MrImpl {
       attachment.detach();
       fail('ENOMEM', `all ${mrs.capacity} memory-region records are in use; close some MRs first`);
     }
-    return new ShmMemoryRegion(pool, rec.slot, rec.gen * mrs.capacity + rec.slot, length, attachment, mapping);
+    return new ShmMemoryRegion(pool, rec.slot, rec.key, length, attachment, mapping);
   }
 
   /** Pool byte offset of the region's first byte. */

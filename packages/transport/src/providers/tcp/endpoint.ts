@@ -1,6 +1,7 @@
 import { EndpointField, MrField, MrState } from '../../control_layout.js';
 import { fail, TransportError } from '../../errors.js';
 import { MrAccess } from '../../fabric/access.js';
+import { keyMatches } from '../../mr_key.js';
 import type { EndpointAddress, EndpointImpl, Incoming, RmaRequest, TxCompletion } from '../../fabric/provider.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
@@ -139,7 +140,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     const mr = req.local;
     if (!(mr instanceof ShmMemoryRegion) || mr.pool !== this.pool) fail('EINVAL', 'op.mr must be a memory region registered in this process');
     const { mrs } = tables(this.pool);
-    if (mrs.get(mr.slot, MrField.STATE) !== MrState.LIVE || mrs.get(mr.slot, MrField.GEN) * mrs.capacity + mr.slot !== mr.key) {
+    if (mrs.get(mr.slot, MrField.STATE) !== MrState.LIVE || !keyMatches(mrs, mr.slot, mr.key)) {
       return new TransportError('ECANCELED', 'local memory region was closed');
     }
     if ((mrs.get(mr.slot, MrField.ACCESS) & need) !== need) {
