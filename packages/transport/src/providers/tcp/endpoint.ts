@@ -9,8 +9,9 @@ import { ShmMemoryRegion } from '../shm/memory_region.js';
 import { MAX_TAGGED, RecState, TCP_CLOSING, TCP_ENDPOINT } from './layout.js';
 import { ListenerLink } from './listener_link.js';
 import { resolveLocal, resolveTarget } from './mr_check.js';
-import { Pair, type PairOwner, type Sink } from './pair.js';
-import { describePeer, type OpRecord, Reason, reasonError } from './reasons.js';
+import { Pair, type PairOwner, type RegionRef, type Sink } from './pair.js';
+import { debugLine, debugOn } from './debug_log.js';
+import { describePeer, type OpRecord, Reason, REFUSALS_MAX, reasonError, refusalText } from './reasons.js';
 import { emptyHeader, FLAG_DATA, FLAG_PROMPT, type Header, Op, type Reach } from './wire.js';
 
 /** A record being filled: not yet visible to the listener as an endpoint. */
@@ -51,7 +52,8 @@ const covered = (id: number, ack: number): boolean => (ack - id) >>> 0 < 0x80000
  * them (acknowledgements ride on the target's next message, or go alone
  * when the target has nothing to say); a read completes when its bytes
  * have landed. The target checks every key, range and access against its
- * own tables, and a refused operation completes with the target's reason.
+ * own tables; a refused operation completes with EACCES at its initiator,
+ * which is told that it was refused and not why (the target logs why).
  */
 export class TcpEndpoint implements EndpointImpl, PairOwner {
   readonly address: EndpointAddress;
@@ -354,7 +356,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
           this.countRemote(EndpointField.REMOTE_WRITES);
           if (h.flags & FLAG_DATA) this.deliver({ kind: 'remote-write', source: p.peerSlot, sourceProcess: p.peerProcess, tag: 0, payload: NO_BYTES, length: h.length, data: h.data });
           p.applyDone(h.opId, (h.flags & FLAG_PROMPT) !== 0);
-        } else this.nack(p, h.opId, sink.reason, sink.arg);
+        } else this.refusePeer(p, h.opId, sink.reason, sink.arg, 'write', h.key, h.offset, h.length);
         return;
       case Op.SEND:
         this.deliver({ kind: 'tagged', source: p.peerSlot, sourceProcess: p.peerProcess, tag: h.tag, payload: sink.bytes!, length: h.length, data: 0 });
@@ -364,7 +366,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
       case Op.READ_REQUEST: {
         const hit = resolveTarget(this.pool, h.key, this.domain, h.offset, h.total, MrAccess.remoteRead);
         if ('reason' in hit) {
-          this.nack(p, h.opId, hit.reason, hit.arg);
+          this.refusePeer(p, h.opId, hit.reason, hit.arg, 'read', h.key, h.offset, h.total);
           return;
         }
         this.countRemote(EndpointField.REMOTE_READS);
@@ -381,14 +383,27 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
         return;
       }
       case Op.ACK:
-        if (h.status !== Reason.OK) this.refused(p, h.opId, h.status as Reason, h.total);
+        if (h.status === Reason.REFUSED) this.refused(p, h.opId, Reason.REFUSED, 0);
+        else if (h.status !== Reason.OK) p.die(Reason.PROTOCOL, `an acknowledgement with status ${h.status}`);
         return;
     }
   }
 
-  private nack(p: Pair, opId: number, reason: Reason, arg: number): void {
-    p.send(this.header(Op.ACK, 0, 0, 0, 0, 0, 0, opId, reason, arg));
-    p.pumpOut();
+  /**
+   * Answers the peer's operation `opId` with REFUSED and nothing else: no
+   * reason, no region length (a key and size oracle otherwise). Why goes to
+   * this process's log. A peer refused REFUSALS_MAX times on this
+   * connection is cut off. `pump` is false inside the send loop (a message
+   * dropped there), which sends the answer itself.
+   */
+  private refusePeer(p: Pair, opId: number, reason: Reason, arg: number, op: 'write' | 'read', key: number, offset: number, length: number, pump = true): void {
+    if (debugOn) debugLine(`refused the ${op} of ${length} bytes at offset ${offset} of key ${key} from ${p.label}: ${refusalText(reason, arg)}`, `endpoint ${this.slot}`);
+    p.send(this.header(Op.ACK, 0, 0, 0, 0, 0, 0, opId, Reason.REFUSED, 0));
+    if (pump) p.pumpOut();
+    if (++p.refusals >= REFUSALS_MAX) {
+      if (debugOn) debugLine(`closed the connection to ${p.label}: ${REFUSALS_MAX} of its operations were refused`, `endpoint ${this.slot}`);
+      p.die(Reason.TOO_MANY_REFUSED, '');
+    }
   }
 
   /** The target refused operation `opId`. */
@@ -411,8 +426,14 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     if (n > 0) q.splice(0, n);
   }
 
-  dropped(p: Pair, opId: number, reason: Reason): void {
-    this.refused(p, opId, reason, 0);
+  dropped(p: Pair, opId: number, reason: Reason, region: RegionRef, length: number): void {
+    if (region.local) {
+      this.refused(p, opId, reason, 0);
+      return;
+    }
+    // The answer to the peer's read: its region went away before a byte of it left.
+    const offset = region.at - tables(this.pool).mrs.get(region.slot, MrField.OFFSET);
+    this.refusePeer(p, opId, reason, 0, 'read', region.key, offset, length, false);
   }
 
   died(p: Pair): void {

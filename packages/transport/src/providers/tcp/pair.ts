@@ -57,8 +57,11 @@ export interface PairOwner {
   end(pair: Pair, h: Header, sink: Sink): void;
   /** the peer acknowledged every operation of this pair up to `opId` */
   acked(pair: Pair, opId: number): void;
-  /** an operation of this pair whose source region went away before it could leave */
-  dropped(pair: Pair, opId: number, reason: Reason): void;
+  /**
+   * A message whose payload region went away before it could leave: this
+   * side's own write (`region.local`), or its answer to the peer's read.
+   */
+  dropped(pair: Pair, opId: number, reason: Reason, region: RegionRef, length: number): void;
   /** the socket is lost: fail what is in flight */
   died(pair: Pair): void;
 }
@@ -84,6 +87,8 @@ export class Pair {
   deadDetail = '';
   deadArgs: [number, number] = [0, 0];
   unix = false;
+  /** the peer's operations this side refused (the endpoint closes the pair at REFUSALS_MAX) */
+  refusals = 0;
 
   private readonly out: Out[] = [];
   private outHead = 0;
@@ -220,7 +225,7 @@ export class Pair {
         if (f.sent === 0) {
           // Nothing of it left yet: the stream stays whole without it.
           this.out.splice(this.outHead, 1);
-          this.owner.dropped(this, f.opId, bad);
+          this.owner.dropped(this, f.opId, bad, r, f.length);
           return -1;
         }
         // Half a message cannot be taken back: the connection ends (fail-stop).
