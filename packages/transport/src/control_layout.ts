@@ -148,7 +148,16 @@ export const enum MrField {
   /** the random part of the region's key, low and high words (mr_key.ts) */
   TAG_LO = 8,
   TAG_HI = 9,
-  SIZE = 10,
+  /** 1: peers reach only the windows below (mr_window.ts) */
+  WINDOWED = 10,
+  /** odd while the owner changes the windows; every change moves it on, so a transfer checked earlier sees it */
+  WIN_SEQ = 11,
+  /** the remoteRead and remoteWrite windows: offset in the region (-1: closed) and length */
+  READ_OFF = 12,
+  READ_LEN = 13,
+  WRITE_OFF = 14,
+  WRITE_LEN = 15,
+  SIZE = 16,
 }
 export const enum MrState {
   FREE = 0,

@@ -2,6 +2,7 @@ import { fail, TransportError } from '../../errors.js';
 import { EndpointField, ExportField, ExportState, MrField, MrState } from '../../control_layout.js';
 import { drainInflight, enterInflight, leaveInflight } from '../../inflight_guard.js';
 import { keyMatches, keySlot } from '../../mr_key.js';
+import { windowAllows } from '../../mr_window.js';
 import { allocatePagesLocked, scrubAndFreePagesLocked } from '../../page_allocator.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
@@ -93,6 +94,10 @@ export class ShmEndpoint implements EndpointImpl {
     const length = mrs.get(slot, MrField.LENGTH);
     if (!(req.remoteOffset >= 0 && req.remoteOffset + req.length <= length)) {
       return new TransportError('EACCES', `remote range [${req.remoteOffset}, ${req.remoteOffset + req.length}) is outside the ${length}-byte region (key ${req.key})`);
+    }
+    if (windowAllows(mrs, slot, need, req.remoteOffset, req.length) < 0) {
+      const which = need === MrAccess.remoteWrite ? 'remoteWrite' : 'remoteRead';
+      return new TransportError('EACCES', `remote range [${req.remoteOffset}, ${req.remoteOffset + req.length}) is outside what the region's owner opens to peers for ${which} (key ${req.key}: a windowed region, its ${which} window closed or elsewhere)`);
     }
     return { slot, start: mrs.get(slot, MrField.OFFSET) + req.remoteOffset };
   }

@@ -4,6 +4,7 @@ import { MrField, MrState } from '../../control_layout.js';
 import type { DmaBuf } from '../../dmabuf.js';
 import { drainInflight } from '../../inflight_guard.js';
 import { drawTag, makeKey, storedTag, storeTag } from '../../mr_key.js';
+import { closeWindows, initWindows, setWindow } from '../../mr_window.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import type { MrImpl } from '../../fabric/provider.js';
@@ -21,11 +22,13 @@ export class ShmMemoryRegion implements MrImpl {
     readonly slot: number,
     readonly key: number,
     readonly length: number,
+    readonly access: number,
+    readonly windowed: boolean,
     private readonly attachment: Attachment,
     private readonly mapping: Mapping,
   ) {}
 
-  static register(pool: Pool, domainToken: number, dmabuf: DmaBuf, offset: number, length: number, access: number): ShmMemoryRegion {
+  static register(pool: Pool, domainToken: number, dmabuf: DmaBuf, offset: number, length: number, access: number, windowed: boolean): ShmMemoryRegion {
     const { mrs } = tables(pool);
     // The pin keeps the exporter from moving the pages for the MR's life.
     const attachment = dmabuf.attach({ dynamic: true, invalidateMappings: () => {} });
@@ -58,6 +61,7 @@ export class ShmMemoryRegion implements MrImpl {
       mrs.set(r.slot, MrField.ACCESS, access);
       mrs.set(r.slot, MrField.EXPORT, dmabuf.handle.slot);
       mrs.set(r.slot, MrField.DOMAIN, domainToken);
+      initWindows(mrs, r.slot, windowed);
       return { slot: r.slot, key: makeKey(tag, mrs.capacity, r.slot) };
     });
     if (!rec) {
@@ -66,12 +70,20 @@ export class ShmMemoryRegion implements MrImpl {
       attachment.detach();
       fail('ENOMEM', `all ${mrs.capacity} memory-region records are in use; close some MRs first`);
     }
-    return new ShmMemoryRegion(pool, rec.slot, rec.key, length, attachment, mapping);
+    return new ShmMemoryRegion(pool, rec.slot, rec.key, length, access, windowed, attachment, mapping);
   }
 
   /** Pool byte offset of the region's first byte. */
   get offset(): number {
     return tables(this.pool).mrs.get(this.slot, MrField.OFFSET);
+  }
+
+  setRemoteWindow(need: number, offset: number, length: number): void {
+    setWindow(tables(this.pool).mrs, this.slot, need, offset, length);
+  }
+
+  closeRemoteWindows(): void {
+    closeWindows(tables(this.pool).mrs, this.slot);
   }
 
   close(): void {

@@ -229,7 +229,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     if (kind === Op.WRITE) {
       const op = this.track(p, token, 'write', req.key, req.remoteOffset, req.length);
       const flags = (req.data !== undefined ? FLAG_DATA : 0) | (req.awaited ? FLAG_PROMPT : 0);
-      p.send(this.header(Op.WRITE, flags, req.key, req.remoteOffset, req.length, (req.data ?? 0) >>> 0, 0, op.opId, 0, req.length), { key: mr.key, slot: local.slot, at: local.start, local: true });
+      p.send(this.header(Op.WRITE, flags, req.key, req.remoteOffset, req.length, (req.data ?? 0) >>> 0, 0, op.opId, 0, req.length), { key: mr.key, slot: local.slot, at: local.start, local: true, win: 0 });
     } else {
       const op = this.track(p, token, 'read', req.key, req.remoteOffset, req.length, { key: mr.key, slot: local.slot, start: local.start });
       p.send(this.header(Op.READ_REQUEST, 0, req.key, req.remoteOffset, 0, 0, 0, op.opId, 0, req.length));
@@ -323,7 +323,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
         if ('reason' in hit) {
           sink.reason = hit.reason;
           sink.arg = hit.arg;
-        } else sink.region = { key: h.key, slot: hit.slot, at: hit.start, local: false };
+        } else sink.region = { key: h.key, slot: hit.slot, at: hit.start, local: false, win: hit.win };
         return sink;
       }
       case Op.READ_RESPONSE: {
@@ -332,7 +332,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
           p.die(Reason.PROTOCOL, `a read response for unknown operation ${h.opId}`);
           return sink;
         }
-        sink.region = { key: op.into!.key, slot: op.into!.slot, at: op.into!.start, local: true };
+        sink.region = { key: op.into!.key, slot: op.into!.slot, at: op.into!.start, local: true, win: 0 };
         return sink;
       }
       case Op.SEND:
@@ -370,7 +370,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
           return;
         }
         this.countRemote(EndpointField.REMOTE_READS);
-        p.send(this.header(Op.READ_RESPONSE, 0, 0, 0, h.total, 0, 0, h.opId, 0, h.total), { key: h.key, slot: hit.slot, at: hit.start, local: false });
+        p.send(this.header(Op.READ_RESPONSE, 0, 0, 0, h.total, 0, 0, h.opId, 0, h.total), { key: h.key, slot: hit.slot, at: hit.start, local: false, win: hit.win });
         p.pumpOut();
         return;
       }

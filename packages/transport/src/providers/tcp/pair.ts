@@ -24,6 +24,8 @@ export interface RegionRef {
   at: number;
   /** the initiator's own region (its errors are LOCAL_*) */
   local: boolean;
+  /** a peer's access: the region's windows as the target checked them (mr_window.ts) */
+  win: number;
 }
 
 /** Where an incoming message's payload goes. */
@@ -220,7 +222,7 @@ export class Pair {
     const guard = inflightWord(this.owner.pool, r.slot);
     enterInflight(this.ctl, guard);
     try {
-      const bad = regionUsable(this.owner.pool, r.key, r.slot, r.local);
+      const bad = regionUsable(this.owner.pool, r.key, r.slot, r.local, r.win);
       if (bad !== Reason.OK) {
         if (f.sent === 0) {
           // Nothing of it left yet: the stream stays whole without it.
@@ -229,7 +231,7 @@ export class Pair {
           return -1;
         }
         // Half a message cannot be taken back: the connection ends (fail-stop).
-        throw new SocketClosed(bad === Reason.LOCAL_REVOKED || bad === Reason.REVOKED ? 'a region being sent was revoked' : 'a region being sent was closed');
+        throw new SocketClosed(bad === Reason.LOCAL_REVOKED || bad === Reason.REVOKED ? 'a region being sent was revoked' : bad === Reason.WINDOW ? "the window of a region being sent changed" : 'a region being sent was closed');
       }
       return writeSome(this.fd, this.parts(f, this.u8.subarray(r.at, r.at + f.length)));
     } finally {
@@ -275,7 +277,7 @@ export class Pair {
     const guard = inflightWord(this.owner.pool, r.slot);
     enterInflight(this.ctl, guard);
     try {
-      sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local);
+      sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local, r.win);
       if (sink.reason !== Reason.OK) return 0; // the rest is read into the buffer and dropped
       const n = readSome(this.fd, this.u8, r.at, left);
       r.at += n;
@@ -324,7 +326,7 @@ export class Pair {
       const guard = inflightWord(this.owner.pool, r.slot);
       enterInflight(this.ctl, guard);
       try {
-        sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local);
+        sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local, r.win);
         if (sink.reason === Reason.OK) this.u8.set(this.rx.subarray(from, from + k), r.at);
       } finally {
         leaveInflight(this.ctl, guard);
