@@ -1,5 +1,6 @@
 import {
   type AddressVector,
+  type Completion,
   type CompletionQueue,
   type DmaBuf,
   type Domain,
@@ -144,6 +145,9 @@ export class NetPort {
     }
   }
 
+  /** Signals from peers whose line is no line (a buggy or hostile peer): dropped, not applied to another line's mirror. */
+  droppedSignals = 0;
+
   /** Drains completions: signals update the mirrors, finished posts are counted, failures throw. */
   progress(): void {
     for (;;) {
@@ -157,17 +161,26 @@ export class NetPort {
         throw new CollectiveError(err.code, `a ${err.op} to or from rank ${String(Number(err.context) & PEER_MASK)} failed: ${err.message}`);
       }
       if (got.length === 0) return;
-      for (const c of got) {
-        if (c.op === 'remote-write') {
-          const q = c.source === undefined ? undefined : this.rankOf[c.source];
-          if (q !== undefined && c.data !== undefined) {
-            const line = c.data >>> VALUE_BITS;
-            this.mirrors[q * Line.COUNT + line] = c.data & MASK;
-            if (line === Line.ABORT) this.onAbort?.(q);
+      this.take(got);
+    }
+  }
+
+  private take(got: readonly Completion[]): void {
+    for (const c of got) {
+      if (c.op === 'remote-write') {
+        const q = c.source === undefined ? undefined : this.rankOf[c.source];
+        if (q !== undefined && c.data !== undefined) {
+          const line = c.data >>> VALUE_BITS;
+          // Five bits carry the line and there are Line.COUNT lines: a larger one would land on the next peer's.
+          if (line >= Line.COUNT) {
+            this.droppedSignals++;
+            continue;
           }
-        } else {
-          this.completed(c.context);
+          this.mirrors[q * Line.COUNT + line] = c.data & MASK;
+          if (line === Line.ABORT) this.onAbort?.(q);
         }
+      } else {
+        this.completed(c.context);
       }
     }
   }
