@@ -1,4 +1,4 @@
-import { type Device, type Pool, type ProviderName, TransportError } from '@collective/transport';
+import { type Device, type EndpointAddress, type Pool, type ProviderName, TransportError } from '@collective/transport';
 import type { Algorithm, AlgorithmName, Protocol } from './algorithm.js';
 import { localCopy } from './algorithms/local_copy.js';
 import { CollectiveError } from './comm_errors.js';
@@ -455,6 +455,20 @@ export class Communicator {
     const reg = registrations.get(handle);
     if (!reg) throw new TransportError('EINVAL', 'not a registration returned by register()');
     this.#s.regs.deregister(reg);
+  }
+
+  /**
+   * @internal How a peer over net names the buffer holding `data`: this
+   * rank's endpoint address and the buffer's MR key (peers learn both from
+   * setup and each call's descriptor), or undefined without net peers. For
+   * tests and diagnostics of what a key reaches between calls.
+   */
+  netReach(data: DeviceArray): { address: EndpointAddress; key: number } | undefined {
+    this.#protocol.checkUsable(this.#destroyed);
+    poolOffset(this.#s.pool, data, 'data');
+    const reg = this.#protocol.registration(data, 'data');
+    const port = this.#s.port;
+    return port && reg.mr ? { address: port.address, key: reg.mr.key } : undefined;
   }
 
   /**

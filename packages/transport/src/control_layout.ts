@@ -150,7 +150,19 @@ export const enum MrField {
   INFLIGHT = 6,
   /** keys are scoped to the domain that registered them */
   DOMAIN = 7,
-  SIZE = 8,
+  /** the random part of the region's key, low and high words (mr_key.ts) */
+  TAG_LO = 8,
+  TAG_HI = 9,
+  /** 1: peers reach only the windows below (mr_window.ts) */
+  WINDOWED = 10,
+  /** odd while the owner changes the windows; every change moves it on, so a transfer checked earlier sees it */
+  WIN_SEQ = 11,
+  /** the remoteRead and remoteWrite windows: offset in the region (-1: closed) and length */
+  READ_OFF = 12,
+  READ_LEN = 13,
+  WRITE_OFF = 14,
+  WRITE_LEN = 15,
+  SIZE = 16,
 }
 export const enum MrState {
   FREE = 0,

@@ -16,6 +16,6 @@ export { AddressVector } from './fabric/address_vector.js';
 export { CompletionQueue, type Completion, type CompletionError, type CompletionOp } from './fabric/completion_queue.js';
 export { Counter, type CounterEvent } from './fabric/counter.js';
 export { Endpoint, type RmaOp, type CqBindFlags } from './fabric/endpoint.js';
-export { MemoryRegion } from './fabric/memory_region.js';
+export { MemoryRegion, type RemoteAccessName } from './fabric/memory_region.js';
 export { MrAccess, type MrAccessName } from './fabric/access.js';
 export type { Capability, EndpointAddress, FabricInfo, ProviderName, Provider } from './fabric/provider.js';

@@ -36,11 +36,12 @@ export class RecordTable {
 
   /**
    * Claims a free slot (pool lock held): clears it, bumps its generation.
-   * `reusable` widens "free" for tables that keep closed records readable.
+   * `reusable` widens "free" for tables that keep closed records readable;
+   * it sees the slot before it is cleared (the slot it accepts is claimed).
    */
-  claimLocked(state: number, reusable: (state: number) => boolean = (s) => s === 0): { slot: number; gen: number } | undefined {
+  claimLocked(state: number, reusable: (state: number, slot: number) => boolean = (s) => s === 0): { slot: number; gen: number } | undefined {
     for (let slot = 0; slot < this.capacity; slot++) {
-      if (reusable(this.get(slot, 0))) {
+      if (reusable(this.get(slot, 0), slot)) {
         const gen = (this.get(slot, 1) + 1) & 0x3fffffff;
         this.ctl.fill(0, this.addr(slot, 0), this.addr(slot, this.recordSize));
         this.set(slot, 1, gen);

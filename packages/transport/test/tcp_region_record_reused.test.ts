@@ -21,19 +21,20 @@ describe("a region's record and pages reused while a peer still writes with the 
       await b.call('counterWait', 150, 20_000);
       return b.call('closeAndReuse', SENTINEL);
     })();
-    const { status } = await a.call('stream', 0, oldKey, CHUNK, CHUNKS, 16, 200);
+    // 40 more after the first failure (and 16 in flight): fewer refusals than make b close the connection.
+    const { status } = await a.call('stream', 0, oldKey, CHUNK, CHUNKS, 16, 40);
     const { old, key } = await reused;
     expect(old).toBe(oldKey);
     expect(key).not.toBe(oldKey);
 
     const firstError = (status as string[]).findIndex((s) => s !== 'ok');
     expect(firstError).toBeGreaterThanOrEqual(150);
-    // Refused as a closed region, or (once the record is reused) as an unknown key.
-    expect(status.slice(firstError).every((s: string) => s === 'ECANCELED' || s === 'EACCES')).toBe(true);
+    // Refused, as a closed region or (once the record is reused) as an unknown key: a is not told which.
+    expect(status.slice(firstError).every((s: string) => s === 'EACCES')).toBe(true);
     // Nothing of a's reached the pages after they were handed to the new registration.
     expect(await b.call('checkByte', 0, CHUNK * CHUNKS, SENTINEL)).toBe(-1);
     // The old key stays dead; the new one works.
-    expect((await a.call('rma', { kind: 'write', length: 16, dest: 0, remoteOffset: 0, key: oldKey })).err?.code).toMatch(/^(ECANCELED|EACCES)$/);
+    expect((await a.call('rma', { kind: 'write', length: 16, dest: 0, remoteOffset: 0, key: oldKey })).err?.code).toBe('EACCES');
     expect((await a.call('rma', { kind: 'write', length: 16, dest: 0, remoteOffset: 0, key })).ok).toBeDefined();
   });
 });

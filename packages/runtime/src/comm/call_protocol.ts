@@ -6,6 +6,7 @@ import { KIND } from '../collective_kind.js';
 import type { DeviceArray } from '../device_array.js';
 import { DTYPE_BYTES, DTYPE_CODE, type Dtype } from '../dtypes.js';
 import { OP_CODE, type ReduceOp } from '../ops.js';
+import { CallWindows } from '../registration/call_windows.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
@@ -70,6 +71,8 @@ export class CallProtocol {
   private readonly poolWords: Int32Array;
   /** the last calls of this rank, dumped when the communicator fails */
   readonly recorder = new FlightRecorder();
+  /** what net peers may reach of this rank's buffers during the current call */
+  readonly windows = new CallWindows();
   private readonly debug = debugLevel();
 
   constructor(private readonly s: CommState) {
@@ -214,6 +217,8 @@ export class CallProtocol {
         req.alg!.run(s.prims, call);
         s.prims.leaveLl();
       } else {
+        // Peers reach this call's views, and only them, from its announcement until it leaves.
+        this.windows.openCall(sendReg, req.sendOff, sendBytes, recvReg, req.recvOff, recvBytes);
         req.alg?.prepare?.(s.prims, call);
         this.announce(seq);
         this.awaitPeers(seq);
@@ -274,6 +279,7 @@ export class CallProtocol {
   /** leave() for enterGroup(). */
   leaveGroup(regs: readonly Registration[], writes: readonly boolean[], failure: Error | undefined): void {
     const s = this.s;
+    this.windows.closeAll();
     this.recorder.finish(failure === undefined);
     if (failure) this.fail(failure);
     Atomics.store(s.words, this.inflightAt, 0);
@@ -293,11 +299,14 @@ export class CallProtocol {
   }
 
   /**
-   * Ends the call: a failure inside it becomes a fail-stop abort, the
-   * rank leaves, and every fence it published reports the outcome.
+   * Ends the call: peers lose access to its buffers (first: a failing
+   * rank's peers in other processes may still be at work), a failure
+   * inside it becomes a fail-stop abort, the rank leaves, and every fence
+   * it published reports the outcome.
    */
   leave(reads: Registration | undefined, writes: Registration | undefined, failure: Error | undefined, inflight = true): void {
     const s = this.s;
+    this.windows.closeAll();
     this.recorder.finish(failure === undefined);
     if (failure) this.fail(failure);
     if (inflight) {

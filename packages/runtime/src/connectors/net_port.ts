@@ -1,5 +1,6 @@
 import {
   type AddressVector,
+  type Completion,
   type CompletionQueue,
   type DmaBuf,
   type Domain,
@@ -117,9 +118,13 @@ export class NetPort {
     return f;
   }
 
-  /** Registers a user buffer's export for RMA by peers (remote read and write) and as a local source or target. */
+  /**
+   * Registers a user buffer's export as a local source or target, and for
+   * RMA by peers only inside the windows each call opens on it
+   * (CallWindows): between calls its key reaches nothing.
+   */
   register(dmabuf: DmaBuf): MemoryRegion {
-    const mr = this.domain.registerDmaBuf(dmabuf, { access: ['read', 'write', 'remoteRead', 'remoteWrite'] });
+    const mr = this.domain.registerDmaBuf(dmabuf, { access: ['read', 'write', 'remoteRead', 'remoteWrite'], windowed: true });
     this.userMrs.add(mr);
     return mr;
   }
@@ -144,6 +149,9 @@ export class NetPort {
     }
   }
 
+  /** Signals from peers whose line is no line (a buggy or hostile peer): dropped, not applied to another line's mirror. */
+  droppedSignals = 0;
+
   /** Drains completions: signals update the mirrors, finished posts are counted, failures throw. */
   progress(): void {
     for (;;) {
@@ -154,20 +162,51 @@ export class NetPort {
         if ((e as TransportError).code !== 'EAVAIL') throw e;
         const err = this.cq.readErr()!;
         this.completed(err.context);
-        throw new CollectiveError(err.code, `a ${err.op} to or from rank ${String(Number(err.context) & PEER_MASK)} failed: ${err.message}`);
+        // A round queues completions before incoming work: a peer's abort
+        // that arrived before this failure may sit behind it. Applied first,
+        // its reason is the communicator's, not this consequence of it.
+        this.drainOk();
+        const peer = Number(err.context) & PEER_MASK;
+        const hint = err.code === 'EACCES' && !err.message.startsWith('local ')
+          ? ` (a peer refuses access to its buffers outside the call it is in: rank ${peer} may have left or failed this call, or deregistered, freed or revoked the buffer)`
+          : '';
+        throw new CollectiveError(err.code, `a ${err.op} to or from rank ${peer} failed: ${err.message}${hint}`);
       }
       if (got.length === 0) return;
-      for (const c of got) {
-        if (c.op === 'remote-write') {
-          const q = c.source === undefined ? undefined : this.rankOf[c.source];
-          if (q !== undefined && c.data !== undefined) {
-            const line = c.data >>> VALUE_BITS;
-            this.mirrors[q * Line.COUNT + line] = c.data & MASK;
-            if (line === Line.ABORT) this.onAbort?.(q);
+      this.take(got);
+    }
+  }
+
+  /** The successful completions queued now, stopping at the next failure (left for the next progress()). */
+  private drainOk(): void {
+    for (;;) {
+      let got;
+      try {
+        got = this.cq.read(256);
+      } catch {
+        return;
+      }
+      if (got.length === 0) return;
+      this.take(got);
+    }
+  }
+
+  private take(got: readonly Completion[]): void {
+    for (const c of got) {
+      if (c.op === 'remote-write') {
+        const q = c.source === undefined ? undefined : this.rankOf[c.source];
+        if (q !== undefined && c.data !== undefined) {
+          const line = c.data >>> VALUE_BITS;
+          // Five bits carry the line and there are Line.COUNT lines: a larger one would land on the next peer's.
+          if (line >= Line.COUNT) {
+            this.droppedSignals++;
+            continue;
           }
-        } else {
-          this.completed(c.context);
+          this.mirrors[q * Line.COUNT + line] = c.data & MASK;
+          if (line === Line.ABORT) this.onAbort?.(q);
         }
+      } else {
+        this.completed(c.context);
       }
     }
   }

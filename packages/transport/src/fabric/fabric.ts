@@ -16,6 +16,12 @@ export interface RegisterOptions {
   length?: number;
   /** FI_MR_ENDPOINT: the region must be closed before this endpoint */
   endpoint?: Endpoint;
+  /**
+   * Peers reach only the byte ranges the owner opens with
+   * mr.setRemoteWindow(), and nothing after mr.closeRemoteWindows(); the
+   * windows are closed at registration. Default false: the whole region.
+   */
+  windowed?: boolean;
 }
 
 /** fi_fabric: a provider chosen from getInfo. */
@@ -89,7 +95,9 @@ export class Domain {
     if (!Number.isSafeInteger(length) || length < 0) fail('EINVAL', `options.length must be a non-negative integer (got ${length})`);
     if (offset + length > dmabuf.size) fail('EINVAL', `region [${offset}, ${offset + length}) exceeds the ${dmabuf.size}-byte dma-buf`);
     if (options.endpoint && !this.endpoints.has(options.endpoint)) fail('EINVAL', 'options.endpoint must be an open endpoint of this domain');
-    const mr = new MemoryRegion(this.impl.registerDmaBuf(dmabuf, offset, length, access), (m) => this.mrs.delete(m));
+    const windowed = options.windowed ?? false;
+    if (typeof windowed !== 'boolean') fail('EINVAL', `options.windowed must be a boolean (got ${String(windowed)})`);
+    const mr = new MemoryRegion(this.impl.registerDmaBuf(dmabuf, offset, length, access, windowed), (m) => this.mrs.delete(m));
     this.mrs.add(mr);
     options.endpoint?.boundMrs.add(mr);
     return mr;

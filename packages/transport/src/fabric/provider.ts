@@ -45,6 +45,13 @@ export interface EndpointAddress {
 export interface MrImpl {
   readonly key: number;
   readonly length: number;
+  /** MrAccess bits */
+  readonly access: number;
+  /** peers reach only the windows its owner opens */
+  readonly windowed: boolean;
+  /** `need`: MrAccess.remoteRead or remoteWrite; arguments checked by the caller */
+  setRemoteWindow(need: number, offset: number, length: number): void;
+  closeRemoteWindows(): void;
   close(): void;
 }
 
@@ -134,7 +141,7 @@ export interface DomainImpl {
   readonly pool: Pool;
   readonly token: number;
   openEndpoint(): EndpointImpl;
-  registerDmaBuf(dmabuf: DmaBuf, offset: number, length: number, access: number): MrImpl;
+  registerDmaBuf(dmabuf: DmaBuf, offset: number, length: number, access: number, windowed: boolean): MrImpl;
 }
 
 /**

@@ -1,6 +1,8 @@
 import { fail, TransportError } from '../../errors.js';
 import { EndpointField, ExportField, ExportState, MrField, MrState } from '../../control_layout.js';
 import { drainInflight, enterInflight, leaveInflight } from '../../inflight_guard.js';
+import { keyMatches, keySlot } from '../../mr_key.js';
+import { windowAllows } from '../../mr_window.js';
 import { allocatePagesLocked, scrubAndFreePagesLocked } from '../../page_allocator.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
@@ -80,9 +82,8 @@ export class ShmEndpoint implements EndpointImpl {
   /** Finds the target MR for `key` at `remote`, or the error the initiator's CQ gets. */
   private resolveRemote(req: RmaRequest, need: number): ResolvedMr | TransportError {
     const { mrs, endpoints } = tables(this.pool);
-    const slot = req.key % mrs.capacity;
-    const gen = Math.floor(req.key / mrs.capacity);
-    if (!Number.isSafeInteger(req.key) || req.key < 0 || mrs.get(slot, MrField.GEN) !== gen || mrs.get(slot, MrField.STATE) === MrState.FREE ||
+    const slot = keySlot(req.key, mrs.capacity);
+    if (!keyMatches(mrs, slot, req.key) || mrs.get(slot, MrField.STATE) === MrState.FREE ||
         mrs.get(slot, MrField.DOMAIN) !== endpoints.get(req.remote.slot, EndpointField.DOMAIN)) {
       return new TransportError('EACCES', `key ${req.key} is not registered at the remote endpoint`);
     }
@@ -94,6 +95,10 @@ export class ShmEndpoint implements EndpointImpl {
     if (!(req.remoteOffset >= 0 && req.remoteOffset + req.length <= length)) {
       return new TransportError('EACCES', `remote range [${req.remoteOffset}, ${req.remoteOffset + req.length}) is outside the ${length}-byte region (key ${req.key})`);
     }
+    if (windowAllows(mrs, slot, need, req.remoteOffset, req.length) < 0) {
+      const which = need === MrAccess.remoteWrite ? 'remoteWrite' : 'remoteRead';
+      return new TransportError('EACCES', `remote range [${req.remoteOffset}, ${req.remoteOffset + req.length}) is outside what the region's owner opens to peers for ${which} (key ${req.key}: a windowed region, its ${which} window closed or elsewhere)`);
+    }
     return { slot, start: mrs.get(slot, MrField.OFFSET) + req.remoteOffset };
   }
 
@@ -101,7 +106,7 @@ export class ShmEndpoint implements EndpointImpl {
     const { mrs } = tables(this.pool);
     const mr = req.local as ShmMemoryRegion;
     const state = mrs.get(mr.slot, MrField.STATE);
-    if (state !== MrState.LIVE || mrs.get(mr.slot, MrField.GEN) * mrs.capacity + mr.slot !== mr.key) {
+    if (state !== MrState.LIVE || !keyMatches(mrs, mr.slot, mr.key)) {
       return new TransportError('ECANCELED', 'local memory region was closed');
     }
     if ((mrs.get(mr.slot, MrField.ACCESS) & need) !== need) {

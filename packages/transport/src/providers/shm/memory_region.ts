@@ -3,6 +3,8 @@ import type { Attachment, Mapping } from '../../attachment.js';
 import { MrField, MrState } from '../../control_layout.js';
 import type { DmaBuf } from '../../dmabuf.js';
 import { drainInflight } from '../../inflight_guard.js';
+import { drawTag, makeKey, storedTag, storeTag } from '../../mr_key.js';
+import { closeWindows, initWindows, setWindow } from '../../mr_window.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import type { MrImpl } from '../../fabric/provider.js';
@@ -20,11 +22,13 @@ export class ShmMemoryRegion implements MrImpl {
     readonly slot: number,
     readonly key: number,
     readonly length: number,
+    readonly access: number,
+    readonly windowed: boolean,
     private readonly attachment: Attachment,
     private readonly mapping: Mapping,
   ) {}
 
-  static register(pool: Pool, domainToken: number, dmabuf: DmaBuf, offset: number, length: number, access: number): ShmMemoryRegion {
+  static register(pool: Pool, domainToken: number, dmabuf: DmaBuf, offset: number, length: number, access: number, windowed: boolean): ShmMemoryRegion {
     const { mrs } = tables(pool);
     // The pin keeps the exporter from moving the pages for the MR's life.
     const attachment = dmabuf.attach({ dynamic: true, invalidateMappings: () => {} });
@@ -42,14 +46,23 @@ export class ShmMemoryRegion implements MrImpl {
     const segment = mapping.segments[0]!;
     const start = segment.offset + (offset - mapping.offset);
     const rec = pool.locked(() => {
-      const r = mrs.claimLocked(MrState.LIVE, (s) => s !== MrState.LIVE);
+      // The record's last tag, read before the claim clears it: the new key must differ from the old one.
+      let previous = 0;
+      const r = mrs.claimLocked(MrState.LIVE, (s, slot) => {
+        if (s === MrState.LIVE) return false;
+        previous = storedTag(mrs, slot);
+        return true;
+      });
       if (!r) return undefined;
+      const tag = drawTag(mrs.capacity, previous);
+      storeTag(mrs, r.slot, tag);
       mrs.set(r.slot, MrField.OFFSET, start);
       mrs.set(r.slot, MrField.LENGTH, length);
       mrs.set(r.slot, MrField.ACCESS, access);
       mrs.set(r.slot, MrField.EXPORT, dmabuf.handle.slot);
       mrs.set(r.slot, MrField.DOMAIN, domainToken);
-      return r;
+      initWindows(mrs, r.slot, windowed);
+      return { slot: r.slot, key: makeKey(tag, mrs.capacity, r.slot) };
     });
     if (!rec) {
       attachment.unmap(mapping);
@@ -57,12 +70,20 @@ export class ShmMemoryRegion implements MrImpl {
       attachment.detach();
       fail('ENOMEM', `all ${mrs.capacity} memory-region records are in use; close some MRs first`);
     }
-    return new ShmMemoryRegion(pool, rec.slot, rec.gen * mrs.capacity + rec.slot, length, attachment, mapping);
+    return new ShmMemoryRegion(pool, rec.slot, rec.key, length, access, windowed, attachment, mapping);
   }
 
   /** Pool byte offset of the region's first byte. */
   get offset(): number {
     return tables(this.pool).mrs.get(this.slot, MrField.OFFSET);
+  }
+
+  setRemoteWindow(need: number, offset: number, length: number): void {
+    setWindow(tables(this.pool).mrs, this.slot, need, offset, length);
+  }
+
+  closeRemoteWindows(): void {
+    closeWindows(tables(this.pool).mrs, this.slot);
   }
 
   close(): void {

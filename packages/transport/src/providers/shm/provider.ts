@@ -15,8 +15,8 @@ class ShmDomain implements DomainImpl {
     return ShmEndpoint.open(this.pool, this.token);
   }
 
-  registerDmaBuf(dmabuf: DmaBuf, offset: number, length: number, access: number): MrImpl {
-    return ShmMemoryRegion.register(this.pool, this.token, dmabuf, offset, length, access);
+  registerDmaBuf(dmabuf: DmaBuf, offset: number, length: number, access: number, windowed: boolean): MrImpl {
+    return ShmMemoryRegion.register(this.pool, this.token, dmabuf, offset, length, access, windowed);
   }
 }
 

@@ -1,10 +1,12 @@
 /**
  * COLLECTIVE_DEBUG=INFO (or TRACE) makes the socket listener say where it listens and
- * which connections it made or lost, in the runtime's line format.
+ * which connections it made or lost, and endpoints which peers' operations
+ * they refused and why (peers are told only that they were refused), in
+ * the runtime's line format.
  */
 const level = (process.env.COLLECTIVE_DEBUG ?? '').toUpperCase();
 export const debugOn = level === 'INFO' || level === 'TRACE';
 
-export function debugLine(text: string): void {
-  if (debugOn) process.stderr.write(`${process.pid} [listener] COLLECTIVE INFO socket: ${text}\n`);
+export function debugLine(text: string, who = 'listener'): void {
+  if (debugOn) process.stderr.write(`${process.pid} [${who}] COLLECTIVE INFO socket: ${text}\n`);
 }

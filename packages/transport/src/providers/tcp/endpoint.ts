@@ -1,6 +1,7 @@
 import { EndpointField, MrField, MrState } from '../../control_layout.js';
 import { fail, TransportError } from '../../errors.js';
 import { MrAccess } from '../../fabric/access.js';
+import { keyMatches } from '../../mr_key.js';
 import type { EndpointAddress, EndpointImpl, Incoming, RmaRequest, TxCompletion } from '../../fabric/provider.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
@@ -8,8 +9,9 @@ import { ShmMemoryRegion } from '../shm/memory_region.js';
 import { MAX_TAGGED, RecState, TCP_CLOSING, TCP_ENDPOINT } from './layout.js';
 import { ListenerLink } from './listener_link.js';
 import { resolveLocal, resolveTarget } from './mr_check.js';
-import { Pair, type PairOwner, type Sink } from './pair.js';
-import { describePeer, type OpRecord, Reason, reasonError } from './reasons.js';
+import { Pair, type PairOwner, type RegionRef, type Sink } from './pair.js';
+import { debugLine, debugOn } from './debug_log.js';
+import { describePeer, type OpRecord, Reason, REFUSALS_MAX, reasonError, refusalText } from './reasons.js';
 import { emptyHeader, FLAG_DATA, FLAG_PROMPT, type Header, Op, type Reach } from './wire.js';
 
 /** A record being filled: not yet visible to the listener as an endpoint. */
@@ -60,7 +62,8 @@ const covered = (id: number, ack: number): boolean => (ack - id) >>> 0 < 0x80000
  * them (acknowledgements ride on the target's next message, or go alone
  * when the target has nothing to say); a read completes when its bytes
  * have landed. The target checks every key, range and access against its
- * own tables, and a refused operation completes with the target's reason.
+ * own tables; a refused operation completes with EACCES at its initiator,
+ * which is told that it was refused and not why (the target logs why).
  */
 export class TcpEndpoint implements EndpointImpl, PairOwner {
   readonly address: EndpointAddress;
@@ -151,7 +154,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     const mr = req.local;
     if (!(mr instanceof ShmMemoryRegion) || mr.pool !== this.pool) fail('EINVAL', 'op.mr must be a memory region registered in this process');
     const { mrs } = tables(this.pool);
-    if (mrs.get(mr.slot, MrField.STATE) !== MrState.LIVE || mrs.get(mr.slot, MrField.GEN) * mrs.capacity + mr.slot !== mr.key) {
+    if (mrs.get(mr.slot, MrField.STATE) !== MrState.LIVE || !keyMatches(mrs, mr.slot, mr.key)) {
       return new TransportError('ECANCELED', 'local memory region was closed');
     }
     if ((mrs.get(mr.slot, MrField.ACCESS) & need) !== need) {
@@ -238,7 +241,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     if (kind === Op.WRITE) {
       const op = this.track(p, token, 'write', req.key, req.remoteOffset, req.length);
       const flags = (req.data !== undefined ? FLAG_DATA : 0) | (req.awaited ? FLAG_PROMPT : 0);
-      p.send(this.header(Op.WRITE, flags, req.key, req.remoteOffset, req.length, (req.data ?? 0) >>> 0, 0, op.opId, 0, req.length), { key: mr.key, slot: local.slot, at: local.start, local: true });
+      p.send(this.header(Op.WRITE, flags, req.key, req.remoteOffset, req.length, (req.data ?? 0) >>> 0, 0, op.opId, 0, req.length), { key: mr.key, slot: local.slot, at: local.start, local: true, win: 0 });
     } else {
       const op = this.track(p, token, 'read', req.key, req.remoteOffset, req.length, { key: mr.key, slot: local.slot, start: local.start });
       p.send(this.header(Op.READ_REQUEST, 0, req.key, req.remoteOffset, 0, 0, 0, op.opId, 0, req.length));
@@ -332,7 +335,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
         if ('reason' in hit) {
           sink.reason = hit.reason;
           sink.arg = hit.arg;
-        } else sink.region = { key: h.key, slot: hit.slot, at: hit.start, local: false };
+        } else sink.region = { key: h.key, slot: hit.slot, at: hit.start, local: false, win: hit.win };
         return sink;
       }
       case Op.READ_RESPONSE: {
@@ -341,7 +344,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
           p.die(Reason.PROTOCOL, `a read response for unknown operation ${h.opId}`);
           return sink;
         }
-        sink.region = { key: op.into!.key, slot: op.into!.slot, at: op.into!.start, local: true };
+        sink.region = { key: op.into!.key, slot: op.into!.slot, at: op.into!.start, local: true, win: 0 };
         return sink;
       }
       case Op.SEND:
@@ -365,7 +368,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
           this.countRemote(EndpointField.REMOTE_WRITES);
           if (h.flags & FLAG_DATA) this.deliver({ kind: 'remote-write', source: p.peerSlot, sourceProcess: p.peerProcess, tag: 0, payload: NO_BYTES, length: h.length, data: h.data });
           p.applyDone(h.opId, (h.flags & FLAG_PROMPT) !== 0);
-        } else this.nack(p, h.opId, sink.reason, sink.arg);
+        } else this.refusePeer(p, h.opId, sink.reason, sink.arg, 'write', h.key, h.offset, h.length);
         return;
       case Op.SEND:
         this.deliver({ kind: 'tagged', source: p.peerSlot, sourceProcess: p.peerProcess, tag: h.tag, payload: sink.bytes!, length: h.length, data: 0 });
@@ -375,11 +378,11 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
       case Op.READ_REQUEST: {
         const hit = resolveTarget(this.pool, h.key, this.domain, h.offset, h.total, MrAccess.remoteRead);
         if ('reason' in hit) {
-          this.nack(p, h.opId, hit.reason, hit.arg);
+          this.refusePeer(p, h.opId, hit.reason, hit.arg, 'read', h.key, h.offset, h.total);
           return;
         }
         this.countRemote(EndpointField.REMOTE_READS);
-        p.send(this.header(Op.READ_RESPONSE, 0, 0, 0, h.total, 0, 0, h.opId, 0, h.total), { key: h.key, slot: hit.slot, at: hit.start, local: false });
+        p.send(this.header(Op.READ_RESPONSE, 0, 0, 0, h.total, 0, 0, h.opId, 0, h.total), { key: h.key, slot: hit.slot, at: hit.start, local: false, win: hit.win });
         p.pumpOut();
         return;
       }
@@ -392,14 +395,27 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
         return;
       }
       case Op.ACK:
-        if (h.status !== Reason.OK) this.refused(p, h.opId, h.status as Reason, h.total);
+        if (h.status === Reason.REFUSED) this.refused(p, h.opId, Reason.REFUSED, 0);
+        else if (h.status !== Reason.OK) p.die(Reason.PROTOCOL, `an acknowledgement with status ${h.status}`);
         return;
     }
   }
 
-  private nack(p: Pair, opId: number, reason: Reason, arg: number): void {
-    p.send(this.header(Op.ACK, 0, 0, 0, 0, 0, 0, opId, reason, arg));
-    p.pumpOut();
+  /**
+   * Answers the peer's operation `opId` with REFUSED and nothing else: no
+   * reason, no region length (a key and size oracle otherwise). Why goes to
+   * this process's log. A peer refused REFUSALS_MAX times on this
+   * connection is cut off. `pump` is false inside the send loop (a message
+   * dropped there), which sends the answer itself.
+   */
+  private refusePeer(p: Pair, opId: number, reason: Reason, arg: number, op: 'write' | 'read', key: number, offset: number, length: number, pump = true): void {
+    if (debugOn) debugLine(`refused the ${op} of ${length} bytes at offset ${offset} of key ${key} from ${p.label}: ${refusalText(reason, arg)}`, `endpoint ${this.slot}`);
+    p.send(this.header(Op.ACK, 0, 0, 0, 0, 0, 0, opId, Reason.REFUSED, 0));
+    if (pump) p.pumpOut();
+    if (++p.refusals >= REFUSALS_MAX) {
+      if (debugOn) debugLine(`closed the connection to ${p.label}: ${REFUSALS_MAX} of its operations were refused`, `endpoint ${this.slot}`);
+      p.die(Reason.TOO_MANY_REFUSED, '');
+    }
   }
 
   /** The target refused operation `opId`. */
@@ -422,8 +438,14 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     if (n > 0) q.splice(0, n);
   }
 
-  dropped(p: Pair, opId: number, reason: Reason): void {
-    this.refused(p, opId, reason, 0);
+  dropped(p: Pair, opId: number, reason: Reason, region: RegionRef, length: number): void {
+    if (region.local) {
+      this.refused(p, opId, reason, 0);
+      return;
+    }
+    // The answer to the peer's read: its region went away before a byte of it left.
+    const offset = region.at - tables(this.pool).mrs.get(region.slot, MrField.OFFSET);
+    this.refusePeer(p, opId, reason, 0, 'read', region.key, offset, length, false);
   }
 
   died(p: Pair): void {

@@ -26,6 +26,8 @@ export interface RegionRef {
   at: number;
   /** the initiator's own region (its errors are LOCAL_*) */
   local: boolean;
+  /** a peer's access: the region's windows as the target checked them (mr_window.ts) */
+  win: number;
 }
 
 /** Where an incoming message's payload goes. */
@@ -59,8 +61,11 @@ export interface PairOwner {
   end(pair: Pair, h: Header, sink: Sink): void;
   /** the peer acknowledged every operation of this pair up to `opId` */
   acked(pair: Pair, opId: number): void;
-  /** an operation of this pair whose source region went away before it could leave */
-  dropped(pair: Pair, opId: number, reason: Reason): void;
+  /**
+   * A message whose payload region went away before it could leave: this
+   * side's own write (`region.local`), or its answer to the peer's read.
+   */
+  dropped(pair: Pair, opId: number, reason: Reason, region: RegionRef, length: number): void;
   /** the socket is lost: fail what is in flight */
   died(pair: Pair): void;
 }
@@ -86,6 +91,8 @@ export class Pair {
   deadDetail = '';
   deadArgs: [number, number] = [0, 0];
   unix = false;
+  /** the peer's operations this side refused (the endpoint closes the pair at REFUSALS_MAX) */
+  refusals = 0;
 
   private readonly out: Out[] = [];
   private outHead = 0;
@@ -224,16 +231,16 @@ export class Pair {
     const guard = inflightWord(this.owner.pool, r.slot);
     enterInflight(this.ctl, guard);
     try {
-      const bad = regionUsable(this.owner.pool, r.key, r.slot, r.local);
+      const bad = regionUsable(this.owner.pool, r.key, r.slot, r.local, r.win);
       if (bad !== Reason.OK) {
         if (f.sent === 0) {
           // Nothing of it left yet: the stream stays whole without it.
           this.out.splice(this.outHead, 1);
-          this.owner.dropped(this, f.opId, bad);
+          this.owner.dropped(this, f.opId, bad, r, f.length);
           return -1;
         }
         // Half a message cannot be taken back: the connection ends (fail-stop).
-        throw new SocketClosed(bad === Reason.LOCAL_REVOKED || bad === Reason.REVOKED ? 'a region being sent was revoked' : 'a region being sent was closed');
+        throw new SocketClosed(bad === Reason.LOCAL_REVOKED || bad === Reason.REVOKED ? 'a region being sent was revoked' : bad === Reason.WINDOW ? "the window of a region being sent changed" : 'a region being sent was closed');
       }
       return writeSome(this.fd, this.parts(f, this.u8.subarray(r.at, r.at + f.length)));
     } finally {
@@ -279,7 +286,7 @@ export class Pair {
     const guard = inflightWord(this.owner.pool, r.slot);
     enterInflight(this.ctl, guard);
     try {
-      sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local);
+      sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local, r.win);
       if (sink.reason !== Reason.OK) return 0; // the rest is read into the buffer and dropped
       const n = readSome(this.fd, this.u8, r.at, left);
       r.at += n;
@@ -328,7 +335,7 @@ export class Pair {
       const guard = inflightWord(this.owner.pool, r.slot);
       enterInflight(this.ctl, guard);
       try {
-        sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local);
+        sink.reason = regionUsable(this.owner.pool, r.key, r.slot, r.local, r.win);
         if (sink.reason === Reason.OK) this.u8.set(this.rx.subarray(from, from + k), r.at);
       } finally {
         leaveInflight(this.ctl, guard);

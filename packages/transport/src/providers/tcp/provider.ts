@@ -20,8 +20,8 @@ class TcpDomain implements DomainImpl {
    * in the pool's MR table. The target checks remote keys against that
    * table and reads straight into (or sends straight from) the mapping.
    */
-  registerDmaBuf(dmabuf: DmaBuf, offset: number, length: number, access: number): MrImpl {
-    return ShmMemoryRegion.register(this.pool, this.token, dmabuf, offset, length, access);
+  registerDmaBuf(dmabuf: DmaBuf, offset: number, length: number, access: number, windowed: boolean): MrImpl {
+    return ShmMemoryRegion.register(this.pool, this.token, dmabuf, offset, length, access, windowed);
   }
 }
 

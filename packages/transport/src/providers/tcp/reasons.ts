@@ -5,16 +5,24 @@ import { MrAccess } from '../../fabric/access.js';
  * Why an operation failed, as a small number that fits a completion-ring
  * entry and a wire acknowledgement. The message is composed where the
  * completion is read, from the reason, its arguments and what the
- * endpoint remembers of the operation; the texts match shm's.
+ * endpoint remembers of the operation.
+ *
+ * A target never tells a peer why it refused an operation: the wire says
+ * REFUSED and nothing else, so a peer guessing keys learns neither which
+ * keys exist nor how long their regions are. The target-side reasons
+ * (NOT_REGISTERED to REVOKED, WINDOW) stay in the target, for its log.
  */
 export const enum Reason {
   OK = 0,
+  /** target side only: the key names no region of the target endpoint's domain */
   NOT_REGISTERED = 1,
-  /** arg0: the access bit that was missing */
+  /** target side only; arg: the access bit that was missing */
   NO_ACCESS = 2,
-  /** arg0: the region's length */
+  /** target side only; arg: the region's length */
   RANGE = 3,
+  /** target side only */
   CLOSED = 4,
+  /** target side only */
   REVOKED = 5,
   ENDPOINT_GONE = 6,
   LOCAL_CLOSED = 7,
@@ -30,9 +38,24 @@ export const enum Reason {
   PROTOCOL = 13,
   /** the initiator's endpoint cancelled its operations (closing) */
   CANCELED = 14,
+  /** the only refusal on the wire: the target would not apply the operation, and does not say why */
+  REFUSED = 15,
+  /** target side only; arg: the access bit whose window the range is outside */
+  WINDOW = 16,
+  /** this endpoint closed the connection: the peer had REFUSALS_MAX operations refused */
+  TOO_MANY_REFUSED = 17,
   /** the peer's listener and this process do not share the job secret; detail: what the dialer saw */
-  NOT_AUTHENTICATED = 16,
+  NOT_AUTHENTICATED = 18,
 }
+
+/**
+ * Refused operations a target takes from one connection before it closes
+ * it. Counted per connection (a peer that reconnects is a new endpoint
+ * pair, and connections are never reopened), so a peer guessing keys gets
+ * this many tries against the 2^41 tags of a region (mr_key.ts). The
+ * runtime's own traffic is never refused while its calls succeed.
+ */
+export const REFUSALS_MAX = 64;
 
 /** What the endpoint remembers of an operation to name it in an error. */
 export interface OpRecord {
@@ -52,20 +75,38 @@ export function describePeer(host: string, port: number, process: string): strin
 
 const accessName = (bit: number): string => (bit === MrAccess.remoteWrite ? 'remoteWrite' : 'remoteRead');
 
+/** The target's own account of a refusal, for its log (never sent). */
+export function refusalText(reason: Reason, arg: number): string {
+  switch (reason) {
+    case Reason.NOT_REGISTERED:
+      return "the key is not registered in this endpoint's domain";
+    case Reason.NO_ACCESS:
+      return `the region lacks ${accessName(arg)} access`;
+    case Reason.RANGE:
+      return `the range is outside the ${arg}-byte region`;
+    case Reason.CLOSED:
+      return 'the region was closed';
+    case Reason.REVOKED:
+      return 'the dma-buf behind the region was revoked';
+    case Reason.WINDOW:
+      return `the range is outside the region's open ${accessName(arg)} window`;
+    default:
+      return `reason ${reason as number}`;
+  }
+}
+
 export function reasonError(reason: Reason, arg0: number, arg1: number, detail: string, op: OpRecord): TransportError {
   const e = (code: ErrorCode, message: string) => new TransportError(code, message);
   const { key, peer } = op;
   switch (reason) {
-    case Reason.NOT_REGISTERED:
-      return e('EACCES', `key ${key} is not registered at the remote endpoint (${peer})`);
-    case Reason.NO_ACCESS:
-      return e('EACCES', `remote memory region (key ${key}) lacks ${accessName(arg0)} access (${peer})`);
-    case Reason.RANGE:
-      return e('EACCES', `remote range [${op.remoteOffset}, ${op.remoteOffset + op.length}) is outside the ${arg0}-byte region (key ${key}) at ${peer}`);
-    case Reason.CLOSED:
-      return e('ECANCELED', `remote memory region (key ${key}) was closed (${peer})`);
-    case Reason.REVOKED:
-      return e('EIO', `the dma-buf behind the remote memory region (key ${key}) was revoked (${peer})`);
+    case Reason.REFUSED:
+      return e(
+        'EACCES',
+        `the ${op.op} of ${op.length} bytes at offset ${op.remoteOffset} of remote key ${key} was refused by ${peer}: ` +
+          'the key may be unknown there or stale (its region closed, revoked or registered again), the region may lack that access, ' +
+          'or the bytes may lie outside the region or outside what its owner currently opens to peers. ' +
+          `The target logs which (COLLECTIVE_DEBUG=INFO), and closes a connection after ${REFUSALS_MAX} refusals`,
+      );
     case Reason.ENDPOINT_GONE:
       return e('ENOTCONN', `remote endpoint ${op.remoteSlot}/${op.remoteGen} at ${peer} is closed or unknown`);
     case Reason.LOCAL_CLOSED:
@@ -86,6 +127,8 @@ export function reasonError(reason: Reason, arg0: number, arg1: number, detail: 
       return e('EACCES', `${peer} refused this process, or could not prove it belongs to this job (${detail}): the two processes do not hold the same job secret; give every process of the job the same COLLECTIVE_JOB_SECRET (or COLLECTIVE_JOB_SECRET_FILE), or start them with collective-run or World.join`);
     case Reason.PROTOCOL:
       return e('EIO', `${peer} sent a malformed message (${detail}); the connection was closed`);
+    case Reason.TOO_MANY_REFUSED:
+      return e('ENOTCONN', `this endpoint closed its connection to ${peer}: ${REFUSALS_MAX} of the peer's operations were refused here (a peer guessing keys is cut off)`);
     default:
       return e('EIO', `the ${op.op} to ${peer} failed (reason ${reason as number})`);
   }

@@ -8,7 +8,8 @@
 
 export const HEADER_BYTES = 64;
 export const MAGIC = 0x50544c43; // "CLTP"
-export const VERSION = 2;
+/** 3: a refusal's acknowledgement says REFUSED and nothing else */
+export const VERSION = 3;
 
 export const enum Op {
   /** an RMA write of `length` bytes at `offset` of the region `key` */
@@ -19,7 +20,7 @@ export const enum Op {
   READ_RESPONSE = 3,
   /** a tagged message */
   SEND = 4,
-  /** the target's verdict on the operation `opId` (status not OK), or only the cumulative acknowledgement every header carries */
+  /** the target's refusal of the operation `opId` (status REFUSED, nothing else), or only the cumulative acknowledgement every header carries */
   ACK = 5,
 }
 
