@@ -1,7 +1,7 @@
 import { fail } from '../../errors.js';
 import type { Attachment, Mapping } from '../../attachment.js';
 import { MrField, MrState } from '../../control_layout.js';
-import type { DmaBuf } from '../../dmabuf.js';
+import { DmaBuf } from '../../dmabuf.js';
 import { drainInflight } from '../../inflight_guard.js';
 import { drawTag, makeKey, storedTag, storeTag } from '../../mr_key.js';
 import { closeWindows, initWindows, setWindow } from '../../mr_window.js';
@@ -26,12 +26,25 @@ export class ShmMemoryRegion implements MrImpl {
     readonly windowed: boolean,
     private readonly attachment: Attachment,
     private readonly mapping: Mapping,
+    /** the region's own reference to the export (fi_mr_regattr takes one on the dma-buf) */
+    private readonly ref: DmaBuf,
   ) {}
 
   static register(pool: Pool, domainToken: number, dmabuf: DmaBuf, offset: number, length: number, access: number, windowed: boolean): ShmMemoryRegion {
     const { mrs } = tables(pool);
+    // The region holds its own reference, as an RDMA MR holds the dma-buf
+    // file: the caller may release its reference (which detaches the
+    // caller's attachments) and the owner may free the buffer, but the pages
+    // stay the region's until it closes, never the next owner's.
+    const ref = DmaBuf.import(pool, dmabuf.handle);
+    let attachment: Attachment;
+    try {
+      attachment = ref.attach({ dynamic: true, invalidateMappings: () => {} });
+    } catch (e) {
+      ref.release();
+      throw e;
+    }
     // The pin keeps the exporter from moving the pages for the MR's life.
-    const attachment = dmabuf.attach({ dynamic: true, invalidateMappings: () => {} });
     let mapping: Mapping;
     try {
       attachment.pin();
@@ -41,6 +54,7 @@ export class ShmMemoryRegion implements MrImpl {
     } catch (e) {
       if (attachment.pinned) attachment.unpin();
       attachment.detach();
+      ref.release();
       throw e;
     }
     const segment = mapping.segments[0]!;
@@ -68,9 +82,10 @@ export class ShmMemoryRegion implements MrImpl {
       attachment.unmap(mapping);
       attachment.unpin();
       attachment.detach();
+      ref.release();
       fail('ENOMEM', `all ${mrs.capacity} memory-region records are in use; close some MRs first`);
     }
-    return new ShmMemoryRegion(pool, rec.slot, rec.key, length, access, windowed, attachment, mapping);
+    return new ShmMemoryRegion(pool, rec.slot, rec.key, length, access, windowed, attachment, mapping, ref);
   }
 
   /** Pool byte offset of the region's first byte. */
@@ -93,8 +108,17 @@ export class ShmMemoryRegion implements MrImpl {
     // CLOSED keeps the key recognisable, so late RMA gets ECANCELED, not a silent miss.
     mrs.set(this.slot, MrField.STATE, MrState.CLOSED);
     drainInflight(this.pool.ctl, mrs.addr(this.slot, MrField.INFLIGHT));
-    this.attachment.unmap(this.mapping);
-    this.attachment.unpin();
-    this.attachment.detach();
+    // After a revoke the mapping is already gone: each step that has nothing left to undo is skipped, and the reference always goes.
+    try {
+      this.attachment.unmap(this.mapping);
+    } catch {
+      // revoked or invalidated: nothing mapped any more
+    }
+    try {
+      if (this.attachment.pinned) this.attachment.unpin();
+      this.attachment.detach();
+    } finally {
+      this.ref.release();
+    }
   }
 }
