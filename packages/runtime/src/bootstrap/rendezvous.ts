@@ -2,7 +2,7 @@ import { jobSecretFromEnv, jobSecretOfText, newJobSecretText } from '@collective
 import { type BootstrapOptions, type JobTopology, bootstrapJob } from './job_bootstrap.js';
 import { type LaunchEnv, type ResolveContext, resolveLaunchEnv } from './launch_env.js';
 import { openLaunchStore } from './launch_store.js';
-import { type Store, checkTimeout, delay, valueToString } from './store.js';
+import { type Store, StoreError, checkTimeout, delay, valueToString } from './store.js';
 import type { TCPStoreServer } from './tcp_store_server.js';
 
 export interface RendezvousOptions extends Omit<BootstrapOptions, 'rank' | 'worldSize' | 'localRank' | 'runId'> {
@@ -62,6 +62,11 @@ export async function rendezvous(options: RendezvousOptions = {}): Promise<Rende
     // The host lingers briefly so the others can still read why, or time out on their own.
     if (opened.server) await delay(Math.min(2_000, timeoutMs));
     await opened.close();
+    // A process given another secret never arrives: the store's refusals are the only trace of it here.
+    const refused = opened.server?.stats.refused ?? 0;
+    if (refused > 0 && e instanceof StoreError && e.code === 'ETIMEDOUT') {
+      throw new StoreError('ETIMEDOUT', `${e.message.replace(/^[A-Z]+: /, '')}; the store refused ${refused} connection(s) that did not prove this job's secret: do all processes have the same COLLECTIVE_JOB_SECRET?`, e.keys);
+    }
     throw e;
   }
   let closed = false;

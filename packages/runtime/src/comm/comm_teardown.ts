@@ -9,6 +9,7 @@ import type { CommState } from './comm_state.js';
  * reused) rather than risk a late write landing on someone else's memory.
  */
 export function teardownComm(s: CommState, undrained: boolean): void {
+  if (Atomics.load(s.words, Hdr.ABORTED) !== 0) s.port?.abandon();
   for (const c of s.connectors) c?.close();
   s.imports.close();
   for (const d of s.scratchImports) d.release();
