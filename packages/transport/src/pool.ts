@@ -2,7 +2,7 @@ import { fail } from './errors.js';
 import { PAGE_SIZE, RESERVED_BYTES, WASM_PAGE_SIZE } from './constants.js';
 import type { Worker } from 'node:worker_threads';
 import { withLock } from './shared_lock.js';
-import { isThreadDeadIn, markThreadDeadIn, SELF, watchWorkerIn } from './thread_liveness.js';
+import { isThreadDeadIn, markThreadDeadIn, SELF, watchNewWorkers, watchWorkerIn } from './thread_liveness.js';
 import { type Capacities, computeLayout, DEFAULT_CAPACITIES, Header, type Layout, MAGIC } from './control_layout.js';
 
 export interface PoolOptions {
@@ -54,6 +54,7 @@ export class Pool {
     };
     this.layout = computeLayout(this.ctl[Header.PAGE_COUNT]!, caps);
     this.id = this.ctl[Header.POOL_ID]!;
+    watchNewWorkers(this.ctl);
   }
 
   static create(options: PoolOptions = {}): Pool {

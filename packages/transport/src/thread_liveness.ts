@@ -36,3 +36,27 @@ export function watchWorkerIn(ctl: Int32Array, worker: Worker): void {
   const owner = worker.threadId + 1;
   worker.once('exit', () => markThreadDeadIn(ctl, owner));
 }
+
+/** Pools open in this thread (weakly: a dropped pool's memory is not kept alive by this). */
+const poolsHere = new Set<WeakRef<Int32Array>>();
+let listening = false;
+
+/**
+ * Watches every worker this thread starts from now on, for every pool open
+ * in this thread: a thread started with a pool's descriptor and then
+ * terminated (or crashed) while holding the pool lock, or inside a call,
+ * is known dead without the user calling pool.watch(). Node emits
+ * 'worker' on the starting thread's process object for each new Worker.
+ */
+export function watchNewWorkers(ctl: Int32Array): void {
+  poolsHere.add(new WeakRef(ctl));
+  if (listening) return;
+  listening = true;
+  process.on('worker', (worker: Worker) => {
+    for (const ref of poolsHere) {
+      const c = ref.deref();
+      if (c) watchWorkerIn(c, worker);
+      else poolsHere.delete(ref);
+    }
+  });
+}

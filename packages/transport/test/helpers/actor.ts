@@ -35,10 +35,14 @@ export class Actor {
     });
   }
 
-  /** A worker the pool watches: if it dies, whatever it held in the pool is recovered. */
-  static start(pool: Pool): Actor {
+  /**
+   * A worker the pool watches: if it dies, whatever it held in the pool is
+   * recovered. With `{ watch: false }` nobody calls pool.watch(): the pool
+   * must learn of the death on its own.
+   */
+  static start(pool: Pool, options: { watch?: boolean } = {}): Actor {
     const worker = new Worker(fixture, { workerData: { pool: pool.describe() } });
-    pool.watch(worker);
+    if (options.watch !== false) pool.watch(worker);
     return new Actor(worker);
   }
 
