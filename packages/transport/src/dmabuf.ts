@@ -1,4 +1,4 @@
-import { fail } from './errors.js';
+import { fail, type TransportError } from './errors.js';
 import { checkHandle, checkNotRevokedLocked, type DmaBufHandle } from './dmabuf_handle.js';
 import { BufferField, ExportField, ExportState, Header, MrField } from './control_layout.js';
 import { drainInflight } from './inflight_guard.js';
@@ -7,12 +7,15 @@ import { dropExportRefLocked, invalidateDynamicLocked } from './lifecycle.js';
 import { notifyMoved } from './move_notifier.js';
 import { tables } from './pool_tables.js';
 import type { Pool } from './pool.js';
-import { Reservation } from './reservation.js';
+import { Reservation, Usage } from './reservation.js';
 
 /**
  * One counted reference to an exported buffer. The exporter gets one from
  * Device.export, importers from DmaBuf.import(handle) in any worker.
  */
+/** How long revoke() waits for accesses in progress (a collective call's fence) by default. */
+const REVOKE_WAIT_MS = 60_000;
+
 export class DmaBuf {
   private released = false;
   /** attachments made through this reference: releasing it detaches them */
@@ -80,11 +83,14 @@ export class DmaBuf {
    * later map, attach, registration or collective on the buffer fails, and
    * the memory stays until the last importer unmaps.
    */
-  revoke(): void {
+  revoke(options: { timeoutMs?: number } = {}): void {
     this.checkHeld();
     if (!this.isExporter) fail('EPERM', 'only the exporter may revoke a dma-buf');
+    const timeoutMs = options.timeoutMs ?? REVOKE_WAIT_MS;
+    if (!(timeoutMs >= 0)) fail('EINVAL', `options.timeoutMs must be a non-negative number of milliseconds (got ${String(timeoutMs)})`);
     const { exports, buffers } = tables(this.pool);
     const buffer = this.bufferSlot;
+    this.waitForAccesses(buffer, timeoutMs);
     const revoked: number[] = [];
     const notified = this.pool.locked(() => {
       buffers.set(buffer, BufferField.REVOKED, 1);
@@ -102,6 +108,29 @@ export class DmaBuf {
       if (revoked.includes(mrs.get(m, MrField.EXPORT))) drainInflight(this.pool.ctl, mrs.addr(m, MrField.INFLIGHT));
     }
     notifyMoved(this.pool.id, notified);
+  }
+
+  /**
+   * Waits for the fences every access to the buffer publishes (dma-resv
+   * implicit sync: a collective publishes one for each call), failed or
+   * not. A stream's call on the buffer runs while the owner's thread is free
+   * to revoke, and its shm peers reach the memory through mappings nothing
+   * counts: without this wait they would go on reading and writing after
+   * revoke() returned. A fence still pending at the deadline fails the
+   * revoke with EBUSY and revokes nothing.
+   */
+  private waitForAccesses(buffer: number, timeoutMs: number): void {
+    const resv = new Reservation(this.pool, buffer, tables(this.pool).buffers.get(buffer, BufferField.GEN));
+    const end = performance.now() + timeoutMs;
+    while (!resv.test(Usage.BOOKKEEP)) {
+      const left = end - performance.now();
+      try {
+        resv.wait(Usage.BOOKKEEP, Math.max(0, left));
+      } catch (e) {
+        if ((e as TransportError).code !== 'ETIMEDOUT') continue; // an access that failed has ended too
+        fail('EBUSY', `revoke: an access to the buffer (a collective call, or a fence someone published) has not finished within ${timeoutMs} ms; wait for it, or pass a longer options.timeoutMs`);
+      }
+    }
   }
 
   /**

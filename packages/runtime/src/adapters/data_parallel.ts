@@ -19,6 +19,8 @@ export interface GradBucket {
 /** What a hook returns: the Work it started, and what to do once it has finished (unpack a compressed copy…). */
 export type HookResult = Work | { work: Work; finish(): void };
 
+const workOf = (r: HookResult): Work => ('finish' in r ? r.work : r);
+
 /**
  * torch DDP's comm hook: starts the reduction of one bucket on the stream.
  * It must leave the average of every rank's gradients in bucket.grads once
@@ -200,6 +202,10 @@ export class DataParallel {
         failure ??= e;
       }
     }
+    // A bucket that timed out is still being reduced into its gradients: the
+    // step stays as it is (the next finish() waits for it again), never
+    // reset under a running call that the next step would write over.
+    if (this.buckets.some((b) => b.launched !== undefined && !workOf(b.launched).test())) throw failure;
     this.resetStep();
     if (failure !== undefined) throw failure;
   }
@@ -214,10 +220,12 @@ export class DataParallel {
     try {
       for (const b of this.buckets) {
         const r = b.launched!;
-        await ('finish' in r ? r.work : r).promise();
+        await workOf(r).promise();
         if ('finish' in r) r.finish();
       }
     } finally {
+      // After a failure the other buckets' calls may still run: they end (failed or not) before the step resets.
+      for (const b of this.buckets) if (b.launched) await workOf(b.launched).promise().catch(() => {});
       this.resetStep();
     }
   }

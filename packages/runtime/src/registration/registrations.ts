@@ -43,12 +43,12 @@ export class Registration {
 
   /**
    * Why the buffer can no longer be used, or undefined while it is fine.
-   * Plain loads: only the owner frees or revokes its buffer, and the owner
-   * is the thread asking.
+   * Atomic loads: with streams the communicator runs on the stream thread
+   * while the owner's device thread frees and revokes.
    */
   badness(): string | undefined {
-    if (this.ctl[this.freedAt] !== 0) return 'was freed while registered; register a live buffer';
-    if (this.ctl[this.revokedAt] !== 0) return 'was revoked by its owner; collectives refuse revoked memory';
+    if (Atomics.load(this.ctl, this.freedAt) !== 0) return 'was freed while registered; register a live buffer';
+    if (Atomics.load(this.ctl, this.revokedAt) !== 0) return 'was revoked by its owner; collectives refuse revoked memory';
     return undefined;
   }
 
