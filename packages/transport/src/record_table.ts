@@ -38,12 +38,18 @@ export class RecordTable {
    * Claims a free slot (pool lock held): clears it, bumps its generation.
    * `reusable` widens "free" for tables that keep closed records readable;
    * it sees the slot before it is cleared (the slot it accepts is claimed).
+   * `keep`: a field left as it is (-1: none).
    */
-  claimLocked(state: number, reusable: (state: number, slot: number) => boolean = (s) => s === 0): { slot: number; gen: number } | undefined {
+  claimLocked(state: number, reusable: (state: number, slot: number) => boolean = (s) => s === 0, keep = -1): { slot: number; gen: number } | undefined {
     for (let slot = 0; slot < this.capacity; slot++) {
       if (reusable(this.get(slot, 0), slot)) {
         const gen = (this.get(slot, 1) + 1) & 0x3fffffff;
-        this.ctl.fill(0, this.addr(slot, 0), this.addr(slot, this.recordSize));
+        if (keep < 0) this.ctl.fill(0, this.addr(slot, 0), this.addr(slot, this.recordSize));
+        else {
+          // One word survives: a counter other threads change without the lock (an in-flight guard).
+          this.ctl.fill(0, this.addr(slot, 0), this.addr(slot, keep));
+          this.ctl.fill(0, this.addr(slot, keep + 1), this.addr(slot, this.recordSize));
+        }
         this.set(slot, 1, gen);
         this.set(slot, 0, state);
         return { slot, gen };

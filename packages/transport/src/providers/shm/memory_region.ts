@@ -62,11 +62,17 @@ export class ShmMemoryRegion implements MrImpl {
     const rec = pool.locked(() => {
       // The record's last tag, read before the claim clears it: the new key must differ from the old one.
       let previous = 0;
-      const r = mrs.claimLocked(MrState.LIVE, (s, slot) => {
-        if (s === MrState.LIVE) return false;
-        previous = storedTag(mrs, slot);
-        return true;
-      });
+      // The in-flight count is kept: a thread that entered the old region's guard just before this
+      // (and will find its key stale) leaves it after, and must not drive the new region's below 0.
+      const r = mrs.claimLocked(
+        MrState.LIVE,
+        (s, slot) => {
+          if (s === MrState.LIVE) return false;
+          previous = storedTag(mrs, slot);
+          return true;
+        },
+        MrField.INFLIGHT,
+      );
       if (!r) return undefined;
       const tag = drawTag(mrs.capacity, previous);
       storeTag(mrs, r.slot, tag);
