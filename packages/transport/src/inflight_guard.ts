@@ -12,10 +12,24 @@ export function leaveInflight(ctl: Int32Array, index: number): void {
   if (Atomics.sub(ctl, index, 1) === 1) Atomics.notify(ctl, index);
 }
 
-export function drainInflight(ctl: Int32Array, index: number): void {
+/**
+ * How long a drain waits. A guard is held for one system call (a socket
+ * read or write of at most a few MiB) or one copy inside the pool (a 2 GiB
+ * copy takes well under a second here), never across a wait: a count that
+ * does not fall for this long belongs to a thread that died inside its
+ * guard (terminated in the middle of a copy), which will not touch the
+ * memory again.
+ */
+export const INFLIGHT_DRAIN_MS = 10_000;
+
+/** Waits until no access is inside the guard; false if one still was at the deadline (its thread is dead, see above). */
+export function drainInflight(ctl: Int32Array, index: number, timeoutMs = INFLIGHT_DRAIN_MS): boolean {
+  const end = performance.now() + timeoutMs;
   for (;;) {
     const n = Atomics.load(ctl, index);
-    if (n === 0) return;
-    Atomics.wait(ctl, index, n, 10);
+    if (n === 0) return true;
+    const left = end - performance.now();
+    if (left <= 0) return false;
+    Atomics.wait(ctl, index, n, Math.min(10, left));
   }
 }
