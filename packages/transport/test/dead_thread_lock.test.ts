@@ -8,10 +8,13 @@ describe('a thread that dies holding the pool lock', () => {
     await Promise.all(actors.splice(0).map((a) => a.stop()));
   });
 
-  it('does not block the other threads: the lock is handed back when the pool learns of the death', async () => {
+  it.each([
+    ['the starter called pool.watch()', true],
+    ['nobody told the pool (it watches every worker started by a thread that has it open)', false],
+  ])('does not block the other threads: the lock is handed back when the pool learns of the death (%s)', async (_how, watch) => {
     const pool = Pool.create({ bytes: 1 << 20 });
-    const holder = Actor.start(pool);
-    const waiter = Actor.start(pool);
+    const holder = Actor.start(pool, { watch });
+    const waiter = Actor.start(pool, { watch });
     actors.push(waiter);
     const flag = new Int32Array(new SharedArrayBuffer(8));
     void holder.helper('holdPoolLock', flag).catch(() => {});

@@ -1,7 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodeHello } from '../src/providers/tcp/wire.js';
 import { PeerProcess } from './helpers/tcp_peers.js';
-import { memberSocket } from './helpers/stranger.js';
+import { helloTo, memberSocket } from './helpers/stranger.js';
 
 const SECRET = 'flooded-job-secret-0123456789abcd';
 const BYTES = 65536;
@@ -29,15 +28,7 @@ describe('a peer of the job that asks for reads and never reads the answers', ()
   afterAll(async () => b?.stop());
 
   it('is held back by its own socket: the target stops reading it instead of queueing answers without bound, and serves the others', async () => {
-    const a = b.address as Required<typeof b.address>;
-    const hello = encodeHello({
-      kind: 1,
-      status: 0,
-      from: { host: '127.0.0.1', port: 1, unix: '', hostId: 'elsewhere', process: '1.0000000000ab', slot: 0, gen: 1 },
-      toSlot: a.slot,
-      toGen: a.gen,
-      expect: a.process,
-    } as Parameters<typeof encodeHello>[0]);
+    const hello = helloTo(b.address, '1.0000000000ab');
     const rssBefore = await b.call('rss');
     const socket = await memberSocket(b.address, SECRET, hello);
     socket.pause();

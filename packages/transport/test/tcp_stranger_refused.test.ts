@@ -1,25 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { encodeHello } from '../src/providers/tcp/wire.js';
 import { PeerProcess } from './helpers/tcp_peers.js';
-import { strangerSession } from './helpers/stranger.js';
+import { helloTo, strangerSession } from './helpers/stranger.js';
 
 const SECRET = 'the-job-secret-of-this-test-0123456789';
 const BYTES = 65536;
 const NONCE = 32;
-
-/** A hello as the job's own dialer would write it, aimed at `b`'s endpoint. */
-function helloFor(b: PeerProcess): Buffer {
-  const a = b.address as Required<typeof b.address>;
-  return encodeHello({
-    kind: 1, // DATA
-    status: 0,
-    from: { host: '127.0.0.1', port: 1, unix: '', hostId: 'elsewhere', process: '1.000000000000', slot: 0, gen: 1 },
-    toSlot: a.slot,
-    toGen: a.gen,
-    expect: a.process,
-  } as Parameters<typeof encodeHello>[0]);
-}
 
 /** The dialer's proof for a challenge, computed with `secretText` (the right one or not). */
 function proof(secretText: string, challenge: Buffer, hello: Buffer): Buffer {
@@ -39,7 +25,7 @@ describe('a process without the job secret', () => {
 
   for (const over of ['tcp', 'unix'] as const) {
     it(`is sent only a challenge over ${over}: no identity, and a wrong proof is answered by the socket closing`, async () => {
-      const seen = await strangerSession(b.address, over, (c) => proof('not-the-secret-at-all-0000', c, helloFor(b)));
+      const seen = await strangerSession(b.address, over, (c) => proof('not-the-secret-at-all-0000', c, helloTo(b.address)));
       expect(seen.closed).toBe(true);
       // 8 bytes of magic and version, then the nonce: nothing more, and nothing of the process.
       expect(seen.received.length).toBe(40);
@@ -66,7 +52,7 @@ describe('a process without the job secret', () => {
 
   it('cannot replay a proof made for another connection', async () => {
     let first: Buffer | undefined;
-    const control = await strangerSession(b.address, 'tcp', (c) => (first = proof(SECRET, c, helloFor(b))), 1000);
+    const control = await strangerSession(b.address, 'tcp', (c) => (first = proof(SECRET, c, helloTo(b.address))), 1000);
     // With the secret the proof is accepted: the answer is an HMAC and a 256-byte hello.
     expect(control.received.length).toBe(40 + 32 + 256);
     const replayed = await strangerSession(b.address, 'tcp', () => first);

@@ -1,6 +1,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { connect, type Socket } from 'node:net';
 import type { EndpointAddress } from '../../src/index.js';
+import { encodeHello } from '../../src/providers/tcp/wire.js';
 
 /** What a raw connection to a listener saw: every byte it was sent, and whether the listener closed it. */
 export interface Seen {
@@ -84,4 +85,16 @@ export function memberSocket(address: EndpointAddress, secretText: string, hello
     socket.once('error', reject);
     socket.once('close', () => reject(new Error('closed during the handshake')));
   });
+}
+
+/** A DATA hello as a job member's dialer would write it, from a made-up endpoint `process`, aimed at the endpoint at `to`. */
+export function helloTo(to: EndpointAddress, process = '1.000000000000'): Buffer {
+  return encodeHello({
+    kind: 1, // DATA
+    status: 0,
+    from: { host: '127.0.0.1', port: 1, unix: '', hostId: 'elsewhere', process, slot: 0, gen: 1 },
+    toSlot: to.slot,
+    toGen: to.gen,
+    expect: to.process!,
+  } as Parameters<typeof encodeHello>[0]);
 }
