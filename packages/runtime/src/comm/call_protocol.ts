@@ -10,7 +10,7 @@ import { CallWindows } from '../registration/call_windows.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
-import { debugLevel, debugLine, Level } from './debug_log.js';
+import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
 import { FlightRecorder } from './flight_recorder.js';
 import { abortInfo, setAborted } from './abort_state.js';
 import { Hdr, R, rankBase } from './comm_block.js';
@@ -74,6 +74,8 @@ export class CallProtocol {
   /** what net peers may reach of this rank's buffers during the current call */
   readonly windows = new CallWindows();
   private readonly debug = debugLevel();
+  /** a line per call: INFO with the COLL subsystem (off by default, as NCCL's) */
+  private readonly debugCalls = this.debug >= Level.INFO && (debugSubsystems() & Subsys.COLL) !== 0;
 
   constructor(private readonly s: CommState) {
     this.lastRegGen = Atomics.load(s.words, Hdr.REG_GEN);
@@ -206,7 +208,7 @@ export class CallProtocol {
       const d = this.describeCall(seq, req, sendReg, recvReg);
       call.flag = llFlag(seq, this.lastCall.fp);
       this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!);
-      if (this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `${req.kind} #${seq}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg ? algoOfCode(req.alg.code) : 'none'}`);
+      if (this.debugCalls) debugLine(s.rank, Level.INFO, `${req.kind} #${seq}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg ? algoOfCode(req.alg.code) : 'none'}`);
       if (ll) {
         // The flag is the announcement; the sequence word only lets a peer
         // that took the simple path for this call read our descriptor and

@@ -17,7 +17,7 @@ import { blockOf, checkPositiveInt, type CommId } from './comm_id.js';
 import type { CommState } from './comm_state.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
 import { RankSync } from './rank_sync.js';
-import { debugLevel, debugLine, Level } from './debug_log.js';
+import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
 import type { WaitContext } from './wait_context.js';
 
 export interface CommOptions {
@@ -288,7 +288,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     if (port && directory) port.onAbort = (q) => setAborted(words, q, 'ECANCELED', `rank ${q} (host ${directory[q]!.host}, pid ${directory[q]!.pid}) aborted the communicator; its own error says why`);
     sync.post(me + R.JOINED, 1);
     for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
-    if (debugLevel() >= Level.INFO) {
+    if (debugLevel() >= Level.INFO && (debugSubsystems() & Subsys.INIT) !== 0) {
       const by = (t: string) => connectors.flatMap((c, q) => (c?.type === t ? [q] : []));
       debugLine(rank, Level.INFO, `joined communicator ${pool.id.toString(16)}-${id.token.toString(16)} as rank ${rank} of ${size} on device ${device.index}: shm peers [${by('shm').join(',')}], net peers [${by('net').join(',')}]${port ? ` over provider ${port.provider}` : ''}, FIFO slots ${slotBytes} B, kernels ${kernels.flavor}`);
     }

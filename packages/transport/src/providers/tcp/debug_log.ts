@@ -5,7 +5,13 @@
  * the runtime's line format.
  */
 const level = (process.env.COLLECTIVE_DEBUG ?? '').toUpperCase();
-export const debugOn = level === 'INFO' || level === 'TRACE';
+/** The NET subsystem of COLLECTIVE_DEBUG_SUBSYS (on unless left out: `^NET`, or a list without NET or ALL). */
+function netAsked(env = (process.env.COLLECTIVE_DEBUG_SUBSYS ?? '').trim().toUpperCase()): boolean {
+  if (env === '') return true;
+  const named = (env.startsWith('^') ? env.slice(1) : env).split(',').some((n) => n.trim() === 'NET' || n.trim() === 'ALL');
+  return env.startsWith('^') ? !named : named;
+}
+export const debugOn = (level === 'INFO' || level === 'TRACE') && netAsked();
 
 export function debugLine(text: string, who = 'listener'): void {
   if (debugOn) process.stderr.write(`${process.pid} [${who}] COLLECTIVE INFO socket: ${text}\n`);
