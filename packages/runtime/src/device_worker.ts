@@ -39,6 +39,8 @@ function current(): NonNullable<typeof state> {
 }
 
 const control = new Int32Array(data.control);
+/** one word per local rank after the two round words: 1 while an SPMD task runs (the World's watchdog reads it) */
+const busy = new Int32Array(data.control, 8);
 const ROUND_TIMEOUT_MS = 60_000;
 
 /**
@@ -156,6 +158,8 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
   }
   const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
   const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args, stream, local);
+  // The World's watchdog reads this: a rank still busy long after a peer failed is stopped.
+  Atomics.store(busy, local, 1);
   try {
     const mod = (await import(url)) as { default?: SpmdFunction };
     if (typeof mod.default !== 'function') throw new TransportError('EINVAL', `${task.module} must export a default function (ctx) => result`);
@@ -166,6 +170,7 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
     if (!comm.asyncError()) comm.abort();
     throw e;
   } finally {
+    Atomics.store(busy, local, 0);
     ctx.release();
     // This thread idles until its next task: what its peers wait for goes now.
     if (!comm.isDestroyed) comm.quiesce();

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Piscina } from 'piscina';
 import { Pool, setJobSecret, TransportError, WASM_PAGE_SIZE } from '@collective/transport';
+import { CollectiveError } from './comm_errors.js';
 import { setAborted } from './comm/abort_state.js';
 import { blockOf } from './comm/comm_id.js';
 import { R, rankBase } from './comm/comm_block.js';
@@ -27,6 +28,18 @@ type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : n
 const LEAVE_TIMEOUT_MS = 60_000;
 
 /** One worker thread per device: the tasks of one round must all run at once, so nothing queues past n. */
+/**
+ * After a rank of a launch() failed, how long the others may take to return
+ * before the watchdog stops their threads (torch's NCCL watchdog tears the
+ * process down the same way): a rank stuck in user code, or sleeping, would
+ * otherwise keep launch() from settling long after its peers failed.
+ */
+const WATCHDOG_MS = 10_000;
+
+/** The device workers' shared words: two for the rounds, then one per local rank, 1 while it runs a task. */
+const BUSY_BYTE = 8;
+const workerControl = (n: number): SharedArrayBuffer => new SharedArrayBuffer(BUSY_BYTE + 4 * n);
+
 function startDeviceWorkers(n: number, workerData: object): Piscina {
   return new Piscina({
     filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
@@ -146,8 +159,10 @@ export class World {
     const id = createCommId(pool, size, n);
     // The streams' communicator spans the job too: one stream per device, ranked as the devices.
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions, { id: createCommId(pool, size, n), offset }) : undefined;
-    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, job: { offset, size }, streams: streams?.blocks });
+    const control = workerControl(n);
+    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control, size: n, options: commOptions, job: { offset, size }, streams: streams?.blocks });
     const world = new World(pool, size, workers, id, streams, n, offset, { rendezvous: rv, keys });
+    world.busy = new Int32Array(control, BUSY_BYTE, n);
     world.watchDeviceWorkers();
     let stage = 'prepare';
     try {
@@ -193,8 +208,10 @@ export class World {
     const pool = Pool.create({ bytes: poolBytes });
     const id = Communicator.createId(pool, n);
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions) : undefined;
-    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control: new SharedArrayBuffer(8), size: n, options: commOptions, streams: streams?.blocks });
+    const control = workerControl(n);
+    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control, size: n, options: commOptions, streams: streams?.blocks });
     const world = new World(pool, n, workers, id, streams);
+    world.busy = new Int32Array(control, BUSY_BYTE, n);
     world.watchDeviceWorkers();
     try {
       await world.all({ type: 'init' });
@@ -248,16 +265,26 @@ export class World {
     }
   }
 
+  /** one word per local rank, 1 while its device worker runs a task */
+  private busy: Int32Array | undefined;
+
   private async all(body: DistributiveOmit<WorldTask, 'round'>): Promise<unknown[]> {
     if (this.closed) throw new TransportError('EINVAL', 'world is closed');
     if (this.broken) throw new TransportError('EIO', `world is unusable after an earlier failure (${this.broken.message}); close it and start a new one`);
     const task = { ...body, round: ++this.round } as WorldTask;
-    const settled = await Promise.allSettled(Array.from({ length: this.localSize }, () => this.workers.run(task) as Promise<{ rank: number; value: unknown }>));
+    const runs = Array.from({ length: this.localSize }, () => this.workers.run(task) as Promise<{ rank: number; value: unknown }>);
+    const { stuck, first } = await this.watchdog(runs);
+    const settled = await Promise.allSettled(runs);
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
     if (failed.length > 0) {
       // The failing rank is the story; its peers' cancellations and timeouts
       // follow from it. (Errors cross threads without their code property.)
-      const cause = failed.find((e) => !/^(ECANCELED|ETIMEDOUT):|was aborted by rank/.test(e.message)) ?? failed[0]!;
+      let cause = failed.find((e) => !/^(ECANCELED|ETIMEDOUT):|was aborted by rank|Terminating worker thread/.test(e.message)) ?? failed[0]!;
+      if (stuck.length > 0) {
+        // The failure that started the watchdog is the story, not the stopped threads' exits.
+        cause = first ?? cause;
+        cause = new CollectiveError('ETIMEDOUT', `${cause.message.replace(/^[A-Z]+: /, '')}; rank${stuck.length === 1 ? '' : 's'} ${stuck.join(', ')} did not return within ${WATCHDOG_MS} ms after that (stuck in its own code?), and the watchdog stopped ${stuck.length === 1 ? 'its thread' : 'their threads'}: close this World`);
+      }
       this.broken = cause;
       throw cause;
     }
@@ -267,6 +294,37 @@ export class World {
       out[v.rank - this.rankOffset] = v.value;
     }
     return out;
+  }
+
+  /**
+   * Once a rank's task failed, gives the others WATCHDOG_MS to return, then
+   * terminates the device threads still running theirs (their tasks then
+   * fail too) and names their ranks. The World is unusable after a failure
+   * anyway; without this a rank stuck in user code would keep the caller
+   * waiting for ever.
+   */
+  private watchdog(runs: Promise<unknown>[]): Promise<{ stuck: number[]; first?: Error }> {
+    return new Promise((resolve) => {
+      let timer: NodeJS.Timeout | undefined;
+      let first: Error | undefined;
+      void Promise.allSettled(runs).then(() => {
+        clearTimeout(timer);
+        resolve({ stuck: [] });
+      });
+      for (const p of runs) {
+        p.catch((e: Error) => {
+          first ??= e;
+          timer ??= setTimeout(() => {
+            const stuck: number[] = [];
+            for (let i = 0; i < this.localSize; i++) if (this.busy && Atomics.load(this.busy, i) === 1) stuck.push(this.rankOffset + i);
+            if (stuck.length === 0) return;
+            for (const t of this.workers.threads) void t.terminate();
+            resolve({ stuck, first });
+          }, WATCHDOG_MS);
+          timer.unref();
+        });
+      }
+    });
   }
 
   /**
