@@ -6,7 +6,7 @@ import { abortInfo } from './comm/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
 import { Hdr } from './comm/comm_block.js';
 import { checkPositiveInt, type CommId, createCommId } from './comm/comm_id.js';
-import { type CommOptions, type PeerRecord, prepareComm, setupComm } from './comm/comm_setup.js';
+import { type CommOptions, type PeerRecord, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
 import type { CommState } from './comm/comm_state.js';
 import { teardownComm } from './comm/comm_teardown.js';
 import type { CollectiveKind } from './collective_kind.js';
@@ -144,7 +144,7 @@ export class Communicator {
   asyncError(): Error | undefined {
     if (this.#protocol.error) return this.#protocol.error;
     const info = abortInfo(this.#s.words);
-    if (info && !this.#destroyed) return new CollectiveError(info.code, `the communicator was aborted by rank ${info.rank}: ${info.reason}`);
+    if (info && !this.#destroyed) return new CollectiveError(info.code, `the communicator was aborted by rank ${this.#s.peerRank(info.rank)}: ${info.reason}`);
     return undefined;
   }
 
@@ -257,8 +257,12 @@ export class Communicator {
         this.#hier = null;
       } else {
         const process = Math.floor(this.rank / layout.perProcess);
-        const local = this.split(process, this.rank)!;
-        const cross = this.split(this.rank % layout.perProcess, this.rank)!;
+        // The children's errors name the ranks the user knows, this communicator's.
+        const per = layout.perProcess;
+        const user = (ranks: number[]) => ({ [USER_RANKS]: ranks.map((q) => this.#s.peerRank(q)) }) as CommOptions;
+        const processes = this.size / per;
+        const local = this.split(process, this.rank, user(Array.from({ length: per }, (_, i) => process * per + i)))!;
+        const cross = this.split(this.rank % per, this.rank, user(Array.from({ length: processes }, (_, p) => p * per + (this.rank % per))))!;
         this.#hier = { layout, local, cross, scratch: new HierScratch(this.#s.device) };
       }
     }

@@ -21,6 +21,12 @@ describe('hierarchical all-reduce, all-gather, reduce-scatter and broadcast acro
       expect(r.asyncError, `rank ${r.rank}`).not.toBeNull();
       if (r.rank === skipper) continue;
       expect(r.error, `rank ${r.rank}`).toMatch(/within 3000 ms|aborted|hierarchical/);
+      // A rank a hierarchy's step waited on is named as the user knows it, its number in the step's group beside it.
+      for (const m of r.error!.matchAll(/rank (\d+) \(([^)]*)\) did not arrive/g)) {
+        const user = Number(m[1]);
+        const inGroup = Number(/rank (\d+) of the step's group/.exec(m[2]!)?.[1] ?? NaN);
+        expect([Math.floor(user / devices), user % devices], r.error!).toContain(inGroup);
+      }
       expect(r.ms).toBeLessThan(12_000);
     }
   }, 100_000);

@@ -18,7 +18,7 @@ describe('a process killed in the middle of a collective', () => {
     for (const r of survivors.flatMap((s) => s.spmd as { rank: number; error: string | null; ms: number; asyncError: string | null }[])) {
       expect(r.error, `rank ${r.rank}`).not.toBeNull();
       // Either the connection to the lost process failed, or a peer's abort (naming it) arrived first.
-      expect(r.error).toMatch(/rank [23] \(host [\d.]+, pid \d+\)|connection to tcp peer [\d.]+:\d+ .*was lost|aborted by rank/);
+      expect(r.error).toMatch(/rank [23] \(host [\d.]+, pid \d+[;)]|connection to tcp peer [\d.]+:\d+ .*was lost|aborted by rank/);
       expect(r.asyncError).not.toBeNull();
       expect(r.ms).toBeLessThan(15_000);
     }

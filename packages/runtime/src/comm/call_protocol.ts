@@ -112,7 +112,7 @@ export class CallProtocol {
   private abortedError(): CollectiveError {
     const info = abortInfo(this.s.words)!;
     if (info.rank === this.s.rank) return new CollectiveError(info.code, info.reason);
-    return new CollectiveError(info.code, `${this.callName()}: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
+    return new CollectiveError(info.code, `${this.callName()}: the communicator was aborted by rank ${this.s.peerRank(info.rank)}: ${info.reason}`);
   }
 
   /** Throws if the communicator can take no more calls. (A plain load: the call checks again once inside.) */
@@ -121,7 +121,7 @@ export class CallProtocol {
     if (this.error) throw new CollectiveError('EIO', `communicator is unusable after an earlier error (${this.error.message}); destroy it and create a new one`);
     if (this.s.words[Hdr.ABORTED] !== 0) {
       const info = abortInfo(this.s.words)!;
-      throw new CollectiveError(info.code, `the communicator was aborted by rank ${info.rank}: ${info.reason}`);
+      throw new CollectiveError(info.code, `the communicator was aborted by rank ${this.s.peerRank(info.rank)}: ${info.reason}`);
     }
   }
 

@@ -47,6 +47,14 @@ export const DEFAULT_TIMEOUT_MS = 30_000;
 export const DEFAULT_SLOT_BYTES = 256 * 1024;
 const PROVIDERS: readonly ProviderName[] = ['shm', 'tcp'];
 
+/**
+ * An internal split's option, not public: the rank each child rank has on
+ * the communicator the user called (a hierarchy's steps run on children
+ * whose ranks mean nothing to the user). Errors name those ranks.
+ */
+export const USER_RANKS = Symbol('collective.userRanks');
+export type InternalCommOptions = CommOptions & { [USER_RANKS]?: readonly number[] };
+
 export function checkCommOptions(options: CommOptions): void {
   if (options.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', options.timeoutMs);
   if (options.slotBytes !== undefined) {
@@ -283,9 +291,16 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       clock,
       ctx,
       directory,
-      peerName: (q) => (remote(q) ? `rank ${q} (host ${directory![q]!.host}, pid ${directory![q]!.pid})` : `rank ${q}`),
+      peerRank: (q) => (options as InternalCommOptions)[USER_RANKS]?.[q] ?? q,
+      peerName: (q) => {
+        const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
+        const where = remote(q) ? `host ${directory![q]!.host}, pid ${directory![q]!.pid}` : '';
+        if (user === undefined) return where ? `rank ${q} (${where})` : `rank ${q}`;
+        return `rank ${user} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
+      },
     };
-    if (port && directory) port.onAbort = (q) => setAborted(words, q, 'ECANCELED', `rank ${q} (host ${directory[q]!.host}, pid ${directory[q]!.pid}) aborted the communicator; its own error says why`);
+    if (port) port.peerName = state.peerName;
+    if (port && directory) port.onAbort = (q) => setAborted(words, q, 'ECANCELED', `${state.peerName(q)} aborted the communicator; its own error says why`);
     sync.post(me + R.JOINED, 1);
     for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
     if (debugLevel() >= Level.INFO && (debugSubsystems() & Subsys.INIT) !== 0) {

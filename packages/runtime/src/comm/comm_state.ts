@@ -49,4 +49,6 @@ export interface CommState {
   readonly directory: readonly PeerRecord[] | undefined;
   /** how errors name a rank: with host and pid when it lives in another process */
   readonly peerName: (rank: number) => string;
+  /** a peer's rank on the communicator the user called (differs in a hierarchy's internal children) */
+  readonly peerRank: (rank: number) => number;
 }

@@ -102,6 +102,8 @@ export class NetPort {
   /** fi_addr of each rank (-1: not reached through this endpoint), and back. */
   private fiAddr: number[] = [];
   private rankOf: number[] = [];
+  /** How errors name a peer (set by the communicator: the user's rank, host and pid). */
+  peerName: (rank: number) => string = (q) => `rank ${q}`;
   /** Called when a peer signals that it aborted the communicator (peers in other processes have no shared block). */
   onAbort: ((peer: number) => void) | undefined;
 
@@ -203,9 +205,9 @@ export class NetPort {
         this.drainOk();
         const peer = Number(err.context) & PEER_MASK;
         const hint = err.code === 'EACCES' && !err.message.startsWith('local ')
-          ? ` (a peer refuses access to its buffers outside the call it is in: rank ${peer} may have left or failed this call, or deregistered, freed or revoked the buffer)`
+          ? ` (a peer refuses access to its buffers outside the call it is in: ${this.peerName(peer)} may have left or failed this call, or deregistered, freed or revoked the buffer)`
           : '';
-        throw new CollectiveError(err.code, `a ${err.op} to or from rank ${peer} failed: ${err.message}${hint}`);
+        throw new CollectiveError(err.code, `a ${err.op} to or from ${this.peerName(peer)} failed: ${err.message}${hint}`);
       }
       if (got.length === 0) return;
       this.take(got);
