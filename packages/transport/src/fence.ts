@@ -109,6 +109,7 @@ export function wakeFenceWaiters(pool: Pool, slot: number): void {
   if (fences.get(slot, FenceField.WAITERS) > 0) Atomics.notify(pool.ctl, fences.addr(slot, FenceField.WORD));
 }
 
+/** Deadline: the caller's (its timeoutMs, by default COLLECTIVE_WAIT_TIMEOUT_MS; a collective's, its call's). */
 export function waitFence(pool: Pool, id: FenceId, deadline: number, timeoutMs: number): void {
   const { fences } = tables(pool);
   const addr = fences.addr(id.slot, FenceField.WORD);
