@@ -56,7 +56,7 @@ function roundBarrier(round: number, phase: number): void {
   for (;;) {
     const v = Atomics.load(control, 1);
     if (v >= target) return;
-    if (Date.now() > end) throw new TransportError('ETIMEDOUT', `world round ${round}: only ${v - target + data.size} of ${data.size} device workers arrived`);
+    if (Date.now() > end) throw new TransportError('ETIMEDOUT', `world round ${round}: only ${v - target + data.size} of ${data.size} device workers arrived within ${ROUND_TIMEOUT_MS} ms; a device thread still busy with an earlier task (a launch() that has not returned) or gone holds the round up: let it finish, or close the World`);
     Atomics.wait(control, 1, v, 50);
   }
 }
@@ -85,7 +85,7 @@ function awaitStream(block: SharedArrayBuffer, rank: number): CommStream {
     const stream = new CommStream(block, pool, rank, size);
     const dead = stream.asyncError();
     if (dead) throw dead;
-    if (Date.now() > end) throw new TransportError('ETIMEDOUT', `the communication stream of rank ${rank} did not start within ${STREAM_START_MS} ms`);
+    if (Date.now() > end) throw new TransportError('ETIMEDOUT', `the communication stream of rank ${rank} did not start within ${STREAM_START_MS} ms; it joins its own communicator (within the World's timeoutMs) once granted: a rank whose stream never came up holds it back`);
     Atomics.wait(w, S.READY, 0, 50);
   }
   return new CommStream(block, pool, rank, size);
@@ -156,6 +156,8 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
     state = undefined;
     return { rank, value: healthy };
   }
+  // The launched module is the user's code: it runs as long as it runs (no
+  // deadline, as a kernel launch has none); every call it makes has its own.
   const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
   const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args, stream, local);
   // The World's watchdog reads this: a rank still busy long after a peer failed is stopped.

@@ -268,6 +268,14 @@ export class World {
   /** one word per local rank, 1 while its device worker runs a task */
   private busy: Int32Array | undefined;
 
+  /**
+   * Runs one task on every device thread and waits for all of them. The
+   * World's own tasks are bounded inside (the round barrier's 60 s, the
+   * calls' timeoutMs, the stream's start and stop); a launch runs the user's
+   * module, as long as it runs, unless a rank failed: then the others get
+   * WATCHDOG_MS (watchdog()). A task queues behind a launch still running
+   * on its thread (close() during a launch waits for the launch).
+   */
   private async all(body: DistributiveOmit<WorldTask, 'round'>): Promise<unknown[]> {
     if (this.closed) throw new TransportError('EINVAL', 'world is closed');
     if (this.broken) throw new TransportError('EIO', `world is unusable after an earlier failure (${this.broken.message}); close it and start a new one`);
@@ -421,8 +429,12 @@ export class World {
       if (!this.broken) healthy = ((await this.all({ type: 'close' })) as boolean[]).every((ok) => ok) && healthy;
     } finally {
       this.closed = true;
+      // Joins the device threads without a deadline: every task has settled
+      // (all() waits for them), so each thread is idle in piscina's
+      // Atomics.wait, which terminate() interrupts at once.
       await this.workers.destroy();
       await this.streams?.terminate();
+      // Bounded by the rendezvous' store calls (their timeoutMs).
       if (this.joined && this.ownsRendezvous) await this.joined.rendezvous.close({ waitForOthers: healthy }).catch(() => {});
     }
   }

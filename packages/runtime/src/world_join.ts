@@ -35,6 +35,7 @@ export class JoinKeys {
 /** Tells the other processes of the job that this join failed, and why, so they stop waiting at once. */
 export async function markAbort(store: Store, keys: JoinKeys, reason: string): Promise<void> {
   try {
+    // Bounded by the store's own timeoutMs (a set that is not answered fails).
     await store.set(keys.abort, reason);
   } catch {
     // The store may be what failed; the others then fail at their deadline.

@@ -13,7 +13,9 @@ const SPIN_MS = 1;
 
 /**
  * Waits until `arr[index] !== value` or the deadline passes.
- * Returns false on timeout. `deadline` is a performance.now() timestamp.
+ * Returns false on timeout. `deadline` is a performance.now() timestamp,
+ * always the caller's (docs/waits.md lists where each caller's comes from);
+ * Infinity only when a caller asked for no deadline.
  * `sleepers`, if given, is a word counting threads asleep on `index`.
  */
 export function waitWhileEqual(arr: Int32Array, index: number, value: number, deadline: number, sleepers = -1): boolean {

@@ -1,4 +1,5 @@
 import { randomInt } from 'node:crypto';
+import { defaultWaitMs } from './default_wait.js';
 import { fail } from './errors.js';
 import { isPageMultiple, PAGE_SIZE } from './constants.js';
 import { BufferField, DeviceField, DeviceState, ExportField, ExportState, Header } from './control_layout.js';
@@ -52,9 +53,6 @@ export interface ExportOptions {
 export interface WaitOptions {
   timeoutMs?: number;
 }
-
-/** A fence nobody signals must not make free() hang forever. */
-const DEFAULT_FREE_WAIT_MS = 60_000;
 
 /**
  * A device opened by exactly one owner. Its buffers live in the shared
@@ -207,12 +205,14 @@ export class Device {
 
   /**
    * Frees once every fence on the buffer has signalled (waiting up to
-   * options.timeoutMs, default 60 s); exports keep the pages alive until
-   * released, and their pages are scrubbed before anyone else gets them.
+   * options.timeoutMs, default COLLECTIVE_WAIT_TIMEOUT_MS, 60 s: a fence
+   * nobody signals must not make free() hang for ever); exports keep the
+   * pages alive until released, and their pages are scrubbed before anyone
+   * else gets them.
    */
   free(buf: DeviceBuffer, options: WaitOptions = {}): void {
     this.checkBuffer(buf);
-    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? DEFAULT_FREE_WAIT_MS);
+    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? defaultWaitMs());
     this.pool.locked(() => {
       tables(this.pool).buffers.set(buf.slot, BufferField.OWNER_FREED, 1);
       Atomics.add(this.pool.ctl, Header.FREE_GEN, 1);
@@ -248,10 +248,12 @@ export class Device {
    * Moves an unpinned buffer to other pages (defragmentation, eviction).
    * Every dynamic attachment is told through invalidateMappings and must
    * map again; mappings issued before the move are refused as stale.
+   * Waits first for every fence on the buffer, up to options.timeoutMs
+   * (default COLLECTIVE_WAIT_TIMEOUT_MS, 60 s, as free()).
    */
   move(buf: DeviceBuffer, options: WaitOptions = {}): void {
     this.checkBuffer(buf);
-    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? Infinity);
+    this.reservation(buf).wait(Usage.BOOKKEEP, options.timeoutMs ?? defaultWaitMs());
     const { buffers, exports } = tables(this.pool);
     const notified = this.pool.locked(() => {
       const pins = buffers.get(buf.slot, BufferField.PINS);
@@ -273,7 +275,9 @@ export class Device {
 
   /**
    * Gives the device up. Buffers without exports are scrubbed and freed
-   * now; exported ones live on, holding the device, until released.
+   * now; exported ones live on, holding the device, until released. Each
+   * buffer's fences are waited for first, as by free(): up to
+   * options.timeoutMs per buffer (default COLLECTIVE_WAIT_TIMEOUT_MS, 60 s).
    */
   close(options: WaitOptions = {}): void {
     if (this.isStream) {
@@ -287,7 +291,7 @@ export class Device {
       (s) => buffers.get(s, BufferField.DEVICE) === this.index && buffers.get(s, BufferField.OWNER_FREED) === 0,
     );
     for (const s of mine) {
-      new Reservation(this.pool, s, buffers.get(s, BufferField.GEN)).wait(Usage.BOOKKEEP, options.timeoutMs ?? DEFAULT_FREE_WAIT_MS);
+      new Reservation(this.pool, s, buffers.get(s, BufferField.GEN)).wait(Usage.BOOKKEEP, options.timeoutMs ?? defaultWaitMs());
     }
     this.pool.locked(() => {
       if (mine.length > 0) Atomics.add(this.pool.ctl, Header.FREE_GEN, 1);

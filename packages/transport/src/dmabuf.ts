@@ -103,6 +103,9 @@ export class DmaBuf {
       return invalidateDynamicLocked(this.pool, (e) => revoked.includes(e));
     });
     // RMA already past its checks may finish; nothing starts after this returns.
+    // Each drain is bounded (INFLIGHT_DRAIN_MS); a count still up then belongs
+    // to a thread that died inside its guard and touches nothing again, so
+    // the revoke goes on either way.
     const { mrs } = tables(this.pool);
     for (const m of mrs.liveSlots()) {
       if (revoked.includes(mrs.get(m, MrField.EXPORT))) drainInflight(this.pool.ctl, mrs.addr(m, MrField.INFLIGHT));

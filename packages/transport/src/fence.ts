@@ -1,4 +1,5 @@
 import { deadlineAfter, waitWhileEqual } from './atomics_wait.js';
+import { defaultWaitMs, LONGER_WAIT_HINT } from './default_wait.js';
 import { type ErrorCode, fail, TransportError } from './errors.js';
 import { FenceField, FenceState, Header } from './control_layout.js';
 import { tables } from './pool_tables.js';
@@ -92,8 +93,12 @@ export class Fence {
     wakeFenceWaiters(this.pool, this.id.slot);
   }
 
-  /** Throws ETIMEDOUT if still pending after timeoutMs; EIO etc. if it failed. */
-  wait(timeoutMs = Infinity): void {
+  /**
+   * Throws ETIMEDOUT if still pending after timeoutMs (by default
+   * COLLECTIVE_WAIT_TIMEOUT_MS, 60 s: default_wait.ts says why; pass
+   * Infinity to wait as long as it takes); EIO etc. if it failed.
+   */
+  wait(timeoutMs: number = defaultWaitMs()): void {
     waitFence(this.pool, this.id, deadlineAfter(timeoutMs), timeoutMs);
   }
 }
@@ -104,11 +109,15 @@ export function wakeFenceWaiters(pool: Pool, slot: number): void {
   if (fences.get(slot, FenceField.WAITERS) > 0) Atomics.notify(pool.ctl, fences.addr(slot, FenceField.WORD));
 }
 
+/** Deadline: the caller's (its timeoutMs, by default COLLECTIVE_WAIT_TIMEOUT_MS; a collective's, its call's). */
 export function waitFence(pool: Pool, id: FenceId, deadline: number, timeoutMs: number): void {
   const { fences } = tables(pool);
   const addr = fences.addr(id.slot, FenceField.WORD);
   if (!waitWhileEqual(pool.ctl, addr, id.word, deadline, fences.addr(id.slot, FenceField.WAITERS))) {
-    throw new TransportError('ETIMEDOUT', `fence ${id.slot} not signalled within ${timeoutMs} ms`);
+    throw new TransportError(
+      'ETIMEDOUT',
+      `fence ${id.slot} not signalled within ${timeoutMs} ms; it is signalled by whoever created it (signal() or signalError(); a collective's fence when its call ends): signal it, or ${LONGER_WAIT_HINT}`,
+    );
   }
   const word = Atomics.load(pool.ctl, addr);
   if (word === ((id.word & ~3) | FenceState.FAILED)) {

@@ -1,4 +1,5 @@
 import { deadlineAfter } from './atomics_wait.js';
+import { defaultWaitMs } from './default_wait.js';
 import { fail } from './errors.js';
 import { BufferField, ResvField } from './control_layout.js';
 import { Fence, type FenceId, isFencePending, waitFence } from './fence.js';
@@ -95,8 +96,13 @@ export class Reservation {
     });
   }
 
-  /** Blocks until every fence at `usage` or below has signalled. */
-  wait(usage: Usage, timeoutMs = Infinity): void {
+  /**
+   * Blocks until every fence at `usage` or below has signalled, for at
+   * most timeoutMs (by default COLLECTIVE_WAIT_TIMEOUT_MS, 60 s: unlike
+   * dma_resv_wait_timeout with MAX_SCHEDULE_TIMEOUT, nothing bounds a
+   * user's fence, see default_wait.ts; Infinity waits as long as it takes).
+   */
+  wait(usage: Usage, timeoutMs: number = defaultWaitMs()): void {
     const deadline = deadlineAfter(timeoutMs);
     for (const id of this.fences(usage)) waitFence(this.pool, id, deadline, timeoutMs);
   }

@@ -144,6 +144,7 @@ export class ReusableFence {
         if (blockers.length === 0) this.arm();
       });
       if (this.armed) return;
+      // One deadline for every round: the call's timeoutMs (registrations.ts passes the collective's).
       for (const id of blockers) waitFence(this.pool, id, deadline, timeoutMs);
     }
   }

@@ -11,12 +11,24 @@ import { isThreadDeadIn, SELF } from './thread_liveness.js';
 const SPIN = 200;
 const SLEEP_MS = 20;
 
+/**
+ * How long a thread waits for the lock while its holder is alive. A holder
+ * is only ever inside a short critical section (table updates, scrubbing
+ * freed pages, a moved buffer's copy: well under a second even for a whole
+ * pool) and never waits inside one, so a live holder that keeps the lock
+ * this long is stuck (blocked or spinning while holding it): waiting on
+ * would only hang this thread with it. A dead holder's lock is recovered
+ * at once instead (thread_liveness.ts).
+ */
+export const LOCK_WAIT_MS = 10_000;
+
 export function acquire(ctl: Int32Array): void {
   for (let i = 0; i < SPIN; i++) {
     if (Atomics.compareExchange(ctl, Header.LOCK, 0, SELF) === 0) return;
   }
   Atomics.add(ctl, Header.LOCK_WAITERS, 1);
   try {
+    const end = performance.now() + LOCK_WAIT_MS;
     for (;;) {
       const owner = Atomics.compareExchange(ctl, Header.LOCK, 0, SELF);
       if (owner === 0) return;
@@ -28,7 +40,16 @@ export function acquire(ctl: Int32Array): void {
         }
         continue;
       }
-      Atomics.wait(ctl, Header.LOCK, owner, SLEEP_MS);
+      const left = end - performance.now();
+      if (left <= 0) {
+        fail(
+          'ETIMEDOUT',
+          `thread ${SELF - 1} did not get the pool lock within ${LOCK_WAIT_MS} ms: thread ${owner - 1} holds it and is alive. ` +
+            `A holder only runs short critical sections, so thread ${owner - 1} is stuck inside one (blocked or spinning while holding the lock); ` +
+            `find what it waits for, or end it (worker.terminate(): the lock of a thread the pool knows is dead is handed back)`,
+        );
+      }
+      Atomics.wait(ctl, Header.LOCK, owner, Math.min(left, SLEEP_MS));
     }
   } finally {
     Atomics.sub(ctl, Header.LOCK_WAITERS, 1);

@@ -1,4 +1,5 @@
 import { deadlineAfter } from './atomics_wait.js';
+import { defaultWaitMs } from './default_wait.js';
 import { fail } from './errors.js';
 import { Fence, type FenceId, isFencePending, waitFence } from './fence.js';
 import type { Pool } from './pool.js';
@@ -36,7 +37,8 @@ export class SyncFile {
     return this.fences.every((f) => !isFencePending(this.pool, f.slot, f.word));
   }
 
-  wait(timeoutMs = Infinity): void {
+  /** Waits for every fence of the snapshot, for at most timeoutMs (default COLLECTIVE_WAIT_TIMEOUT_MS, 60 s; Infinity: no deadline). */
+  wait(timeoutMs: number = defaultWaitMs()): void {
     const deadline = deadlineAfter(timeoutMs);
     for (const f of this.fences) waitFence(this.pool, f, deadline, timeoutMs);
   }

@@ -179,7 +179,8 @@ export class DataParallel {
   /**
    * Ends the step: starts every bucket not started yet and waits for all.
    * Afterwards grads[i] holds the average over ranks (or, after noSync(),
-   * this rank's accumulated gradients, untouched).
+   * this rank's accumulated gradients, untouched). Without timeoutMs the
+   * waits are Work.wait()'s: bounded by each bucket's call deadline.
    */
   finish(timeoutMs = Infinity): void {
     if (!this.syncing) {

@@ -158,6 +158,9 @@ export class FileStore implements Store {
     this.closed = true;
   }
 
+  // The file system calls below have no deadline of their own: a local file
+  // system answers at once, and a hard-mounted NFS that stops answering
+  // blocks them in the kernel, where no timer here could end them.
   private async exists(key: string): Promise<boolean> {
     try {
       await stat(this.file(key));

@@ -27,6 +27,7 @@ export async function storeListenAddress(host: string, options: StoreListenOptio
   if (isIP(host)) addresses = [host];
   else {
     try {
+      // Bounded by the system resolver (resolv.conf's timeout and attempts).
       addresses = (await lookup(host, { all: true, verbatim: true })).map((a) => a.address);
     } catch (e) {
       throw new StoreError('ENOENT', `${options.label} does not resolve on this machine (${(e as NodeJS.ErrnoException).code ?? (e as Error).message}), so the store cannot listen there; give an address of this machine, or ${options.anyHint} to listen on every interface`);

@@ -169,6 +169,7 @@ export class TCPStore implements Store {
     this.closed = true;
     this.link?.destroy(new StoreError('ECANCELED', `the TCPStore client of ${this.address} was closed`));
     this.link = undefined;
+    // The calls still queued end at once (closed, their link destroyed) or at their own deadlines.
     await this.tail;
   }
 

@@ -221,6 +221,8 @@ export class TCPStoreServer {
     this.closed = true;
     clearInterval(this.sweeper);
     const stopped = new Promise<void>((resolve) => this.server.close(() => resolve()));
+    // close() calls back once no connection is left: every one is destroyed
+    // here, so that wait is on local sockets closing, not on any client.
     for (const c of this.conns) c.socket.destroy();
     await stopped;
   }

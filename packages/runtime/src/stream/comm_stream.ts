@@ -189,7 +189,11 @@ export class CommStream implements WorkSource {
 
   // ---- waiting --------------------------------------------------------------------
 
-  /** Waits for every call issued so far; throws the async error if a failure made the stream unusable. */
+  /**
+   * Waits for every call issued so far; throws the async error if a
+   * failure made the stream unusable. No deadline by default, as
+   * Work.wait(): each call ends at its own timeoutMs.
+   */
   synchronize(timeoutMs = Infinity): void {
     this.awaitFinished(this.issued, timeoutMs);
     const e = this.asyncError();
@@ -229,6 +233,7 @@ export class CommStream implements WorkSource {
     if (e) throw e;
   }
 
+  /** Bounded as awaitFinished: by the calls' own deadlines, or the stream's death (DEAD). */
   async finishedAsync(seq: number): Promise<void> {
     const w = this.w;
     for (;;) {
@@ -246,6 +251,12 @@ export class CommStream implements WorkSource {
     }
   }
 
+  /**
+   * Waits until call `seq` finished or the stream died. With timeoutMs
+   * Infinity it is still bounded: the stream runs one call at a time, each
+   * ends at its own deadline (its timeoutMs, or the communicator's), and a
+   * stream thread that dies sets DEAD (StreamThreads, from its exit).
+   */
   private awaitFinished(seq: number, timeoutMs: number): void {
     const w = this.w;
     if (this.finished(seq)) return;
@@ -326,6 +337,7 @@ export class CommStream implements WorkSource {
   private issue(fill: (e: Float64Array, at: number) => void): Work {
     const seq = this.issued + 1;
     if (seq > SLOTS) {
+      // The ring is full: the oldest call's own deadline bounds this.
       this.awaitFinished(seq - SLOTS, Infinity);
       if (Atomics.load(this.w, S.DONE) < seq - SLOTS) throw this.deadError();
       const old = seq - SLOTS;
@@ -353,6 +365,7 @@ export class CommStream implements WorkSource {
    */
   quiesce(): void {
     if (this.closed || Atomics.load(this.w, S.DEAD) !== 0) return;
+    // Both waits end at the calls' own deadlines (a sweep has none of its own: its drains are bounded).
     this.awaitFinished(this.issued, Infinity);
     const work = this.issue((e, at) => {
       e[at + E.OP] = Op.SWEEP;
@@ -369,7 +382,7 @@ export class CommStream implements WorkSource {
     const end = performance.now() + STOP_TIMEOUT_MS;
     while (Atomics.load(this.w, S.STOPPED) === 0 && Atomics.load(this.w, S.DEAD) === 0) {
       const left = end - performance.now();
-      if (left <= 0) throw new CollectiveError('ETIMEDOUT', `the stream of rank ${this.rank} did not stop within ${STOP_TIMEOUT_MS} ms`);
+      if (left <= 0) throw new CollectiveError('ETIMEDOUT', `the stream of rank ${this.rank} did not stop within ${STOP_TIMEOUT_MS} ms; it finishes its queue first, each call within its own timeoutMs: synchronize() before closing, or give the calls shorter timeouts`);
       Atomics.wait(this.w, S.STOPPED, 0, Math.min(left, WAIT_SLICE_MS));
     }
   }

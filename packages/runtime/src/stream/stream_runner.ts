@@ -44,7 +44,12 @@ export class StreamRunner {
     }
   }
 
-  /** The newest published entry, waiting while there is none; below `next` means stop. */
+  /**
+   * The newest published entry, waiting while there is none; below `next`
+   * means stop. No deadline: a service's idle, not a wait for a result. It
+   * checks STOP every IDLE_SLICE_MS, which stop(), StreamThreads.terminate()
+   * and a dead device thread (StreamThreads.lost) set.
+   */
   private waitForWork(): number {
     const w = this.block.words;
     let head = Atomics.load(w, S.HEAD);

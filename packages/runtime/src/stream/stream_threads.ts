@@ -103,6 +103,12 @@ export class StreamThreads {
     }
   }
 
+  /**
+   * Stops and joins the stream threads. No deadline needed: they run only
+   * this library's code, which never blocks in a system call (sockets are
+   * non-blocking), and terminate() interrupts JavaScript at once, a thread
+   * asleep in Atomics.wait included.
+   */
   async terminate(): Promise<void> {
     this.stopping = true;
     for (const b of this.blocks) {

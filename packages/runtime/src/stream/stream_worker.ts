@@ -42,12 +42,17 @@ function waitGrant(): number {
     if (g !== 0) return g;
     if (Atomics.load(w, S.STOP) !== 0) return 0;
     const left = end - performance.now();
-    if (left <= 0) throw new Error(`no grant from the owner of device ${data.rank} within ${GRANT_TIMEOUT_MS} ms`);
+    if (left <= 0) throw new Error(`no grant from the owner of device ${data.rank} within ${GRANT_TIMEOUT_MS} ms; the device thread grants its stream when it starts (World.start, World.join), so it did not get that far: see its error`);
     Atomics.wait(w, S.GRANT, 0, Math.min(left, 50));
   }
 }
 
-/** The next message from the main thread (a joined stream's directory). */
+/**
+ * The next message from the main thread (a joined stream's directory). No
+ * deadline here: World.join holds it. It sends the directory, or on any
+ * failure (its own deadline, joinTimeoutMs, included) an abandon, and
+ * then terminates this thread.
+ */
 function nextMessage(): Promise<StreamJoinMessage> {
   return new Promise((resolve) => parentPort!.once('message', resolve));
 }

@@ -32,13 +32,17 @@ export class Work {
   /**
    * Blocks until the call has finished; throws its error if it failed, or
    * ETIMEDOUT if it is still running after timeoutMs (it then goes on:
-   * wait again or synchronize the stream).
+   * wait again or synchronize the stream). Without timeoutMs it waits as
+   * cudaStreamSynchronize does, yet never for ever: the call itself ends
+   * at its own deadline (its timeoutMs, or the communicator's, 30 s by
+   * default), as does each call queued ahead of it, and a stream whose
+   * thread dies ends every wait on it.
    */
   wait(timeoutMs = Infinity): void {
     this.source.waitFor(this.seq, timeoutMs);
   }
 
-  /** For async code: resolves when the call has finished, rejects with its error. */
+  /** For async code: resolves when the call has finished, rejects with its error (bounded as wait() is). */
   async promise(): Promise<void> {
     await this.source.finishedAsync(this.seq);
     const e = this.source.errorOf(this.seq);

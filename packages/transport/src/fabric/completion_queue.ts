@@ -1,3 +1,4 @@
+import { defaultWaitMs, LONGER_WAIT_HINT } from '../default_wait.js';
 import { type ErrorCode, fail } from '../errors.js';
 import type { Endpoint } from './endpoint.js';
 
@@ -81,14 +82,19 @@ export class CompletionQueue {
     return head.err;
   }
 
-  /** Blocks (spin, then sleep on the endpoints' doorbells) until something completes. */
-  wait(timeoutMs = Infinity, max = 64): Completion[] {
+  /**
+   * Blocks (spin, then sleep on the endpoints' doorbells) until something
+   * completes, for at most timeoutMs: by default COLLECTIVE_WAIT_TIMEOUT_MS
+   * (60 s; fi_cq_sread's -1 would wait for ever for a peer that never
+   * sends), Infinity for no deadline.
+   */
+  wait(timeoutMs: number = defaultWaitMs(), max = 64): Completion[] {
     const end = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     for (;;) {
       const got = this.read(max);
       if (got.length > 0) return got;
       const left = end - performance.now();
-      if (left <= 0) fail('ETIMEDOUT', `no completion within ${timeoutMs} ms`);
+      if (left <= 0) fail('ETIMEDOUT', `no completion within ${timeoutMs} ms; an operation completes when its peer takes it, a receive when a peer sends: check that the peers run, or ${LONGER_WAIT_HINT}`);
       const first = this.endpoints.values().next().value as Endpoint | undefined;
       if (!first) fail('EINVAL', 'completion queue has no endpoint bound; nothing can complete');
       first.waitIncoming(Math.min(left, WAIT_SLICE_MS));

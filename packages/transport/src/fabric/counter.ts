@@ -1,3 +1,4 @@
+import { defaultWaitMs, LONGER_WAIT_HINT } from '../default_wait.js';
 import { fail } from '../errors.js';
 
 export type CounterEvent = 'write' | 'read' | 'send' | 'recv' | 'remoteWrite' | 'remoteRead';
@@ -39,14 +40,19 @@ export class Counter {
     this.errorCount++;
   }
 
-  /** Blocks until value >= threshold, sleeping on the remote words it counts. */
-  wait(threshold: number, timeoutMs = Infinity): void {
+  /**
+   * Blocks until value >= threshold, sleeping on the remote words it
+   * counts, for at most timeoutMs: by default COLLECTIVE_WAIT_TIMEOUT_MS
+   * (60 s: the events come from peers, which nothing makes arrive),
+   * Infinity for no deadline.
+   */
+  wait(threshold: number, timeoutMs: number = defaultWaitMs()): void {
     if (!Number.isSafeInteger(threshold) || threshold < 0) fail('EINVAL', `threshold must be a non-negative integer (got ${threshold})`);
     const end = timeoutMs === Infinity ? Infinity : performance.now() + timeoutMs;
     for (;;) {
       if (this.value >= threshold) return;
       const left = end - performance.now();
-      if (left <= 0) fail('ETIMEDOUT', `counter at ${this.value}, below ${threshold}, after ${timeoutMs} ms`);
+      if (left <= 0) fail('ETIMEDOUT', `counter at ${this.value}, below ${threshold}, after ${timeoutMs} ms; the events it counts come from peers: check that the peers run, or ${LONGER_WAIT_HINT}`);
       const r = this.remote[0];
       if (!r) fail('ETIMEDOUT', `counter at ${this.value} counts only this thread's operations; it cannot reach ${threshold} while waiting`);
       const seen = Atomics.load(r.ctl, r.index);

@@ -46,6 +46,11 @@ export class Actor {
     return new Actor(worker);
   }
 
+  /** The worker's thread id (as errors that name a thread give it). */
+  get threadId(): number {
+    return this.worker.threadId;
+  }
+
   /** Ends the worker abruptly, as a crash would: no code of its own runs. */
   kill(): Promise<number> {
     return this.worker.terminate();

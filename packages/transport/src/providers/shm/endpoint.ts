@@ -234,7 +234,11 @@ export class ShmEndpoint implements EndpointImpl {
     });
   }
 
-  /** Sleeps on the doorbell; callers spin first if they want to (a spin here would starve peers on a busy machine). */
+  /**
+   * Sleeps on the doorbell; callers spin first if they want to (a spin here
+   * would starve peers on a busy machine). Deadline: timeoutMs, a short
+   * slice from every caller (CompletionQueue.wait, the runtime's net port).
+   */
   waitIncoming(timeoutMs: number): void {
     const { endpoints } = tables(this.pool);
     const addr = endpoints.addr(this.slot, EndpointField.DOORBELL);
@@ -258,6 +262,8 @@ export class ShmEndpoint implements EndpointImpl {
     const { endpoints } = tables(this.pool);
     // A closing state first, so no new sender enters; then wait out those inside.
     endpoints.set(this.slot, EndpointField.STATE, 2);
+    // Bounded (INFLIGHT_DRAIN_MS). False means a sender died inside its guard:
+    // it writes the mailbox no more, so its pages can go either way.
     drainInflight(this.pool.ctl, endpoints.addr(this.slot, EndpointField.INFLIGHT));
     this.pool.locked(() => {
       scrubAndFreePagesLocked(this.pool, endpoints.get(this.slot, EndpointField.MAILBOX_PAGE), MAILBOX_PAGES);

@@ -87,7 +87,9 @@ export class Mailbox {
    * sender would come out of order. Every publish rings the doorbell after
    * marking its slot full, so a scan during which the doorbell did not move
    * saw every message published before the last one it saw; otherwise it
-   * scans again.
+   * scans again. Not a wait: a rescan follows a publish, and while this
+   * thread scans it frees no slot, so at most SLOTS publishes (then claims
+   * fail with EAGAIN) can make it scan again.
    */
   full(): number[] {
     const { ctl } = this.pool;

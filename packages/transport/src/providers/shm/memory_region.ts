@@ -113,6 +113,8 @@ export class ShmMemoryRegion implements MrImpl {
     const { mrs } = tables(this.pool);
     // CLOSED keeps the key recognisable, so late RMA gets ECANCELED, not a silent miss.
     mrs.set(this.slot, MrField.STATE, MrState.CLOSED);
+    // Bounded (INFLIGHT_DRAIN_MS). False means a thread died inside its guard:
+    // it touches the memory no more, so closing goes on either way.
     drainInflight(this.pool.ctl, mrs.addr(this.slot, MrField.INFLIGHT));
     // After a revoke the mapping is already gone: each step that has nothing left to undo is skipped, and the reference always goes.
     try {

@@ -519,7 +519,8 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
   /**
    * One progress round, then a sleep of at most `timeoutMs` (and never
    * more than SLEEP_MAX_MS: nothing wakes this thread when bytes arrive,
-   * and peers wait for what it reads and acknowledges).
+   * and peers wait for what it reads and acknowledges). The caller's loop
+   * holds the deadline.
    */
   waitIncoming(timeoutMs: number): void {
     this.progress();

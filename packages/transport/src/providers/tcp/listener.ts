@@ -181,6 +181,10 @@ export class Listener {
     Atomics.store(this.b, L.IDLE, 1);
     // The next pass runs from setImmediate, not from the promise: a promise
     // settled by another thread's notify runs outside Node's callback scope.
+    // No deadline: this is a service's idle, not a wait for a result (the
+    // event loop stays free: its accepts and dials have their own deadlines).
+    // It ends when the last endpoint leaves (STOPPING and a ring), or with
+    // the thread that started this one, whose nested workers die with it.
     const r = waitAsync(this.b, L.DOORBELL, seen);
     if (r.async) void (r.value as Promise<string>).then(this.resume);
     else setImmediate(this.next);
@@ -567,6 +571,9 @@ export async function runListener(pool: Pool, slot: number, gen: number): Promis
   const u8 = pool.u8(byte, PAGE_SIZE);
   const servers: Server[] = [];
   try {
+    // The start-up waits (the self-test's local sockets, listen(), the route
+    // lookup, 2 s) need no deadline of their own: the endpoint that started
+    // this thread gives up on it after START_TIMEOUT_MS (listener_link.ts).
     await selfTest();
     const connectTimeoutMs = positiveIntEnv(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_MS, 3_600_000);
     transportChoice();

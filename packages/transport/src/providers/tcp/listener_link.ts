@@ -138,7 +138,7 @@ export class ListenerLink {
         const why = phase === Phase.FAILED ? ListenerLink.failure(pool, byte) : undefined;
         ListenerLink.release(pool, rec.slot, rec.gen, block);
         if (why) throw why;
-        fail('ETIMEDOUT', `the socket listener thread of this process did not start within ${START_TIMEOUT_MS} ms`);
+        fail('ETIMEDOUT', `the socket listener thread of this process did not start within ${START_TIMEOUT_MS} ms; it starts in milliseconds unless the process is starved of CPU or its start blocks (COLLECTIVE_DEBUG=INFO logs its steps): retry, or look at what holds the process`);
       }
       Atomics.wait(block, L.PHASE, phase, 50);
     }

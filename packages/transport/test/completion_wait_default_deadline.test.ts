@@ -1,0 +1,53 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { Pool, WAIT_TIMEOUT_ENV } from '../src/index.js';
+import { Actor, type ActorError, type Ref } from './helpers/actor.js';
+
+// The default deadline, shortened for the test; a worker reads the
+// environment it was started with.
+const DEADLINE_MS = 300;
+
+describe('a completion wait whose caller gives no timeoutMs', () => {
+  const saved = process.env[WAIT_TIMEOUT_ENV];
+  beforeAll(() => {
+    process.env[WAIT_TIMEOUT_ENV] = String(DEADLINE_MS);
+  });
+  afterAll(() => {
+    if (saved === undefined) delete process.env[WAIT_TIMEOUT_ENV];
+    else process.env[WAIT_TIMEOUT_ENV] = saved;
+  });
+  const actors: Actor[] = [];
+  afterEach(async () => {
+    await Promise.all(actors.splice(0).map((a) => a.stop()));
+  });
+
+  /** An enabled shm endpoint in another thread that no peer ever sends to. */
+  async function lonelyPeer() {
+    const a = Actor.start(Pool.create({ bytes: 4 << 20 }));
+    actors.push(a);
+    const peer = (await a.helper('fabricPeer', 0, 4096, ['remoteWrite'])) as { cq: Ref; counter: Ref; ep: Ref };
+    return { a, ...peer };
+  }
+
+  async function timesOut(p: Promise<unknown>, message: RegExp): Promise<void> {
+    const t0 = performance.now();
+    const err = (await p.then(
+      () => undefined,
+      (e: ActorError) => e,
+    )) as ActorError | undefined;
+    expect(err?.code).toBe('ETIMEDOUT');
+    expect(err?.message).toMatch(message);
+    expect(err?.message).toMatch(new RegExp(`check that the peers run, or pass a longer timeoutMs \\(${WAIT_TIMEOUT_ENV} sets the default`));
+    expect(performance.now() - t0).toBeGreaterThanOrEqual(DEADLINE_MS - 20);
+  }
+
+  it('CompletionQueue.wait() ends with ETIMEDOUT at the default deadline (was: waited for ever)', async () => {
+    const { a, cq, ep } = await lonelyPeer();
+    await a.call(ep, 'trecv', 7);
+    await timesOut(a.call(cq, 'wait'), new RegExp(`no completion within ${DEADLINE_MS} ms`));
+  }, 30 * DEADLINE_MS);
+
+  it('Counter.wait(threshold) ends the same way', async () => {
+    const { a, counter } = await lonelyPeer();
+    await timesOut(a.call(counter, 'wait', 1), new RegExp(`counter at 0, below 1, after ${DEADLINE_MS} ms`));
+  }, 30 * DEADLINE_MS);
+});
