@@ -143,8 +143,10 @@ export class Communicator {
   /** ncclCommGetAsyncError: the error that made this communicator unusable, if any. */
   asyncError(): Error | undefined {
     if (this.#protocol.error) return this.#protocol.error;
+    // After destroy() the shared block may be freed and hold another communicator's words (or anything): not read.
+    if (this.#destroyed) return undefined;
     const info = abortInfo(this.#s.words);
-    if (info && !this.#destroyed) return new CollectiveError(info.code, `the communicator was aborted by rank ${this.#s.peerRank(info.rank)}: ${info.reason}`);
+    if (info) return new CollectiveError(info.code, `the communicator was aborted by rank ${this.#s.peerRank(info.rank)}: ${info.reason}`);
     return undefined;
   }
 
@@ -527,6 +529,8 @@ export class Communicator {
   split(color: number, key: number, options: CommOptions = {}): Communicator | undefined {
     if (!Number.isInteger(color) || color < -1) throw new TransportError('EINVAL', `color must be a non-negative integer or -1 (got ${String(color)})`);
     if (!Number.isInteger(key) || Math.abs(key) > 0x7fffffff) throw new TransportError('EINVAL', `key must be a 32-bit integer (got ${String(key)})`);
+    // Before the exchange page is written: destroy() gave it back, and another owner may hold it now.
+    this.#protocol.checkUsable(this.#destroyed);
     const n = this.size;
     const s = this.#s;
     const all = new Int32Array(s.pool.memory.buffer as ArrayBuffer, s.internalBuf.offset, 2 * n);

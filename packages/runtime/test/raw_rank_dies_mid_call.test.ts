@@ -24,8 +24,9 @@ describe('a rank thread made with Communicator.init that is terminated inside a 
       await workers[1]!.terminate();
       const r0 = await messages[0]!();
       expect(r0.error).toMatch(/ETIMEDOUT|died|aborted/);
-      // Its own 3 s timeout at most, not 10 s more for the dead thread's drain (as before).
-      expect(r0.failedMs).toBeLessThan(6000);
+      // Its own 3 s timeout (typically 3.0 s), not 10 s more for the dead thread's drain (13 s, as before):
+      // the bound leaves 3x the typical time on a loaded machine and still tells the two apart.
+      expect(r0.failedMs).toBeLessThan(10_000);
       expect(r0.destroyMs).toBeLessThan(3000);
     } finally {
       await Promise.all(workers.map((w) => w.terminate()));

@@ -26,11 +26,9 @@ describe('a peer process killed in the middle of a transfer', () => {
     expect(first.at - killedAt).toBeLessThan(3000);
     expect((status as string[]).filter((s) => s !== 'ok' && s !== 'ENOTCONN')).toEqual([]);
 
-    // Later operations fail at once, naming the same peer.
-    const t0 = Date.now();
-    const later = await a.call('rma', { kind: 'read', length: 8, dest: 0, remoteOffset: 0, key: b.key });
+    // Later operations fail at once, naming the same peer: the error is there when the post returns, without a wait.
+    const later = await a.call('rmaAtOnce', { kind: 'read', length: 8, dest: 0, remoteOffset: 0, key: b.key });
     expect(later.err?.code).toBe('ENOTCONN');
     expect(later.err.message).toContain(where);
-    expect(Date.now() - t0).toBeLessThan(1000);
   });
 });

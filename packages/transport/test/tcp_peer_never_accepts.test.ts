@@ -44,10 +44,9 @@ describe('a peer address that never completes a connection', () => {
     expect(r.err?.code).toBe('ENOTCONN');
     expect(r.err.message).toMatch(new RegExp(`could not connect to tcp peer 127\\.0\\.0\\.1:${p} \\(process 1\\.abc\\) within ${DEADLINE_MS} ms`));
     expect(took).toBeGreaterThanOrEqual(DEADLINE_MS - 100);
-    expect(took).toBeLessThan(DEADLINE_MS + 2500);
-    // The verdict stands: a later operation fails at once.
-    const t1 = Date.now();
-    expect((await a.call('rma', { kind: 'read', length: 8, dest, remoteOffset: 0, key: 1 })).err?.code).toBe('ENOTCONN');
-    expect(Date.now() - t1).toBeLessThan(500);
+    // Typically the deadline and ~10 ms: 3x that on a loaded machine, and still far from the 30 s default the option replaces.
+    expect(took).toBeLessThan(3 * (DEADLINE_MS + 500));
+    // The verdict stands: a later operation fails at once (its error is there when the post returns, without a wait).
+    expect((await a.call('rmaAtOnce', { kind: 'read', length: 8, dest, remoteOffset: 0, key: 1 })).err?.code).toBe('ENOTCONN');
   });
 });

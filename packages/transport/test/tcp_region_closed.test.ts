@@ -1,8 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type PeerProcess, startPair } from './helpers/tcp_peers.js';
 
-const CHUNK = 4096;
-const CHUNKS = 2048;
+// Each write is 1 MiB: four times what the target reads from a socket at
+// once (RX_BYTES, 256 KiB, in pair.ts) and several socket buffers, so it
+// lands in many pieces, each re-checked against the region.
+const CHUNK = 1 << 20;
+const CHUNKS = 40;
+/** The region closes in the middle of a write into this chunk or a later one. */
+const FROM = 10;
 
 describe('closing the target memory region while a process streams into it', () => {
   let a: PeerProcess;
@@ -13,23 +18,26 @@ describe('closing the target memory region while a process streams into it', () 
   });
   afterAll(async () => Promise.all([a?.stop(), b?.stop()]));
 
-  it('refuses later writes and reads (EACCES, without saying why) and lands nothing after close returns', async () => {
+  it('cuts a write that has landed in part: the rest of it and every later write are refused (EACCES, without saying why), and nothing lands after close returns', async () => {
     await b.call('fillByte', 0, CHUNK * CHUNKS, 0);
-    const closed = (async () => {
-      await b.call('counterWait', 150, 20_000);
-      await b.call('closeMr');
-    })();
-    // At most 16 in flight and 30 more after the first failure: fewer refusals than make b close the connection.
-    const { status, first } = await a.call('stream', 0, b.key, CHUNK, CHUNKS, 16, 30);
-    await closed;
+    const cutting = b.call('cutMidWrite', 'close', CHUNK, FROM, 20_000);
+    // At most 4 in flight and 4 more after the first failure: fewer refusals than make b close the connection.
+    const { status, first } = await a.call('stream', 0, b.key, CHUNK, CHUNKS, 4, 4);
+    const cut = await cutting;
 
+    // The write b cut had landed in part (its first piece, not its last) and is refused as a whole.
+    expect(cut.chunk).toBeGreaterThanOrEqual(FROM);
+    expect(cut.landed).toBeGreaterThan(0);
+    expect(cut.landed).toBeLessThan(CHUNK);
     const firstError = (status as string[]).findIndex((s) => s !== 'ok');
-    expect(firstError).toBeGreaterThanOrEqual(150);
+    expect(firstError).toBe(cut.chunk);
     expect(status.slice(firstError).every((s: string) => s === 'EACCES')).toBe(true);
-    expect(first.message).toMatch(new RegExp(`^the write of ${CHUNK} bytes at offset \\d+ of remote key ${b.key} was refused by tcp peer 127\\.0\\.0\\.1:${b.address.port} `));
+    expect(first.message).toMatch(new RegExp(`^the write of ${CHUNK} bytes at offset ${cut.chunk * CHUNK} of remote key ${b.key} was refused by tcp peer 127\\.0\\.0\\.1:${b.address.port} `));
     expect(first.message).not.toMatch(/closed \(/);
-    expect(b.stderr).toMatch(new RegExp(`refused the write of ${CHUNK} bytes at offset \\d+ of key ${b.key} from .*: the region was closed`));
-    expect(await b.call('checkStream', CHUNK, status, 0)).toBe(-1);
+    expect(b.stderr).toMatch(new RegExp(`refused the write of ${CHUNK} bytes at offset ${cut.chunk * CHUNK} of key ${b.key} from .*: the region was closed`));
+    // Nothing moved after close returned, and what landed before is whole: every earlier write, and the cut one's first part.
+    expect(await b.call('changedSinceCut')).toBe(-1);
+    expect(await b.call('checkStream', CHUNK, status, 0, cut)).toBe(-1);
 
     const read = await a.call('rma', { kind: 'read', length: 16, dest: 0, remoteOffset: 0, key: b.key });
     expect(read.err).toMatchObject({ code: 'EACCES', message: expect.stringMatching(/^the read of 16 bytes at offset 0 .* was refused/) });

@@ -5,6 +5,8 @@ import { fixture, withWorld } from './world.js';
 interface GridResult {
   failures: string[];
   hashes: Record<string, number>;
+  /** how the rank reached each peer, by rank ('self' for itself) */
+  connectors: string[];
 }
 
 export type Kind = 'allReduce' | 'allGather' | 'reduceScatter' | 'broadcast' | 'reduce' | 'allToAll';
@@ -37,6 +39,14 @@ export async function checkGrid(g: GridRun): Promise<void> {
         runs.push(await world.launch<GridResult>(fixture('collective_grid'), { counts: g.counts ?? COUNTS, kinds: g.kinds }));
       }
       const [first] = runs;
+      // A forced connector must be the one every call went through: a grid
+      // that silently fell back to the other one would pass without it.
+      const forced = g.options?.connector;
+      if (forced === 'net' || forced === 'shm') {
+        for (const [r, res] of first!.entries()) {
+          expect(res.connectors, `connectors of rank ${r}`).toEqual(Array.from({ length: g.devices }, (_, q) => (q === r ? 'self' : forced)));
+        }
+      }
       expect(first!.flatMap((r) => r.failures)).toEqual([]);
       const cases = Object.keys(first![0]!.hashes);
       expect(cases.length).toBeGreaterThan(0);
