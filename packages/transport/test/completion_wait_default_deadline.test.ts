@@ -1,24 +1,13 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Pool, WAIT_TIMEOUT_ENV } from '../src/index.js';
 import { Actor, type ActorError, type Ref } from './helpers/actor.js';
+import { shortWaitDefault } from './helpers/short_wait_default.js';
 
-// The default deadline, shortened for the test; a worker reads the
-// environment it was started with.
+// The default deadline, shortened for the test.
 const DEADLINE_MS = 300;
 
 describe('a completion wait whose caller gives no timeoutMs', () => {
-  const saved = process.env[WAIT_TIMEOUT_ENV];
-  beforeAll(() => {
-    process.env[WAIT_TIMEOUT_ENV] = String(DEADLINE_MS);
-  });
-  afterAll(() => {
-    if (saved === undefined) delete process.env[WAIT_TIMEOUT_ENV];
-    else process.env[WAIT_TIMEOUT_ENV] = saved;
-  });
-  const actors: Actor[] = [];
-  afterEach(async () => {
-    await Promise.all(actors.splice(0).map((a) => a.stop()));
-  });
+  const actors = shortWaitDefault(DEADLINE_MS);
 
   /** An enabled shm endpoint in another thread that no peer ever sends to. */
   async function lonelyPeer() {
