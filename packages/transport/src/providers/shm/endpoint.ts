@@ -1,8 +1,8 @@
 import { fail, TransportError } from '../../errors.js';
 import { EndpointField, ExportField, ExportState, MrField, MrState } from '../../control_layout.js';
 import { drainInflight, enterInflight, leaveInflight } from '../../inflight_guard.js';
-import { keyMatches, keySlot } from '../../mr_key.js';
-import { windowAllows } from '../../mr_window.js';
+import { keyMatches } from '../../mr_key.js';
+import { checkTarget, MrRefusal } from '../../mr_target.js';
 import { allocatePagesLocked, scrubAndFreePagesLocked } from '../../page_allocator.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
@@ -82,24 +82,23 @@ export class ShmEndpoint implements EndpointImpl {
   /** Finds the target MR for `key` at `remote`, or the error the initiator's CQ gets. */
   private resolveRemote(req: RmaRequest, need: number): ResolvedMr | TransportError {
     const { mrs, endpoints } = tables(this.pool);
-    const slot = keySlot(req.key, mrs.capacity);
-    if (!keyMatches(mrs, slot, req.key) || mrs.get(slot, MrField.STATE) === MrState.FREE ||
-        mrs.get(slot, MrField.DOMAIN) !== endpoints.get(req.remote.slot, EndpointField.DOMAIN)) {
-      return new TransportError('EACCES', `key ${req.key} is not registered at the remote endpoint`);
+    const t = checkTarget(mrs, req.key, endpoints.get(req.remote.slot, EndpointField.DOMAIN), req.remoteOffset, req.length, need);
+    if (!('refusal' in t)) return t;
+    // In one process the initiator is told why (the tcp target tells a peer only that it refused).
+    const range = `[${req.remoteOffset}, ${req.remoteOffset + req.length})`;
+    const which = need === MrAccess.remoteWrite ? 'remoteWrite' : 'remoteRead';
+    switch (t.refusal) {
+      case MrRefusal.NOT_REGISTERED:
+        return new TransportError('EACCES', `key ${req.key} is not registered at the remote endpoint`);
+      case MrRefusal.CLOSED:
+        return new TransportError('ECANCELED', `remote memory region (key ${req.key}) was closed`);
+      case MrRefusal.NO_ACCESS:
+        return new TransportError('EACCES', `remote memory region (key ${req.key}) lacks ${which} access`);
+      case MrRefusal.RANGE:
+        return new TransportError('EACCES', `remote range ${range} is outside the ${t.arg}-byte region (key ${req.key})`);
+      case MrRefusal.WINDOW:
+        return new TransportError('EACCES', `remote range ${range} is outside what the region's owner opens to peers for ${which} (key ${req.key}: a windowed region, its ${which} window closed or elsewhere)`);
     }
-    if (mrs.get(slot, MrField.STATE) === MrState.CLOSED) return new TransportError('ECANCELED', `remote memory region (key ${req.key}) was closed`);
-    if ((mrs.get(slot, MrField.ACCESS) & need) !== need) {
-      return new TransportError('EACCES', `remote memory region (key ${req.key}) lacks ${need === MrAccess.remoteWrite ? 'remoteWrite' : 'remoteRead'} access`);
-    }
-    const length = mrs.get(slot, MrField.LENGTH);
-    if (!(req.remoteOffset >= 0 && req.remoteOffset + req.length <= length)) {
-      return new TransportError('EACCES', `remote range [${req.remoteOffset}, ${req.remoteOffset + req.length}) is outside the ${length}-byte region (key ${req.key})`);
-    }
-    if (windowAllows(mrs, slot, need, req.remoteOffset, req.length) < 0) {
-      const which = need === MrAccess.remoteWrite ? 'remoteWrite' : 'remoteRead';
-      return new TransportError('EACCES', `remote range [${req.remoteOffset}, ${req.remoteOffset + req.length}) is outside what the region's owner opens to peers for ${which} (key ${req.key}: a windowed region, its ${which} window closed or elsewhere)`);
-    }
-    return { slot, start: mrs.get(slot, MrField.OFFSET) + req.remoteOffset };
   }
 
   private resolveLocal(req: RmaRequest, need: number): ResolvedMr | TransportError {

@@ -4,14 +4,10 @@
  * they refused and why (peers are told only that they were refused), in
  * the runtime's line format.
  */
+import { debugSubsystems, Subsys } from '../../debug_subsys.js';
+
 const level = (process.env.COLLECTIVE_DEBUG ?? '').toUpperCase();
-/** The NET subsystem of COLLECTIVE_DEBUG_SUBSYS (on unless left out: `^NET`, or a list without NET or ALL). */
-function netAsked(env = (process.env.COLLECTIVE_DEBUG_SUBSYS ?? '').trim().toUpperCase()): boolean {
-  if (env === '') return true;
-  const named = (env.startsWith('^') ? env.slice(1) : env).split(',').some((n) => n.trim() === 'NET' || n.trim() === 'ALL');
-  return env.startsWith('^') ? !named : named;
-}
-export const debugOn = (level === 'INFO' || level === 'TRACE') && netAsked();
+export const debugOn = (level === 'INFO' || level === 'TRACE') && (debugSubsystems() & Subsys.NET) !== 0;
 
 export function debugLine(text: string, who = 'listener'): void {
   if (debugOn) process.stderr.write(`${process.pid} [${who}] COLLECTIVE INFO socket: ${text}\n`);

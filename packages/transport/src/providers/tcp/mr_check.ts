@@ -1,6 +1,7 @@
 import { ExportField, ExportState, MrField, MrState } from '../../control_layout.js';
 import { keyMatches, keySlot } from '../../mr_key.js';
-import { windowAllows, windowsUnchanged } from '../../mr_window.js';
+import { checkTarget } from '../../mr_target.js';
+import { windowsUnchanged } from '../../mr_window.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import { Reason } from './reasons.js';
@@ -20,27 +21,14 @@ export interface MrMiss {
 }
 
 /**
- * The target side of an RMA, checked against this process's MR table the
- * way shm checks it: key (its random tag, state, scoped to the target
- * endpoint's domain), closed, access, range, and the remote window of a
- * windowed region. Revocation is checked once the caller holds the
- * region's in-flight guard (regionUsable).
+ * The target side of an RMA: the providers' one check (checkTarget), its
+ * refusal as this provider's Reason (the same numbers) for the target's log.
+ * Revocation is checked once the caller holds the region's in-flight guard
+ * (regionUsable).
  */
 export function resolveTarget(pool: Pool, key: number, domain: number, offset: number, length: number, need: number): MrHit | MrMiss {
-  const { mrs } = tables(pool);
-  const slot = keySlot(key, mrs.capacity);
-  if (!keyMatches(mrs, slot, key)) return { reason: Reason.NOT_REGISTERED, arg: 0 };
-  const state = mrs.get(slot, MrField.STATE);
-  if (state === MrState.FREE || mrs.get(slot, MrField.DOMAIN) !== domain) {
-    return { reason: Reason.NOT_REGISTERED, arg: 0 };
-  }
-  if (state === MrState.CLOSED) return { reason: Reason.CLOSED, arg: 0 };
-  if ((mrs.get(slot, MrField.ACCESS) & need) !== need) return { reason: Reason.NO_ACCESS, arg: need };
-  const size = mrs.get(slot, MrField.LENGTH);
-  if (!(offset >= 0 && offset + length <= size)) return { reason: Reason.RANGE, arg: size };
-  const win = windowAllows(mrs, slot, need, offset, length);
-  if (win < 0) return { reason: Reason.WINDOW, arg: need };
-  return { slot, start: mrs.get(slot, MrField.OFFSET) + offset, win };
+  const t = checkTarget(tables(pool).mrs, key, domain, offset, length, need);
+  return 'refusal' in t ? { reason: t.refusal as number as Reason, arg: t.arg } : t;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type ErrorCode, TransportError } from '../../errors.js';
 import { MrAccess } from '../../fabric/access.js';
+import { MrRefusal } from '../../mr_target.js';
 
 /**
  * Why an operation failed, as a small number that fits a completion-ring
@@ -14,14 +15,14 @@ import { MrAccess } from '../../fabric/access.js';
  */
 export const enum Reason {
   OK = 0,
-  /** target side only: the key names no region of the target endpoint's domain */
-  NOT_REGISTERED = 1,
+  /** target side only (MrRefusal's, as checkTarget gives them): the key names no region of the target endpoint's domain */
+  NOT_REGISTERED = MrRefusal.NOT_REGISTERED,
   /** target side only; arg: the access bit that was missing */
-  NO_ACCESS = 2,
+  NO_ACCESS = MrRefusal.NO_ACCESS,
   /** target side only; arg: the region's length */
-  RANGE = 3,
+  RANGE = MrRefusal.RANGE,
   /** target side only */
-  CLOSED = 4,
+  CLOSED = MrRefusal.CLOSED,
   /** target side only */
   REVOKED = 5,
   ENDPOINT_GONE = 6,
@@ -41,7 +42,7 @@ export const enum Reason {
   /** the only refusal on the wire: the target would not apply the operation, and does not say why */
   REFUSED = 15,
   /** target side only; arg: the access bit whose window the range is outside */
-  WINDOW = 16,
+  WINDOW = MrRefusal.WINDOW,
   /** this endpoint closed the connection: the peer had REFUSALS_MAX operations refused */
   TOO_MANY_REFUSED = 17,
   /** the peer's listener and this process do not share the job secret; detail: what the dialer saw */
