@@ -2,6 +2,7 @@ export { PAGE_SIZE, WASM_PAGE_SIZE } from './constants.js';
 export { TransportError, type ErrorCode } from './errors.js';
 export { DEFAULT_WAIT_MS, WAIT_TIMEOUT_ENV } from './default_wait.js';
 export { Pool, type PoolDescriptor, type PoolOptions } from './pool.js';
+export { DEBUG_SUBSYS_ENV, debugSubsystems, Subsys } from './debug_subsys.js';
 export { JOB_SECRET_ENV, JOB_SECRET_FILE_ENV, jobSecretFromEnv, jobSecretOf, jobSecretOfText, newJobSecretText, setJobSecret, userCookie } from './job_secret.js';
 export type { Capacities } from './control_layout.js';
 export { Device, DeviceBuffer, type ExportOptions, type WaitOptions } from './device.js';
