@@ -1,6 +1,6 @@
-import { afterAll, afterEach, beforeAll } from 'vitest';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { WAIT_TIMEOUT_ENV } from '../../src/index.js';
-import type { Actor } from './actor.js';
+import type { Actor, ActorError } from './actor.js';
 
 /**
  * Inside a describe(): shortens the default deadline of waits given no
@@ -22,4 +22,17 @@ export function shortWaitDefault(ms: number): Actor[] {
     await Promise.all(actors.splice(0).map((a) => a.stop()));
   });
   return actors;
+}
+
+/** Expects `p` to fail with ETIMEDOUT, its message matching each of `messages`, no sooner than `ms` after the call. */
+export async function timesOutAfter(ms: number, p: Promise<unknown>, ...messages: RegExp[]): Promise<ActorError> {
+  const t0 = performance.now();
+  const err = (await p.then(
+    () => undefined,
+    (e: ActorError) => e,
+  )) as ActorError | undefined;
+  expect(err?.code).toBe('ETIMEDOUT');
+  for (const m of messages) expect(err?.message).toMatch(m);
+  expect(performance.now() - t0).toBeGreaterThanOrEqual(ms - 20);
+  return err!;
 }
