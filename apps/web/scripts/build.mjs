@@ -25,14 +25,14 @@ export const ENTRIES = {
 };
 
 /** Builds into `outdir`; resolves to esbuild's metafile (what went into every output). */
-export async function buildWeb(outdir = join(here, '..', 'dist')) {
+export async function buildWeb(outdir = join(here, '..', 'dist'), { platform = 'browser' } = {}) {
   const result = await build({
     entryPoints: ENTRIES,
     outdir,
     bundle: true,
     splitting: true,
     format: 'esm',
-    platform: 'browser',
+    platform,
     target: 'es2022',
     sourcemap: true,
     metafile: true,
