@@ -22,10 +22,11 @@ export const ENTRIES = {
   collective_worker: join(root, 'packages', 'bench', 'dist', 'collective_worker.js'),
   revoked_buffer: join(root, 'packages', 'runtime', 'dist-test', 'fixtures', 'revoked_buffer.js'),
   world_size: join(here, '..', 'src', 'world_size_spmd.js'),
+  dying_rank: join(here, '..', 'src', 'dying_rank_spmd.js'),
 };
 
 /** Builds into `outdir`; resolves to esbuild's metafile (what went into every output). */
-export async function buildWeb(outdir = join(here, '..', 'dist'), { platform = 'browser' } = {}) {
+export async function buildWeb(outdir = join(here, '..', 'bundle'), { platform = 'browser' } = {}) {
   const result = await build({
     entryPoints: ENTRIES,
     outdir,

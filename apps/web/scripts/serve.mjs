@@ -11,7 +11,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const TYPES = { '.html': 'text/html', '.js': 'text/javascript', '.map': 'application/json', '.png': 'image/png' };
 
 /** Serves `dist` (the bundle) and the page; resolves to the server and its URL. */
-export function serve({ dist = join(here, '..', 'dist'), port = 0, host = '127.0.0.1' } = {}) {
+export function serve({ dist = join(here, '..', 'bundle'), port = 0, host = '127.0.0.1' } = {}) {
   const page = join(here, '..', 'src', 'index.html');
   const server = createServer(async (req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
@@ -44,6 +44,6 @@ export function serve({ dist = join(here, '..', 'dist'), port = 0, host = '127.0
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await buildWeb();
-  const { url } = await serve({ port: Number(process.env.PORT ?? 8080) });
+  const { url } = await serve({ port: Number(process.env.PORT ?? 8080), host: process.env.HOST ?? '127.0.0.1' });
   console.log(`collective-bench in a web page: ${url}`);
 }

@@ -35,6 +35,21 @@ async function revokedBuffer(registeredFirst) {
   }
 }
 
+/** A device worker dies mid-collective: launch() must fail, naming the dead rank, and close() must still end the World. */
+async function workerDeath() {
+  const world = await World.start({ devices: 2, poolBytes: 16 * 1024 * 1024 });
+  const t = performance.now();
+  let error;
+  try {
+    await world.launch(moduleUrl('dying_rank'));
+  } catch (e) {
+    error = { message: e.message };
+  }
+  const failedAfterMs = performance.now() - t;
+  await world.close();
+  return { error, failedAfterMs };
+}
+
 /** Starts a World and hands it back open (the test counts the page's workers, then closes it). */
 let held;
 async function startWorld(devices) {
@@ -92,4 +107,4 @@ if (typeof document !== 'undefined' && $('form')) {
   drawChart($('chart'), []);
 }
 
-globalThis.collectiveWeb = { World, runBench, checkAll, revokedBuffer, startWorld, closeWorld, runFromForm, ready: true };
+globalThis.collectiveWeb = { World, runBench, checkAll, revokedBuffer, workerDeath, startWorld, closeWorld, runFromForm, ready: true };

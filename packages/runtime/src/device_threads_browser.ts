@@ -28,12 +28,16 @@ export function startDeviceThreads(n: number, workerData: object): DeviceThreads
         p.reject(e);
       }
     });
+    let cause = '';
+    t.on('error', (e: Error) => {
+      cause = `: ${e.message}`;
+    });
     t.once('exit', () => {
       gone[i] = true;
       for (const [id, p] of pending) {
         if (p.thread !== i) continue;
         pending.delete(id);
-        p.reject(new TransportError('EIO', `the device worker ${t.threadId} ended while running a task`));
+        p.reject(new TransportError('EIO', `the device worker ${t.threadId} ended while running a task${cause}`));
       }
     });
   }
