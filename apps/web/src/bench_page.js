@@ -32,7 +32,7 @@ function toRow(s, spec, n, collective, op, root) {
  * `devices` Web Workers; onRow sees every row as it comes. `world` reuses
  * an open World (the checks run several collectives on one).
  */
-export async function runBench({ collective = 'all_reduce', devices = 2, minBytes = 8, maxBytes = 1 << 20, factor = 2, op = 'sum', root = 0, iters = 0, minTimeMs = 50, onRow = () => {}, onLine = () => {}, world } = {}) {
+export async function runBench({ collective = 'all_reduce', devices = 2, minBytes = 8, maxBytes = 1 << 20, factor = 2, op = 'sum', root = 0, iters = 0, warmup = 2, minTimeMs = 50, onRow = () => {}, onLine = () => {}, world } = {}) {
   const spec = SPECS[collective];
   if (!spec) throw new Error(`collective must be one of ${Object.keys(SPECS).join(', ')} (got ${collective})`);
   const own = !world;
@@ -44,7 +44,7 @@ export async function runBench({ collective = 'all_reduce', devices = 2, minByte
     onLine(`# collective-bench ${collective} in a web page: ${world.size} Web Workers, World.start ${startupMs.toFixed(0)} ms`);
     for (const l of header(false)) onLine(l);
     for (const [i, size] of sweep(minBytes, maxBytes, factor).entries()) {
-      const args = { collective, sizes: [size], dtype: 'float32', op, root, iters, warmup: 2, check: true, minTimeMs, ...(i === 0 && { settleMs: 200 }) };
+      const args = { collective, sizes: [size], dtype: 'float32', op, root, iters, warmup, check: true, minTimeMs, ...(i === 0 && { settleMs: 200 }) };
       const results = await world.launch(moduleUrl('collective_worker'), args);
       const row = toRow(results[0].samples[0], spec, world.size, collective, op, root);
       rows.push(row);

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenPage, openDemo, waitForWorkers } from './helpers/browser.js';
+import { chromiumMissing, inChromium, type OpenPage, openDemo, waitForWorkers } from './helpers/browser.js';
 
-describe("closing the page's World", () => {
+describe.skipIf(chromiumMissing !== undefined)(inChromium("closing the page's World"), () => {
   let demo: OpenPage;
   beforeAll(async () => {
     demo = await openDemo();

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenPage, openDemo } from './helpers/browser.js';
+import { chromiumMissing, inChromium, type OpenPage, openDemo } from './helpers/browser.js';
 
 // Every collective of collective-bench, checked value by value against the
 // reference (bench's exact inputs), on a World of Web Workers in Chromium.
-describe('a World of Web Workers in a real browser', () => {
+describe.skipIf(chromiumMissing !== undefined)(inChromium('a World of Web Workers in a real browser'), () => {
   let demo: OpenPage;
   beforeAll(async () => {
     demo = await openDemo();

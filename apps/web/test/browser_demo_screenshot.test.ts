@@ -2,12 +2,12 @@ import { mkdirSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenPage, openDemo } from './helpers/browser.js';
+import { chromiumMissing, inChromium, type OpenPage, openDemo } from './helpers/browser.js';
 
 /** Kept after the run for a person to look at (apps/web/test-output/, ignored by git). */
 const SHOT = join(dirname(fileURLToPath(import.meta.url)), '..', 'test-output', 'demo.png');
 
-describe('the demo page', () => {
+describe.skipIf(chromiumMissing !== undefined)(inChromium('the demo page'), () => {
   let demo: OpenPage;
   beforeAll(async () => {
     demo = await openDemo();

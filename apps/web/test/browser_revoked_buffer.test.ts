@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenPage, openDemo } from './helpers/browser.js';
+import { chromiumMissing, inChromium, type OpenPage, openDemo } from './helpers/browser.js';
 
 // The runtime's own fixture (runtime/test/fixtures/revoked_buffer.ts),
 // bundled for the page: the same assertions as revoked_buffer_fails_everywhere.test.ts in Node.
-describe('a revoked buffer in the browser', () => {
+describe.skipIf(chromiumMissing !== undefined)(inChromium('a revoked buffer in the browser'), () => {
   let demo: OpenPage;
   beforeAll(async () => {
     demo = await openDemo();

@@ -1,10 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type OpenPage, openDemo, waitForWorkers } from './helpers/browser.js';
+import { chromiumMissing, inChromium, type OpenPage, openDemo, waitForWorkers } from './helpers/browser.js';
 
 // A Web Worker has no 'exit' event: the platform's browser side takes an
 // uncaught error as the worker's death (a Node worker dies of one), ends
 // it and reports it, so the World aborts the communicator as in Node.
-describe('a device worker that dies in the browser', () => {
+describe.skipIf(chromiumMissing !== undefined)(inChromium('a device worker that dies in the browser'), () => {
   let demo: OpenPage;
   beforeAll(async () => {
     demo = await openDemo();

@@ -1,7 +1,7 @@
 // Headless Chromium from the system (Debian's `chromium`, installed by
 // .ci/run; no browser download) on the demo page, built into a temporary
 // folder and served with the cross-origin-isolation headers.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Server } from 'node:http';
@@ -12,6 +12,10 @@ import { buildWeb } from '../../scripts/build.mjs';
 import { serve } from '../../scripts/serve.mjs';
 
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+
+/** The browser tests skip, naming what is missing, where there is no Chromium (.ci/run installs Debian's). */
+export const chromiumMissing = existsSync(CHROMIUM) ? undefined : `no Chromium at ${CHROMIUM} (apt-get install chromium, or set CHROMIUM_PATH)`;
+export const inChromium = (what: string): string => (chromiumMissing ? `${what} (skipped: ${chromiumMissing})` : what);
 
 export interface OpenPage {
   page: Page;
