@@ -22,6 +22,7 @@ export const ENTRIES = {
   collective_worker: join(root, 'packages', 'bench', 'dist', 'collective_worker.js'),
   revoked_buffer: join(root, 'packages', 'runtime', 'dist-test', 'fixtures', 'revoked_buffer.js'),
   world_size: join(here, '..', 'src', 'world_size_spmd.js'),
+  tfjs_data_parallel_step: join(root, 'examples', 'dist', 'tfjs_data_parallel_step.js'),
   dying_rank: join(here, '..', 'src', 'dying_rank_spmd.js'),
 };
 

@@ -5,6 +5,7 @@ import { COLLECTIVES } from '../../../packages/bench/dist/collectives.js';
 import { wrongCount } from '../../../packages/bench/dist/format_table.js';
 import { runBench } from './bench_page.js';
 import { drawChart } from './chart.js';
+import { drawLoss, trainInPage } from './train_page.js';
 
 const $ = (id) => document.getElementById(id);
 const moduleUrl = (name) => new URL(`./${name}.js`, import.meta.url);
@@ -98,6 +99,26 @@ async function runFromForm(ev) {
   return rows;
 }
 
+async function trainFromForm(ev) {
+  ev?.preventDefault();
+  $('train').disabled = true;
+  $('train-status').textContent = 'training';
+  drawLoss($('loss'), []);
+  try {
+    const out = await trainInPage({ devices: Number($('train-devices').value), steps: Number($('train-steps').value), mode: $('train-mode').value });
+    const r0 = out.ranks[0];
+    drawLoss($('loss'), r0.losses);
+    const same = out.ranks.every((r) => r.hashes.every((h, i) => h === r0.hashes[i]));
+    $('train-status').textContent = `done: ${out.ranks.length} ranks, ${r0.losses.length} steps in ${out.ms.toFixed(0)} ms, loss ${r0.losses[0].toFixed(3)} → ${r0.losses.at(-1).toFixed(3)}, parameters ${same ? 'bitwise identical on every rank' : 'DIFFER between ranks'}`;
+    return out;
+  } catch (e) {
+    $('train-status').textContent = `failed: ${e.message}`;
+    throw e;
+  } finally {
+    $('train').disabled = false;
+  }
+}
+
 if (typeof document !== 'undefined' && $('form')) {
   $('isolation').textContent = crossOriginIsolated
     ? 'cross-origin isolated: SharedArrayBuffer is available'
@@ -105,6 +126,8 @@ if (typeof document !== 'undefined' && $('form')) {
   for (const c of COLLECTIVES) $('collective').add(new Option(c, c));
   $('form').addEventListener('submit', (ev) => void runFromForm(ev).catch(() => {}));
   drawChart($('chart'), []);
+  $('train-form').addEventListener('submit', (ev) => void trainFromForm(ev).catch(() => {}));
+  drawLoss($('loss'), []);
 }
 
-globalThis.collectiveWeb = { World, runBench, checkAll, revokedBuffer, workerDeath, startWorld, closeWorld, runFromForm, ready: true };
+globalThis.collectiveWeb = { World, runBench, checkAll, revokedBuffer, workerDeath, startWorld, closeWorld, runFromForm, trainInPage, trainFromForm, ready: true };

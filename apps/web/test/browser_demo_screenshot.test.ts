@@ -14,7 +14,7 @@ describe.skipIf(chromiumMissing !== undefined)(inChromium('the demo page'), () =
   }, 60_000);
   afterAll(async () => demo?.close());
 
-  it('runs collective-bench from its form: the nccl-tests table, the chart and #wrong 0', async () => {
+  it('runs collective-bench from its form (the nccl-tests table, the chart, #wrong 0) and the tfjs example (its loss curve)', async () => {
     const { page } = demo;
     await page.selectOption('#collective', 'all_reduce');
     await page.fill('#devices', '2');
@@ -29,9 +29,15 @@ describe.skipIf(chromiumMissing !== undefined)(inChromium('the demo page'), () =
     // 8 B to 1 MiB by doubling: 18 rows of figures
     expect(table.split('\n').filter((l) => /^\s+\d+\s+\d+\s+float\s+sum/.test(l))).toHaveLength(18);
     expect(table).toMatch(/# Out of bounds values : 0 OK/);
+    // The tfjs example below it, with its loss curve.
+    await page.fill('#train-devices', '2');
+    await page.fill('#train-steps', '30');
+    await page.click('#train');
+    await page.waitForFunction(() => document.getElementById('train-status')?.textContent !== 'training', null, { timeout: 120_000 });
+    expect(await page.textContent('#train-status')).toMatch(/^done: 2 ranks, 30 steps .* parameters bitwise identical on every rank$/);
     mkdirSync(dirname(SHOT), { recursive: true });
     await page.screenshot({ path: SHOT, fullPage: true });
     expect(statSync(SHOT).size).toBeGreaterThan(10_000);
     expect(demo.errors).toEqual([]);
-  }, 180_000);
+  }, 240_000);
 });
