@@ -1,8 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { World } from '@collective/runtime';
-// @ts-expect-error the examples' build has no declarations for this path from here
 import { trainDataParallel } from '../../../examples/dist/tfjs_data_parallel.js';
-// @ts-expect-error the examples' build has no declarations for this path from here
 import { DEFAULT_CONFIG } from '../../../examples/dist/data_parallel_config.js';
 import { chromiumMissing, inChromium, type OpenPage, openDemo } from './helpers/browser.js';
 
