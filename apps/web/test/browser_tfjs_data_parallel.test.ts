@@ -19,19 +19,20 @@ describe.skipIf(chromiumMissing !== undefined)(inChromium('the tfjs data-paralle
   }, 60_000);
   afterAll(async () => demo?.close());
 
-  it('keeps the parameters bitwise identical on every worker and follows the loss curve of the same run in Node', async () => {
+  // ddp runs on the communication streams: a stream thread per device, a Web Worker here.
+  it.each(['blocking', 'ddp'])('%s: keeps the parameters bitwise identical on every worker and follows the loss curve of the same run in Node', async (mode) => {
     const steps = 15;
-    const web = await demo.page.evaluate((s) => (globalThis as any).collectiveWeb.trainInPage({ devices: 2, steps: s }), steps);
+    const web = await demo.page.evaluate(([s, m]) => (globalThis as any).collectiveWeb.trainInPage({ devices: 2, steps: s, mode: m }), [steps, mode] as const);
     const ranks = web.ranks as RankTraining[];
     expect(ranks).toHaveLength(2);
     expect(ranks[1]!.hashes).toEqual(ranks[0]!.hashes);
     expect(ranks[0]!.losses).toHaveLength(steps);
     expect(ranks[0]!.losses.at(-1)!).toBeLessThan(ranks[0]!.losses[0]!);
 
-    const world = await World.start({ devices: 2, poolBytes: 64 << 20 });
+    const world = await World.start({ devices: 2, poolBytes: 64 << 20, streams: mode === 'ddp' });
     let node: RankTraining[];
     try {
-      node = await trainDataParallel(world, { ...DEFAULT_CONFIG, steps });
+      node = await trainDataParallel(world, { ...DEFAULT_CONFIG, steps, mode });
     } finally {
       await world.close();
     }
