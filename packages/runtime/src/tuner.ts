@@ -17,6 +17,7 @@ import { reducescatterLl } from './algorithms/reducescatter_ll.js';
 import { broadcastLl } from './algorithms/broadcast_ll.js';
 import { SMALL_MAX } from './scratch_layout.js';
 import { rulesFor, TUNER_FILE_ENV, type TunerRule, tuningTable, type TuningTable } from './tuner_rules.js';
+import { envSetting } from '@collective/transport/platform';
 
 /** The algorithms each collective offers, over each protocol. */
 export const TABLE: Partial<Record<CollectiveKind, readonly Algorithm[]>> = {
@@ -94,7 +95,7 @@ export interface ChoiceContext {
 }
 
 /** The decision lists of every collective for a world of `nranks`, from the table in force. */
-export function tunedRules(nranks: number, table: TuningTable = tuningTable(process.env[TUNER_FILE_ENV])): Partial<Record<CollectiveKind, readonly TunerRule[]>> {
+export function tunedRules(nranks: number, table: TuningTable = tuningTable(envSetting(TUNER_FILE_ENV))): Partial<Record<CollectiveKind, readonly TunerRule[]>> {
   const out: Partial<Record<CollectiveKind, readonly TunerRule[]>> = {};
   for (const kind of Object.keys(TABLE) as CollectiveKind[]) out[kind] = rulesFor(table, kind, nranks);
   return out;
@@ -141,7 +142,7 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
     const a = options.find((o) => o.name === name && o.proto === 'll' && usable(o)) ?? options.find((o) => o.name === name && o.proto === 'simple' && usable(o));
     if (a) return a;
   }
-  for (const rule of ctx.rules?.[kind] ?? rulesFor(tuningTable(process.env[TUNER_FILE_ENV]), kind, nranks)) {
+  for (const rule of ctx.rules?.[kind] ?? rulesFor(tuningTable(envSetting(TUNER_FILE_ENV)), kind, nranks)) {
     if (bytes > rule.maxBytes) continue;
     const a = options.find((o) => o.name === rule.algo && o.proto === rule.proto);
     if (a && usable(a)) return a;

@@ -1,8 +1,7 @@
 import { fail } from './errors.js';
 import { PAGE_SIZE, RESERVED_BYTES, WASM_PAGE_SIZE } from './constants.js';
-import type { Worker } from 'node:worker_threads';
 import { withLock } from './shared_lock.js';
-import { isThreadDeadIn, markThreadDeadIn, SELF, watchNewWorkers, watchWorkerIn } from './thread_liveness.js';
+import { isThreadDeadIn, markThreadDeadIn, SELF, type WatchedThread, watchNewWorkers, watchWorkerIn } from './thread_liveness.js';
 import { type Capacities, computeLayout, DEFAULT_CAPACITIES, Header, type Layout, MAGIC } from './control_layout.js';
 
 export interface PoolOptions {
@@ -117,7 +116,7 @@ export class Pool {
    * pool learns it is dead, so a lock it held is handed back and peers
    * waiting on it stop waiting.
    */
-  watch(worker: Worker): void {
+  watch(worker: WatchedThread): void {
     watchWorkerIn(this.ctl, worker);
   }
 

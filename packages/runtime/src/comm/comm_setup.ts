@@ -1,5 +1,5 @@
 import { type Device, DmaBuf, type EndpointAddress, Pool, type ProviderName, TransportError } from '@collective/transport';
-import { hostname } from 'node:os';
+import { hostName, processId } from '@collective/transport/platform';
 import { CollectiveError } from '../comm_errors.js';
 import type { Connector } from '../connectors/connector.js';
 import { NetConnector, type NetGroup } from '../connectors/net_connector.js';
@@ -173,8 +173,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     const record: PeerRecord = {
       rank,
       pool: pool.id,
-      host: address?.host ?? hostname(),
-      pid: process.pid,
+      host: address?.host ?? hostName(),
+      pid: processId(),
       address: address && address.provider === 'tcp' ? { ...address } : null,
       scratchKey: port ? port.scratchMr.key : 0,
     };
