@@ -9,6 +9,8 @@ import type { RunPlan } from './options.js';
  */
 const attemptKey = (attempt: number, what: string) => `collective-run/attempt_${attempt}/${what}`;
 const JOB_SECRET = 'collective-run/job-secret';
+/** how long the agent store lets a connection say nothing: 30 days (see AgentStore.open) */
+const TORCH_CALLBACK_IDLE_MS = 30 * 24 * 3600 * 1000;
 
 export interface FailureReport {
   nodeRank: number;
@@ -88,7 +90,10 @@ export class AgentStore {
         secret = jobSecretFromEnv({ COLLECTIVE_JOB_SECRET: made });
       }
       try {
-        server = await TCPStoreServer.start({ port, ...(listen !== undefined && { host: listen }), ...(secret !== undefined && { secret, requireAuth }) });
+        // torch 1.13's clients open a callback connection that stays silent until a
+        // watchKey, and spin on it once it is closed: the idle timeout must not close it.
+        const idle = requireAuth ? {} : { idleTimeoutMs: TORCH_CALLBACK_IDLE_MS };
+        server = await TCPStoreServer.start({ port, ...(listen !== undefined && { host: listen }), ...(secret !== undefined && { secret, requireAuth }), ...idle });
       } catch (e) {
         throw new Error(`${(e as Error).message.replace(/^[A-Z]+: /, '')}; choose another with --master-port (or --standalone)`);
       }
