@@ -50,6 +50,31 @@ describe('collective-run --max-restarts across two "nodes" (two agents on one ma
     expect((ra.stdout.match(/\[rank 0\] ENV /g) ?? []).length).toBe(2);
   });
 
+  it('with restarts left, a job that succeeds everywhere ends on every node', async () => {
+    const port = await freePort();
+    const a = startRun([...node(port, 0, 2), runWorker]);
+    const b = startRun([...node(port, 1, 2), runWorker]);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(ra.ms).toBeLessThan(15_000);
+    expect(rb.ms).toBeLessThan(15_000);
+  });
+
+  it("a failure on node 1 after node 0's workers finished restarts node 0's workers as well", async () => {
+    const port = await freePort();
+    const env = { RUN_WORKER_MODE: 'fail-once', FAIL_RANK: '1', FAIL_CODE: '4' };
+    const a = startRun([...node(port, 0, 1), runWorker], env);
+    const b = startRun([...node(port, 1, 1), runWorker], env);
+    const [ra, rb] = await Promise.all([a.done, b.done]);
+    expect(ra.code, ra.stderr).toBe(0);
+    expect(rb.code, rb.stderr).toBe(0);
+    expect(ra.stderr).toMatch(/rank 1 \(node 1\) exited with code 4; this node's workers had finished/);
+    // Rank 0 ran again, as attempt 1.
+    expect(ra.stdout).toMatch(/\[rank 0\] ENV .*"COLLECTIVE_RESTART_COUNT":"1"/);
+    expect(ra.ms).toBeLessThan(15_000);
+  });
+
   it('agents started with different --max-restarts refuse to start, naming the flag', async () => {
     const port = await freePort();
     const a = startRun([...node(port, 0, 1), runWorker]);

@@ -9,6 +9,12 @@ import type { RunPlan } from './options.js';
  */
 const attemptKey = (attempt: number, what: string) => `collective-run/attempt_${attempt}/${what}`;
 const JOB_SECRET = 'collective-run/job-secret';
+/**
+ * The agents' own waits last at most this long at a time: a wait that lost
+ * node 0's store retries the connection until its deadline, and an agent
+ * should learn of a vanished store in about this time, not in an hour.
+ */
+const WAIT_SLICE_MS = 30_000;
 /** how long the agent store lets a connection say nothing: 30 days (see AgentStore.open) */
 const TORCH_CALLBACK_IDLE_MS = 30 * 24 * 3600 * 1000;
 
@@ -51,6 +57,8 @@ export class AgentStore {
     private made: string | undefined,
     /** node 0 made the secret and this agent must fetch it */
     private readonly fetchSecret: boolean,
+    /** opens one more client of the store */
+    private readonly connect: () => Promise<TCPStore>,
   ) {}
 
   /** what the workers get as COLLECTIVE_JOB_SECRET (known after rendezvous) */
@@ -105,7 +113,7 @@ export class AgentStore {
       const client = await connect();
       const watcher = await connect();
       if (made !== undefined && plan.nnodes > 1) await client.set(JOB_SECRET, made);
-      return new AgentStore(client, watcher, server, port, made, plan.nodeRank !== 0 && userSecret === undefined);
+      return new AgentStore(client, watcher, server, port, made, plan.nodeRank !== 0 && userSecret === undefined, connect);
     } catch (e) {
       await server?.close();
       const why = (e as Error).message.replace(/^[A-Z]+: /, '');
@@ -173,7 +181,7 @@ export class AgentStore {
     const FAILED = attemptKey(attempt, 'failed');
     for (;;) {
       try {
-        await this.watcher.wait([FAILED], 3_600_000);
+        await this.watcher.wait([FAILED], WAIT_SLICE_MS);
         return JSON.parse(valueToString(await this.watcher.get(FAILED))) as FailureReport;
       } catch (e) {
         if (e instanceof StoreError && e.code === 'ETIMEDOUT') continue;
@@ -188,8 +196,52 @@ export class AgentStore {
     if (n === plan.nnodes) await this.client.set(attemptKey(attempt, 'all-finished'), '1');
   }
 
-  async waitAllFinished(attempt: number, timeoutMs: number): Promise<void> {
-    await this.client.wait([attemptKey(attempt, 'all-finished')], timeoutMs);
+  /**
+   * Resolves once every node's workers of `attempt` have succeeded. The wait
+   * has a connection of its own, so that `cancel` (a failure elsewhere: the
+   * job restarts) frees it at once and the next attempt's calls are not
+   * queued behind it.
+   */
+  waitAllFinished(attempt: number): { done: Promise<void>; cancel: () => void } {
+    let cancelled = false;
+    let own: TCPStore | undefined;
+    const done = (async () => {
+      own = await this.connect();
+      try {
+        for (;;) {
+          if (cancelled) throw new StoreError('ECANCELED', 'the wait for every node to finish was cancelled');
+          try {
+            await own.wait([attemptKey(attempt, 'all-finished')], WAIT_SLICE_MS);
+            return;
+          } catch (e) {
+            if (!(e instanceof StoreError && e.code === 'ETIMEDOUT')) throw e;
+          }
+        }
+      } finally {
+        await own.close();
+      }
+    })();
+    const cancel = () => {
+      cancelled = true;
+      void own?.close();
+    };
+    return { done, cancel };
+  }
+
+  /** A node other than 0 knows how the job ended and needs the store no more. */
+  async outcomeSeen(attempt: number): Promise<void> {
+    await this.client.add(attemptKey(attempt, 'outcome-seen'), 1).catch(() => undefined);
+  }
+
+  /**
+   * Node 0, before it closes the store: until every other node knows how the
+   * job ended, or `timeoutMs` has passed (a node that died never says so).
+   */
+  async waitOutcomeSeen(plan: RunPlan, attempt: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.client.add(attemptKey(attempt, 'outcome-seen'), 0)) < plan.nnodes - 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async close(): Promise<void> {

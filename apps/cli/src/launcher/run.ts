@@ -107,9 +107,13 @@ export async function runLauncher(plan: RunPlan, io: RunIo = { stdout: process.s
       } finally {
         running = false;
       }
+      if (store.server && plan.nnodes > 1 && (outcome.kind === 'done' || isFinal(plan, attempt, outcome.failure, received))) {
+        // The other agents may still be reading the outcome from the store this agent is about to close.
+        await store.waitOutcomeSeen(plan, attempt, Math.min(plan.rdzvTimeoutMs, 10_000)).catch(() => undefined);
+      }
       if (outcome.kind === 'done') return outcome.code;
       const { failure } = outcome;
-      if (failure.final || received !== undefined || attempt >= plan.maxRestarts) {
+      if (isFinal(plan, attempt, failure, received)) {
         if (plan.maxRestarts > 0) say(`job failed after ${attempt} restart${attempt === 1 ? '' : 's'}: ${describeWhere(failure)}`);
         return received !== undefined ? 128 + (constants.signals[received] ?? 0) : failure.code;
       }
@@ -121,7 +125,16 @@ export async function runLauncher(plan: RunPlan, io: RunIo = { stdout: process.s
   }
 }
 
-/** Runs one attempt's workers until they all succeed or the job's first failure has stopped them. */
+/** Whether the job ends with `failure` rather than restart. */
+function isFinal(plan: RunPlan, attempt: number, failure: FailureReport, received: NodeJS.Signals | undefined): boolean {
+  return failure.final === true || received !== undefined || attempt >= plan.maxRestarts;
+}
+
+/**
+ * Runs one attempt's workers until they all succeed or the job's first
+ * failure has stopped them. A node other than 0 tells node 0 once it knows
+ * the job is over, so that node 0 does not close the store under it.
+ */
 async function runAttempt(plan: RunPlan, store: AgentStore, workers: LocalWorkers, attempt: number, received: () => NodeJS.Signals | undefined, say: (msg: string) => void): Promise<Attempt> {
   const remote = store.watchFailure(attempt).then(
     (f) => ({ kind: 'remote' as const, failure: f }),
@@ -138,20 +151,19 @@ async function runAttempt(plan: RunPlan, store: AgentStore, workers: LocalWorker
     await store.finish(plan, attempt);
     // Node 0 keeps serving the store until every node's workers are done; with
     // restarts left every node waits, since a failure elsewhere restarts its workers too.
-    if (!store.server && attempt >= plan.maxRestarts) return { kind: 'done', code: signalCode() ?? 0 };
-    const allDone = (async () => {
-      for (;;) {
-        try {
-          await store.waitAllFinished(attempt, 3_600_000);
-          return 0;
-        } catch (e) {
-          if ((e as { code?: string }).code !== 'ETIMEDOUT') throw e;
-        }
-      }
-    })();
-    const outcome = await Promise.race([allDone, remote]);
-    if (typeof outcome === 'number') return { kind: 'done', code: signalCode() ?? 0 };
+    if (!store.server && attempt >= plan.maxRestarts) {
+      await store.outcomeSeen(attempt);
+      return { kind: 'done', code: signalCode() ?? 0 };
+    }
+    const finished = store.waitAllFinished(attempt);
+    const outcome = await Promise.race([finished.done.then(() => 0), remote]);
+    finished.cancel();
+    if (typeof outcome === 'number') {
+      if (!store.server) await store.outcomeSeen(attempt);
+      return { kind: 'done', code: signalCode() ?? 0 };
+    }
     say(`${describe(outcome.failure)}; this node's workers had finished`);
+    if (!store.server && isFinal(plan, attempt, outcome.failure, received())) await store.outcomeSeen(attempt);
     return { kind: 'failed', failure: outcome.failure };
   }
 
@@ -169,6 +181,7 @@ async function runAttempt(plan: RunPlan, store: AgentStore, workers: LocalWorker
     failure = first.failure;
     say(`${describe(failure)}; stopping the other workers`);
   }
+  if (!store.server && isFinal(plan, attempt, failure, received())) await store.outcomeSeen(attempt);
   await workers.stop(plan.termTimeoutMs);
   return { kind: 'failed', failure };
 }
