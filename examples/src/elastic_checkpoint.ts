@@ -8,7 +8,8 @@
 // sum to a running total. Every --every steps rank 0 writes {step, total} to
 // the checkpoint file; a fresh attempt takes rank 0's checkpoint, shared with
 // the others by an all-reduce (they add zeros), so only rank 0's node needs
-// the file.
+// the file. A finished run leaves its last checkpoint behind: delete the file
+// to start over.
 import { existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { World } from '@collective/runtime';
