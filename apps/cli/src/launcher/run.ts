@@ -150,8 +150,9 @@ async function runAttempt(plan: RunPlan, store: AgentStore, workers: LocalWorker
   if (first.kind === 'local' && first.exit === undefined) {
     await store.finish(plan, attempt);
     // Node 0 keeps serving the store until every node's workers are done; with
-    // restarts left every node waits, since a failure elsewhere restarts its workers too.
-    if (!store.server && attempt >= plan.maxRestarts) {
+    // restarts left every node waits, since a failure elsewhere restarts its workers
+    // too, unless a signal told this one to stop.
+    if (!store.server && (attempt >= plan.maxRestarts || received() !== undefined)) {
       await store.outcomeSeen(attempt);
       return { kind: 'done', code: signalCode() ?? 0 };
     }
