@@ -12,3 +12,4 @@ export { buildMlp, denseLayers, meanLoss, trainableVariables, useCpuBackend, typ
 export { flattenInto, hashOf, layoutOf, snapshot, unflatten, type BucketLayout, type BucketSlot } from './param_bucket.js';
 export { DEFAULT_SPIRAL, checkSpiral, spiralRows, type SpiralSpec } from './spiral_data.js';
 export { SeededRandom, mix32, streamOf } from './seeded_random.js';
+export { expectedTotal, runCheckpointed, type CheckpointedRun } from './elastic_checkpoint.js';

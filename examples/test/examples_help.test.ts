@@ -5,10 +5,12 @@ import { describe, expect, it } from 'vitest';
 
 const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 
-/** Every script a user runs: the programs named in package.json's scripts, and the README's that are not worker modules (those export a default step). */
+/** Every script a user runs: the programs named in package.json's scripts or run through runMain, and the README's that are not worker modules (those export a default step). */
 function scripts(): string[] {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-  const programs = Object.values(pkg.scripts).map((s) => s.replace(/^node dist\//, ''));
+  const named = Object.values(pkg.scripts).map((s) => s.replace(/^node dist\//, ''));
+  const mains = readdirSync(dist).filter((f) => f.endsWith('.js') && /isMain\(import\.meta\.url\)\) runMain\(main\b/.test(readFileSync(`${dist}${f}`, 'utf8')));
+  const programs = [...new Set([...named, ...mains])];
   const readme = readdirSync(`${dist}readme`)
     .filter((f) => f.endsWith('.js') && !/^export default /m.test(readFileSync(`${dist}readme/${f}`, 'utf8')))
     .map((f) => `readme/${f}`);
@@ -16,8 +18,8 @@ function scripts(): string[] {
 }
 
 describe('the example scripts', () => {
-  it('are the three programs and the README worlds', () => {
-    expect(scripts()).toEqual(expect.arrayContaining(['linear_regression.js', 'tfjs_data_parallel.js', 'tfjs_overlap_bench.js', 'readme/start_world.js', 'readme/join_job.js', 'readme/streams_world.js', 'readme/ddp_world.js']));
+  it('are the programs and the README worlds', () => {
+    expect(scripts()).toEqual(expect.arrayContaining(['linear_regression.js', 'tfjs_data_parallel.js', 'tfjs_overlap_bench.js', 'elastic_checkpoint.js', 'readme/start_world.js', 'readme/join_job.js', 'readme/streams_world.js', 'readme/ddp_world.js']));
   });
 
   it.each(scripts())('%s answers --help and -h with a usage line and exit code 0, starting nothing', (script) => {

@@ -41,6 +41,8 @@ describe('collective-run --nproc-per-node 3 node job.js', () => {
         MASTER_PORT: port,
         TORCHELASTIC_USE_AGENT_STORE: 'True',
         TORCHELASTIC_RESTART_COUNT: '0',
+        TORCHELASTIC_MAX_RESTARTS: '0',
+        COLLECTIVE_RESTART_COUNT: '0',
         TORCHELASTIC_RUN_ID: 'job42',
         OMP_NUM_THREADS: '1',
       }),

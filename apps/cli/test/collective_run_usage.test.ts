@@ -10,6 +10,7 @@ describe('collective-run flags', () => {
     [['--nnodes', '2', '--node-rank', '2', 'node', 'x.js'], /--node-rank must be less than --nnodes \(got --node-rank 2 with --nnodes 2\)/],
     [['--master-port', '70000', 'node', 'x.js'], /--master-port must be an integer from 0 to 65535 \(got 70000\)/],
     [['--rdzv-timeout', 'soon', 'node', 'x.js'], /--rdzv-timeout must be a positive number of seconds \(got soon\)/],
+    [['--max-restarts', '-1', 'node', 'x.js'], /--max-restarts must be an integer from 0 to 1000000 \(got -1\)/],
     [['--frobnicate', 'node', 'x.js'], /Unknown argument: frobnicate/],
   ])('refuses %j with exit code 2 and a message', async (args, message) => {
     const r = await runCollective(args as string[]);
@@ -41,6 +42,6 @@ describe('collective-run flags', () => {
   it('--help lists the flags', async () => {
     const r = await runCollective(['--help']);
     expect(r.code).toBe(0);
-    for (const flag of ['--nproc-per-node', '--nnodes', '--node-rank', '--master-addr', '--master-port', '--standalone']) expect(r.stdout).toContain(flag);
+    for (const flag of ['--nproc-per-node', '--nnodes', '--node-rank', '--master-addr', '--master-port', '--standalone', '--max-restarts']) expect(r.stdout).toContain(flag);
   });
 });

@@ -30,7 +30,6 @@ describe('TCPStore server against garbage and port scans', () => {
     ['VALIDATE with a wrong magic after the handshake', Buffer.from('00cef7853c' + '00deadbeef', 'hex'), /wrong magic/],
     ['a GET of a key nobody set', Buffer.from('02' + str('nope'), 'hex'), /GET of 'nope', which does not exist/],
     ['an ADD to a value that is not a number', Buffer.from('00' + str('word') + str('abc') + '03' + str('word') + u64(1), 'hex'), /ADD to 'word', whose value is not an integer/],
-    ['the torch < 2.1 WATCH_KEY callback registration', Buffer.from('07' + str('k'), 'hex'), /WATCH_KEY/],
   ])('drops a connection that sends %s, and only that one', async (_what, bytes, reason) => {
     const c = await RawClient.open(server.port);
     c.send(bytes as Buffer);

@@ -2,18 +2,32 @@ import { hostname } from 'node:os';
 import { StoreError, TCPStore, TCPStoreServer, jobSecretFromEnv, newJobSecretText, storeListenAddress, valueToString } from '@collective/runtime';
 import type { RunPlan } from './options.js';
 
-/** Keys the agents use among themselves; workers live under /worker/attempt_N. */
-const AGENT = 'collective-run/agent';
-const FAILED = 'collective-run/failed';
-const FINISHED = 'collective-run/finished';
-const ALL_FINISHED = 'collective-run/all-finished';
+/**
+ * Keys the agents use among themselves, each attempt under its own prefix so
+ * that a restarted job never sees the last attempt's check-ins, failure or
+ * finish count; workers live under /worker/attempt_N.
+ */
+const attemptKey = (attempt: number, what: string) => `collective-run/attempt_${attempt}/${what}`;
 const JOB_SECRET = 'collective-run/job-secret';
+/**
+ * The agents' own waits last at most this long at a time: a wait that lost
+ * node 0's store retries the connection until its deadline, and an agent
+ * should learn of a vanished store in about this time, not in an hour.
+ */
+const WAIT_SLICE_MS = 30_000;
+/** how long the agent store lets a connection say nothing: 30 days (see AgentStore.open) */
+const TORCH_CALLBACK_IDLE_MS = 30 * 24 * 3600 * 1000;
 
 export interface FailureReport {
   nodeRank: number;
   rank: number;
+  /** where the failing worker ran */
+  host: string;
+  pid: number | undefined;
   code: number;
   reason: string;
+  /** the job ends here whatever restarts are left (an agent was told to stop by a signal) */
+  final?: boolean;
 }
 
 /**
@@ -43,6 +57,8 @@ export class AgentStore {
     private made: string | undefined,
     /** node 0 made the secret and this agent must fetch it */
     private readonly fetchSecret: boolean,
+    /** opens one more client of the store */
+    private readonly connect: () => Promise<TCPStore>,
   ) {}
 
   /** what the workers get as COLLECTIVE_JOB_SECRET (known after rendezvous) */
@@ -82,7 +98,10 @@ export class AgentStore {
         secret = jobSecretFromEnv({ COLLECTIVE_JOB_SECRET: made });
       }
       try {
-        server = await TCPStoreServer.start({ port, ...(listen !== undefined && { host: listen }), ...(secret !== undefined && { secret, requireAuth }) });
+        // torch 1.13's clients open a callback connection that stays silent until a
+        // watchKey, and spin on it once it is closed: the idle timeout must not close it.
+        const idle = requireAuth ? {} : { idleTimeoutMs: TORCH_CALLBACK_IDLE_MS };
+        server = await TCPStoreServer.start({ port, ...(listen !== undefined && { host: listen }), ...(secret !== undefined && { secret, requireAuth }), ...idle });
       } catch (e) {
         throw new Error(`${(e as Error).message.replace(/^[A-Z]+: /, '')}; choose another with --master-port (or --standalone)`);
       }
@@ -94,7 +113,7 @@ export class AgentStore {
       const client = await connect();
       const watcher = await connect();
       if (made !== undefined && plan.nnodes > 1) await client.set(JOB_SECRET, made);
-      return new AgentStore(client, watcher, server, port, made, plan.nodeRank !== 0 && userSecret === undefined);
+      return new AgentStore(client, watcher, server, port, made, plan.nodeRank !== 0 && userSecret === undefined, connect);
     } catch (e) {
       await server?.close();
       const why = (e as Error).message.replace(/^[A-Z]+: /, '');
@@ -102,10 +121,16 @@ export class AgentStore {
     }
   }
 
-  /** Every agent checks in and checks that all were started with the same shape of job. */
-  async rendezvous(plan: RunPlan): Promise<void> {
-    const me = { nodeRank: plan.nodeRank, nnodes: plan.nnodes, nprocPerNode: plan.nprocPerNode, runId: plan.runId, host: hostname(), pid: process.pid };
+  /**
+   * Every agent checks in for `attempt` and checks that all were started with
+   * the same shape of job. An agent only checks in for the next attempt once
+   * its workers of the last one have stopped, so no new worker starts while
+   * an old one still runs anywhere in the job.
+   */
+  async rendezvous(plan: RunPlan, attempt: number): Promise<void> {
+    const me = { nodeRank: plan.nodeRank, nnodes: plan.nnodes, nprocPerNode: plan.nprocPerNode, runId: plan.runId, maxRestarts: plan.maxRestarts, host: hostname(), pid: process.pid };
     const json = JSON.stringify(me);
+    const AGENT = attemptKey(attempt, 'agent');
     const key = (n: number) => `${AGENT}/${n}`;
     const claimed = valueToString(await this.client.compareSet(key(plan.nodeRank), '', json));
     if (claimed !== json) {
@@ -118,6 +143,7 @@ export class AgentStore {
     } catch (e) {
       if (e instanceof StoreError && e.code === 'ETIMEDOUT') {
         const missing = e.keys.map((k) => k.slice(AGENT.length + 1));
+        if (attempt > 0) throw new Error(`node${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${plan.nnodes} did not rejoin for restart ${attempt} within ${plan.rdzvTimeoutMs / 1000} s`);
         throw new Error(`node${missing.length === 1 ? '' : 's'} ${missing.join(', ')} of ${plan.nnodes} did not join within ${plan.rdzvTimeoutMs / 1000} s; start collective-run on every node with the same --nnodes, --master-addr and --master-port`);
       }
       throw e;
@@ -126,7 +152,7 @@ export class AgentStore {
     if (this.fetchSecret) this.made = valueToString(await this.client.get(JOB_SECRET));
     for (const k of keys) {
       const other = JSON.parse(valueToString(await this.client.get(k))) as typeof me;
-      for (const [flag, field] of [['--nnodes', 'nnodes'], ['--nproc-per-node', 'nprocPerNode'], ['--run-id', 'runId']] as const) {
+      for (const [flag, field] of [['--nnodes', 'nnodes'], ['--nproc-per-node', 'nprocPerNode'], ['--run-id', 'runId'], ['--max-restarts', 'maxRestarts']] as const) {
         if (other[field] !== me[field]) {
           throw new Error(`node ${other.nodeRank} (${other.host}) was started with ${flag} ${other[field]} but node ${plan.nodeRank} with ${me[field]}; every node must use the same ${flag}`);
         }
@@ -134,16 +160,28 @@ export class AgentStore {
     }
   }
 
-  /** The first failure anywhere in the job wins; later ones keep it. */
-  async reportFailure(report: FailureReport): Promise<void> {
-    await this.client.compareSet(FAILED, '', JSON.stringify(report)).catch(() => undefined);
+  /**
+   * The first failure of an attempt anywhere in the job wins; resolves with
+   * the winner (`report` itself when the store cannot be reached).
+   */
+  async reportFailure(attempt: number, report: FailureReport): Promise<FailureReport> {
+    try {
+      return JSON.parse(valueToString(await this.client.compareSet(attemptKey(attempt, 'failed'), '', JSON.stringify(report)))) as FailureReport;
+    } catch {
+      return report;
+    }
   }
 
-  /** Resolves with the job's first failure; never resolves when there is none (stop with close). */
-  async watchFailure(): Promise<FailureReport> {
+  /**
+   * Resolves with the first failure of `attempt`; never resolves when there
+   * is none (stop with close). The watcher's calls run one after another, so
+   * the next attempt's watch starts once this one has seen its failure.
+   */
+  async watchFailure(attempt: number): Promise<FailureReport> {
+    const FAILED = attemptKey(attempt, 'failed');
     for (;;) {
       try {
-        await this.watcher.wait([FAILED], 3_600_000);
+        await this.watcher.wait([FAILED], WAIT_SLICE_MS);
         return JSON.parse(valueToString(await this.watcher.get(FAILED))) as FailureReport;
       } catch (e) {
         if (e instanceof StoreError && e.code === 'ETIMEDOUT') continue;
@@ -152,14 +190,58 @@ export class AgentStore {
     }
   }
 
-  /** This node's workers all succeeded; node 0 then keeps serving until every node has. */
-  async finish(plan: RunPlan): Promise<void> {
-    const n = await this.client.add(FINISHED, 1);
-    if (n === plan.nnodes) await this.client.set(ALL_FINISHED, '1');
+  /** This node's workers of `attempt` all succeeded; node 0 then keeps serving until every node's have. */
+  async finish(plan: RunPlan, attempt: number): Promise<void> {
+    const n = await this.client.add(attemptKey(attempt, 'finished'), 1);
+    if (n === plan.nnodes) await this.client.set(attemptKey(attempt, 'all-finished'), '1');
   }
 
-  async waitAllFinished(timeoutMs: number): Promise<void> {
-    await this.client.wait([ALL_FINISHED], timeoutMs);
+  /**
+   * Resolves once every node's workers of `attempt` have succeeded. The wait
+   * has a connection of its own, so that `cancel` (a failure elsewhere: the
+   * job restarts) frees it at once and the next attempt's calls are not
+   * queued behind it.
+   */
+  waitAllFinished(attempt: number): { done: Promise<void>; cancel: () => void } {
+    let cancelled = false;
+    let own: TCPStore | undefined;
+    const done = (async () => {
+      own = await this.connect();
+      try {
+        for (;;) {
+          if (cancelled) throw new StoreError('ECANCELED', 'the wait for every node to finish was cancelled');
+          try {
+            await own.wait([attemptKey(attempt, 'all-finished')], WAIT_SLICE_MS);
+            return;
+          } catch (e) {
+            if (!(e instanceof StoreError && e.code === 'ETIMEDOUT')) throw e;
+          }
+        }
+      } finally {
+        await own.close();
+      }
+    })();
+    const cancel = () => {
+      cancelled = true;
+      void own?.close();
+    };
+    return { done, cancel };
+  }
+
+  /** A node other than 0 knows how the job ended and needs the store no more. */
+  async outcomeSeen(attempt: number): Promise<void> {
+    await this.client.add(attemptKey(attempt, 'outcome-seen'), 1).catch(() => undefined);
+  }
+
+  /**
+   * Node 0, before it closes the store: until every other node knows how the
+   * job ended, or `timeoutMs` has passed (a node that died never says so).
+   */
+  async waitOutcomeSeen(plan: RunPlan, attempt: number, timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.client.add(attemptKey(attempt, 'outcome-seen'), 0)) < plan.nnodes - 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
   }
 
   async close(): Promise<void> {

@@ -23,6 +23,8 @@ export interface RunPlan {
   rdzvTimeoutMs: number;
   /** grace between SIGTERM and SIGKILL when stopping workers */
   termTimeoutMs: number;
+  /** how often the job's workers are all restarted after a failure before the job fails (torchrun's --max-restarts) */
+  maxRestarts: number;
   /** prefix every output line with the worker's rank */
   prefix: boolean;
   command: string;
@@ -54,9 +56,14 @@ RANK, LOCAL_RANK, WORLD_SIZE, LOCAL_WORLD_SIZE, GROUP_RANK, MASTER_ADDR,
 MASTER_PORT and TORCHELASTIC_* set, hosts the job's TCPStore on node 0 (the
 agent store: torch's env:// and our rendezvous() both use it), prefixes every
 output line with the rank, and stops every worker when one fails, exiting with
-its code. A command ending in .js, .mjs or .cjs is run with this node.
+its code. With --max-restarts N a failure instead stops every node's workers
+and starts them all again, up to N times, under the next attempt number
+(COLLECTIVE_RESTART_COUNT and TORCHELASTIC_RESTART_COUNT, store keys under
+/worker/attempt_<N>); a job that checkpoints resumes from its checkpoint.
+A command ending in .js, .mjs or .cjs is run with this node.
 
   $0 --nproc-per-node 4 node train.js
+  $0 --nproc-per-node 4 --max-restarts 3 node train.js
   $0 --nnodes 2 --node-rank 0 --master-addr 10.0.0.1 --master-port 29500 --nproc-per-node 2 python3 train.py`;
 
 /** Parses collective-run's command line; flags stop at the command. */
@@ -80,6 +87,7 @@ export function parseRunArgs(argv: readonly string[]): RunPlan {
     .option('run-id', { alias: ['run_id', 'rdzv-id', 'rdzv_id'], type: 'string', default: 'none', describe: 'job id; every node must give the same' })
     .option('rdzv-timeout', { alias: 'rdzv_timeout', type: 'string', default: '300', describe: 'seconds the nodes wait for each other' })
     .option('term-timeout', { type: 'string', default: '10', describe: 'seconds between SIGTERM and SIGKILL when stopping workers' })
+    .option('max-restarts', { alias: 'max_restarts', type: 'string', default: '0', describe: 'restart every worker of the job up to N times after a failure (every node must give the same)' })
     .option('prefix', { type: 'boolean', default: true, describe: 'prefix output lines with [rank N] (--no-prefix turns it off)' })
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
@@ -99,6 +107,7 @@ export function parseRunArgs(argv: readonly string[]): RunPlan {
     runId: String(a['run-id']),
     rdzvTimeoutMs: seconds('--rdzv-timeout', a['rdzv-timeout']),
     termTimeoutMs: seconds('--term-timeout', a['term-timeout']),
+    maxRestarts: integer('--max-restarts', a['max-restarts'], 0, 1_000_000),
     prefix: Boolean(a.prefix),
     command,
     args,

@@ -5,6 +5,8 @@ export const runMain = fileURLToPath(new URL('../../dist/run_main.js', import.me
 export const benchMain = fileURLToPath(new URL('../../dist/main.js', import.meta.url));
 export const runWorker = fileURLToPath(new URL('../fixtures/run_worker.mjs', import.meta.url));
 export const gloojob = fileURLToPath(new URL('../fixtures/torch_gloo_job.py', import.meta.url));
+/** The example that checkpoints every few steps and resumes after a restart. */
+export const elasticExample = fileURLToPath(new URL('../../../../examples/dist/elastic_checkpoint.js', import.meta.url));
 /** The same job script the runtime's launcher tests run under mpirun, torchrun and Slurm. */
 export const jobScript = fileURLToPath(new URL('../../../../packages/runtime/dist-test/fixtures/bootstrap_job.js', import.meta.url));
 

@@ -7,7 +7,7 @@ export type StoreRequest =
   | { q: 'VALIDATE'; magic: number }
   | { q: 'SET' | 'APPEND'; key: string; value: Buffer }
   | { q: 'COMPARE_SET'; key: string; expected: Buffer; desired: Buffer }
-  | { q: 'GET' | 'DELETE_KEY'; key: string }
+  | { q: 'GET' | 'DELETE_KEY' | 'WATCH_KEY'; key: string }
   | { q: 'ADD'; key: string; delta: bigint }
   | { q: 'CHECK' | 'WAIT' | 'MULTI_GET'; keys: string[] }
   | { q: 'MULTI_SET'; entries: [string, Buffer][] }
@@ -119,6 +119,7 @@ export function* requestParser(q: ByteQueue, dialect: StoreDialect, limits: Requ
       return { q: name, key: yield* key(), expected: yield* value(), desired: yield* value() };
     case 'GET':
     case 'DELETE_KEY':
+    case 'WATCH_KEY':
       return { q: name, key: yield* key() };
     case 'ADD': {
       const k = yield* key();
@@ -141,8 +142,6 @@ export function* requestParser(q: ByteQueue, dialect: StoreDialect, limits: Requ
     case 'PING':
       yield* need(q, 4);
       return { q: name, nonce: q.u32() };
-    case 'WATCH_KEY':
-      throw new ProtocolError('WATCH_KEY (the torch < 2.1 callback client) is not supported by this server');
     default:
       if (code === AUTH_OP) throw new ProtocolError('AUTH after the opening of the connection');
       throw new ProtocolError(`unknown query type ${code} in the ${dialect} dialect`);

@@ -49,7 +49,17 @@ export interface TCPStoreServerStats {
 /** A client that does not read its replies stops being read past this much unsent output. */
 const PAUSE_AT_OUTPUT_BYTES = 1 << 20;
 const I64_MAX = (1n << 63n) - 1n;
+const EMPTY = Buffer.alloc(0);
 const I64_MIN = -(1n << 63n);
+/**
+ * torch ≤ 2.0's answers on a WATCH_KEY connection (its WatchResponseType):
+ * the registration's acknowledgement, then one notice per change of the key.
+ */
+const KEY_UPDATED = 0;
+const KEY_CREATED = 1;
+const KEY_DELETED = 2;
+const KEY_CALLBACK_REGISTERED = 3;
+const KEY_APPENDED = 4;
 /** Addresses remembered for log-once notices; past this, notices are only counted. */
 const NOTICE_MEMORY = 1024;
 
@@ -84,6 +94,8 @@ class Connection {
   clientNonce: Buffer | undefined;
   serverNonce: Buffer | undefined;
   readonly waiters = new Set<Waiter>();
+  /** keys this connection registered with WATCH_KEY */
+  readonly watching = new Set<string>();
 
   constructor(
     readonly socket: Socket,
@@ -113,6 +125,8 @@ export class TCPStoreServer {
   private readonly settings: ServerSettings;
   private readonly values: ValueTable;
   private readonly watchers = new Map<string, Set<Waiter>>();
+  /** WATCH_KEY registrations: key → the connections told of its every change */
+  private readonly keyWatches = new Map<string, Set<Connection>>();
   private readonly conns = new Set<Connection>();
   private readonly perAddress = new Map<string, number>();
   private readonly noticed = new Set<string>();
@@ -269,6 +283,7 @@ export class TCPStoreServer {
   private forget(conn: Connection): void {
     if (!this.conns.delete(conn)) return;
     this.cancelWaits(conn);
+    this.unwatch(conn);
     this.counts.bytesParsedClosed += conn.input.examined;
     conn.input.clear();
     conn.parser = undefined;
@@ -475,10 +490,14 @@ export class TCPStoreServer {
       case 'SET':
         this.put(r.key, r.value);
         return;
-      case 'APPEND':
+      case 'APPEND': {
+        const existed = values.has(r.key);
         values.append(r.key, r.value);
         this.woken(r.key);
+        // As torch's server: the notice carries the appended bytes, not the whole value.
+        this.notify(r.key, existed ? KEY_APPENDED : KEY_CREATED, EMPTY, r.value);
         return;
+      }
       case 'MULTI_SET':
         // Entry by entry, as torch does: one past a limit drops the connection, the ones before it stay.
         for (const [k, v] of r.entries) this.put(k, v);
@@ -545,10 +564,58 @@ export class TCPStoreServer {
       case 'GETNUMKEYS':
         this.reply(conn, new FrameWriter().i64(values.size).finish());
         return;
-      case 'DELETE_KEY':
-        this.reply(conn, new FrameWriter().i64(values.delete(r.key) ? 1 : 0).finish());
+      case 'DELETE_KEY': {
+        const old = values.get(r.key);
+        const deleted = values.delete(r.key);
+        this.reply(conn, new FrameWriter().i64(deleted ? 1 : 0).finish());
+        if (old !== undefined) this.notify(r.key, KEY_DELETED, old, EMPTY);
+        return;
+      }
+      case 'WATCH_KEY':
+        this.watch(conn, r.key);
+        this.reply(conn, new FrameWriter().u8(KEY_CALLBACK_REGISTERED).finish());
         return;
     }
+  }
+
+  /**
+   * torch ≤ 2.0's watchKey: the client's second ("callback") connection
+   * registers a key, and from then on hears of every change to it. A
+   * registration holds memory like a pending WAIT and counts against
+   * maxWaiters and maxWaitBytes (not maxWaitersPerConnection: torch's client
+   * registers all its keys on that one connection).
+   */
+  private watch(conn: Connection, key: string): void {
+    if (conn.watching.has(key)) return;
+    const { maxWaiters, maxWaitBytes } = this.settings;
+    if (this.waiterCount >= maxWaiters) throw new LimitError(`a WATCH_KEY beyond the ${maxWaiters} WAITs and watches pending in the server (options.maxWaiters)`);
+    if (this.waitBytes + key.length > maxWaitBytes) throw new LimitError(`a WATCH_KEY whose ${key.length}-byte key would take pending waits and watches past options.maxWaitBytes (${maxWaitBytes})`);
+    this.waiterCount++;
+    this.waitBytes += key.length;
+    conn.watching.add(key);
+    let set = this.keyWatches.get(key);
+    if (set === undefined) this.keyWatches.set(key, (set = new Set()));
+    set.add(conn);
+  }
+
+  private unwatch(conn: Connection): void {
+    for (const key of conn.watching) {
+      this.waiterCount--;
+      this.waitBytes -= key.length;
+      const set = this.keyWatches.get(key);
+      set?.delete(conn);
+      if (set?.size === 0) this.keyWatches.delete(key);
+    }
+    conn.watching.clear();
+  }
+
+  /** Tells the connections watching `key` of a change: type, key, old value, new value. */
+  private notify(key: string, type: number, old: Buffer, now: Buffer): void {
+    const set = this.keyWatches.get(key);
+    if (set === undefined) return;
+    const frame = new FrameWriter().u8(type).bytes(Buffer.from(key, 'latin1')).bytes(old).bytes(now).finish();
+    // A watcher that stops reading is dropped by the sweep once its unread notices stall (frameTimeoutMs).
+    for (const c of set) this.reply(c, frame);
   }
 
   private wait(conn: Connection, keys: readonly string[]): void {
@@ -575,8 +642,11 @@ export class TCPStoreServer {
   }
 
   private put(key: string, value: Buffer): void {
+    const old = this.keyWatches.has(key) ? this.values.get(key) : undefined;
+    const created = this.keyWatches.has(key) && old === undefined;
     this.values.set(key, value);
     this.woken(key);
+    if (this.keyWatches.has(key)) this.notify(key, created ? KEY_CREATED : KEY_UPDATED, old ?? EMPTY, value);
   }
 
   private woken(key: string): void {
