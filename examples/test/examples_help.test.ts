@@ -9,7 +9,7 @@ const dist = fileURLToPath(new URL('../dist/', import.meta.url));
 function scripts(): string[] {
   const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
   const named = Object.values(pkg.scripts).map((s) => s.replace(/^node dist\//, ''));
-  const mains = readdirSync(dist).filter((f) => f.endsWith('.js') && /isMain\(import\.meta\.url\)\) runMain\(main\b/.test(readFileSync(`${dist}${f}`, 'utf8')));
+  const mains = readdirSync(dist).filter((f) => f.endsWith('.js') && /isMain\(import\.meta\.url\)\)\s*runMain\(main\b/.test(readFileSync(`${dist}${f}`, 'utf8')));
   const programs = [...new Set([...named, ...mains])];
   const readme = readdirSync(`${dist}readme`)
     .filter((f) => f.endsWith('.js') && !/^export default /m.test(readFileSync(`${dist}readme/${f}`, 'utf8')))
