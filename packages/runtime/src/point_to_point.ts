@@ -102,7 +102,7 @@ export class PointToPoint {
       // Receivers pull: each send view is open to peers' reads until the group leaves.
       this.protocol.windows.openSends(sendRegs, sends.map((x) => x.data.byteOffset), sends.map((x) => x.data.byteLength));
       const first = sends[0] ?? recvs[0]!;
-      this.protocol.recorder.begin(this.protocol.sequence, SENDRECV_KIND, first.data.length, DTYPE_CODE[sendTypes[0] ?? recvTypes[0] ?? 'uint8'], 0, first.peer, 0);
+      this.protocol.recordGroup(SENDRECV_KIND, first.data.length, DTYPE_CODE[sendTypes[0] ?? recvTypes[0] ?? 'uint8'], first.peer);
       this.rounds(sends, sendTypes, sendRegs, recvs, recvTypes, recvRegs, selfSends, selfRecvs);
       // As a collective: the group ends when its last tcp write has left the buffers.
       s.prims.flushUser();

@@ -13,7 +13,7 @@ import { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
 import { abortInfo, setAborted } from './abort_state.js';
 import type { CallClock } from './call_clock.js';
 import { Hdr, R, rankBase } from './comm_block.js';
-import { blockOf, checkPositiveInt, type CommId } from './comm_id.js';
+import { blockOf, checkPositiveInt, type CommId, commLabel } from './comm_id.js';
 import type { CommState } from './comm_state.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
 import { RankSync } from './rank_sync.js';
@@ -53,7 +53,13 @@ const PROVIDERS: readonly ProviderName[] = ['shm', 'tcp'];
  * whose ranks mean nothing to the user). Errors name those ranks.
  */
 export const USER_RANKS = Symbol('collective.userRanks');
-export type InternalCommOptions = CommOptions & { [USER_RANKS]?: readonly number[] };
+/** A child rank as the user knows it: its rank on the communicator the user called, and its host and pid when that one spans processes. */
+export interface UserRank {
+  rank: number;
+  host?: string;
+  pid?: number;
+}
+export type InternalCommOptions = CommOptions & { [USER_RANKS]?: readonly UserRank[] };
 
 export function checkCommOptions(options: CommOptions): void {
   if (options.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', options.timeoutMs);
@@ -266,6 +272,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       pool,
       device,
       id,
+      label: commLabel(pool, id),
       rank,
       size,
       timeoutMs,
@@ -291,12 +298,14 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       clock,
       ctx,
       directory,
-      peerRank: (q) => (options as InternalCommOptions)[USER_RANKS]?.[q] ?? q,
+      peerRank: (q) => (options as InternalCommOptions)[USER_RANKS]?.[q]?.rank ?? q,
       peerName: (q) => {
         const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
-        const where = remote(q) ? `host ${directory![q]!.host}, pid ${directory![q]!.pid}` : '';
+        // Across processes every rank is named with its host and pid, also this process's (logs of many
+        // processes are read together), and so is a step's rank when the communicator the user called spans processes.
+        const where = directory ? `host ${directory[q]!.host}, pid ${directory[q]!.pid}` : user?.host !== undefined ? `host ${user.host}, pid ${user.pid}` : '';
         if (user === undefined) return where ? `rank ${q} (${where})` : `rank ${q}`;
-        return `rank ${user} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
+        return `rank ${user.rank} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
       },
     };
     if (port) port.peerName = state.peerName;
@@ -305,7 +314,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
     if (debugLevel() >= Level.INFO && (debugSubsystems() & Subsys.INIT) !== 0) {
       const by = (t: string) => connectors.flatMap((c, q) => (c?.type === t ? [q] : []));
-      debugLine(rank, Level.INFO, `joined communicator ${pool.id.toString(16)}-${id.token.toString(16)} as rank ${rank} of ${size} on device ${device.index}: shm peers [${by('shm').join(',')}], net peers [${by('net').join(',')}]${port ? ` over provider ${port.provider}` : ''}, FIFO slots ${slotBytes} B, kernels ${kernels.flavor}`);
+      const user = (options as InternalCommOptions)[USER_RANKS]?.[rank];
+      debugLine(state.peerRank(rank), Level.INFO, `joined communicator ${state.label} as rank ${rank} of ${size}${user ? ` (a step group of rank ${user.rank})` : ''} on device ${device.index}: shm peers [${by('shm').join(',')}], net peers [${by('net').join(',')}]${port ? ` over provider ${port.provider}` : ''}, FIFO slots ${slotBytes} B, kernels ${kernels.flavor}`);
     }
     return state;
     }
