@@ -54,6 +54,8 @@ function findLast(calls: readonly TraceEntry[], ok: (c: TraceEntry) => boolean):
 
 function describeEntry(c: TraceEntry): string {
   const what = (kind: string, algorithm: string) => `${c.count} × ${c.dtype}${kind === 'barrier' ? '' : `, ${algorithm}`}`;
+  // Point-to-point transfers are not numbered: they follow the user's call #call.
+  if (c.callKind === 'sendRecv') return `sendRecv of ${c.count} × ${c.dtype} (first peer rank ${c.root}), after call #${c.call}, ${c.state}`;
   if (!c.step) return `${userCall(c.callKind, c.call)} (${what(c.kind, c.algorithm)}) ${c.state}`;
   return `${userCall(c.callKind, c.call)}, in step ${c.step.kind} #${c.step.seq} of the ${c.step.group} (${what(c.kind, c.algorithm)}) ${c.state}`;
 }

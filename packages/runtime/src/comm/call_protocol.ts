@@ -122,7 +122,8 @@ export class CallProtocol {
   /**
    * The call as the user knows it: kind and number on the communicator the
    * user called, the internal step in parentheses ("allReduce #12 (step:
-   * broadcast #40 of the intra-host group)").
+   * broadcast #40 of the intra-process group)"). Point-to-point
+   * transfers are not numbered: ranks make different ones.
    */
   callName(): string {
     if (this.parent) return `${this.parent.protocol.callName()} (step: ${this.stepName(this.seq)} of the ${GROUPS[this.parent.group]})`;
@@ -135,7 +136,7 @@ export class CallProtocol {
   private nextCallName(): string {
     if (this.parent) return `${this.parent.protocol.callName()} (step: ${this.stepName(this.seq + 1)} of the ${GROUPS[this.parent.group]})`;
     if (this.internal > 0) return `${this.userKind} #${this.userSeq} (step: ${this.stepName(this.seq + 1)})`;
-    return `${this.currentKind} #${this.userSeq + 1}`;
+    return this.currentKind === 'group' || this.currentKind === 'sendRecv' ? this.currentKind : `${this.currentKind} #${this.userSeq + 1}`;
   }
 
   private stepName(seq: number): string {
@@ -328,9 +329,13 @@ export class CallProtocol {
   /** the flight record's mark of the current round */
   private mark = -1;
 
-  /** Records the current point-to-point group (the round's own number is not advanced: ranks make different transfers). */
+  /**
+   * Records the current point-to-point group under its own kind, after
+   * the user's call number it follows (neither number advances: ranks
+   * make different transfers).
+   */
   recordGroup(kind: number, count: number, dtype: number, peer: number): void {
-    this.mark = this.recorder.begin(this.seq, kind, count, dtype, 0, peer, 0, this.recordCall(), this.recordCallKind(), this.parent ? this.parent.group : Group.OWN);
+    this.mark = this.recorder.begin(this.seq, kind, count, dtype, 0, peer, 0, this.recordCall(), this.parent ? this.recordCallKind() : kind, this.parent ? this.parent.group : Group.OWN);
   }
 
   /**
