@@ -61,6 +61,13 @@ export interface UserRank {
 }
 export type InternalCommOptions = CommOptions & { [USER_RANKS]?: readonly UserRank[] };
 
+/** A rank as init's errors name it: a step group's rank as the user knows it, with its host and pid when known. */
+function initName(options: CommOptions, q: number): string {
+  const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
+  if (!user) return `rank ${q}`;
+  return `rank ${user.rank} (${user.host !== undefined ? `host ${user.host}, pid ${user.pid}; ` : ''}rank ${q} of the step's group)`;
+}
+
 export function checkCommOptions(options: CommOptions): void {
   if (options.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', options.timeoutMs);
   if (options.slotBytes !== undefined) {
@@ -138,7 +145,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       const info = abortInfo(words);
       if (info && info.rank !== rank) throw new CollectiveError(info.code, `init: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
     },
-    late: (peer, what, ms) => `init: rank ${peer} ${what} within ${ms} ms`,
+    late: (peer, what, ms) => `init: ${initName(options, peer)} ${what} within ${ms} ms`,
   };
   const cleanup: (() => void)[] = [];
   try {
