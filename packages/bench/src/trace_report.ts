@@ -56,8 +56,10 @@ function describeEntry(c: TraceEntry): string {
   const what = (kind: string, algorithm: string) => `${c.count} × ${c.dtype}${kind === 'barrier' ? '' : `, ${algorithm}`}`;
   // Point-to-point transfers are not numbered: they follow the user's call #call.
   if (c.callKind === 'sendRecv') return `sendRecv of ${c.count} × ${c.dtype} (first peer rank ${c.root}), after call #${c.call}, ${c.state}`;
-  if (!c.step) return `${userCall(c.callKind, c.call)} (${what(c.kind, c.algorithm)}) ${c.state}`;
-  return `${userCall(c.callKind, c.call)}, in step ${c.step.kind} #${c.step.seq} of the ${c.step.group} (${what(c.kind, c.algorithm)}) ${c.state}`;
+  if (!c.step) return c.algorithm === 'steps' ? `${userCall(c.callKind, c.call)} ${c.state}` : `${userCall(c.callKind, c.call)} (${what(c.kind, c.algorithm)}) ${c.state}`;
+  // A round the communicator ran itself for the call (split's exchanges) belongs to no group.
+  const group = c.step.group === 'communicator itself' ? '' : ` of the ${c.step.group}`;
+  return `${userCall(c.callKind, c.call)}, in step ${c.step.kind} #${c.step.seq}${group} (${what(c.kind, c.algorithm)}) ${c.state}`;
 }
 
 /** The user's call a rank was in last, at its innermost step. */
@@ -66,7 +68,7 @@ function lastCallOf(d: Dump): string {
   if (!last) return d.lastCall > 0 ? `last call ${userCall(d.lastCallKind, d.lastCall)} (no entries kept)` : 'no call made on this communicator';
   // A hierarchical call's own entry stays 'started' until its steps are over: its last step says where it was.
   const top = findLast(d.calls, (c) => c.call === last.call && c.step === null);
-  return `last call ${last.step && top && top.state !== last.state ? `${describeEntry(last)}; the call itself ${top.state}` : describeEntry(last)}`;
+  return `last call ${last.step && top && top.state !== last.state ? `${describeEntry(last)}; the call itself ${top.state === 'started' ? 'had not returned' : top.state}` : describeEntry(last)}`;
 }
 
 /** The state of the user's call `n` on a rank ('started' while inside it). */

@@ -5,18 +5,19 @@ import { traceReport } from '@collective/bench';
 import { describe, expect, it } from 'vitest';
 import { joinResults, startJob } from '../../runtime/test/helpers/job_processes.js';
 
-const CALLS = 3;
 const TIMEOUT_MS = 2000;
 
 describe('collective-bench trace over the flight records of a job of several processes', () => {
   it.each([
-    // procs, devices per process, what goes wrong, on which job rank, ranks the verdict names
-    [2, 2, 'skip', 1, [1]],
-    [3, 2, 'skip', 4, [4]],
-    [2, 2, 'sleep', 2, [2]],
-    [3, 2, 'sleep', 3, [3]],
-    [3, 2, 'kill', 3, [2, 3]],
-  ] as const)('%i processes × %i devices, a rank that does "%s" (job rank %i): one verdict for the job communicator, naming job rank(s) %j in the user\'s allReduce', async (procs, devices, mode, culprit, expected) => {
+    // procs, devices per process, what goes wrong, on which job rank, ranks the verdict names, good calls before
+    [2, 2, 'skip', 1, [1], 3],
+    // In the first hierarchical call, which makes the step groups by splits of the job's communicator.
+    [2, 2, 'skip', 3, [3], 0],
+    [3, 2, 'skip', 4, [4], 3],
+    [2, 2, 'sleep', 2, [2], 3],
+    [3, 2, 'sleep', 3, [3], 3],
+    [3, 2, 'kill', 3, [2, 3], 3],
+  ] as const)('%i processes × %i devices, a rank that does "%s" (job rank %i): one verdict for the job communicator, naming job rank(s) %j in the user\'s allReduce after %i good calls', async (procs, devices, mode, culprit, expected, CALLS) => {
     const dir = mkdtempSync(join(tmpdir(), 'trace-job-'));
     const run = await startJob({
       procs,
@@ -32,7 +33,7 @@ describe('collective-bench trace over the flight records of a job of several pro
     // Every error names the user's call (a step of it in parentheses) and every rank in it with host and pid.
     for (const { rank, error } of results) {
       expect(error, `rank ${rank}`).toMatch(new RegExp(`^[A-Z]+: (allReduce|barrier) #${CALLS + 1}[ :]`));
-      for (const m of error!.matchAll(/rank (\d+)( \(([^)]*)\))?/g)) expect(m[3], `rank ${rank}: ${error}`).toMatch(/^host [^,]+, pid \d+/);
+      for (const m of error!.matchAll(/rank (\d+)( \(([^)]*)\))?/g)) expect(m[3] ?? '', `rank ${rank}: ${error}`).toMatch(/^host [^,]+, pid \d+/);
     }
     const verdicts = traceReport(dir);
     const report = verdicts.flatMap((v) => v.lines).join('\n');
@@ -48,6 +49,7 @@ describe('collective-bench trace over the flight records of a job of several pro
     expect(report).toMatch(new RegExp(`last call allReduce #${CALLS + 1}`));
     expect(report).not.toMatch(/last call (reduce|broadcast|split) #/);
     if (mode === 'skip') expect(report).toMatch(new RegExp(`rank ${culprit} \\([^)]*\\) called barrier #${CALLS + 1} where the others called allReduce #${CALLS + 1}`));
+    if (CALLS === 0) expect(report).toMatch(/last call allReduce #1, in step split #\d+ \(\d+ × int32, direct\) failed/);
     if (mode === 'sleep') expect(report).toMatch(new RegExp(`rank ${culprit} \\([^)]*\\) is behind: it never started allReduce #${CALLS + 1} \\(its last call, allReduce #${CALLS}, completed\\)`));
     if (mode === 'kill') expect(report).toMatch(/rank 2 \([^)]*\) wrote no flight record/);
   }, 60_000);

@@ -5,7 +5,7 @@ import { CollectiveError } from './comm_errors.js';
 import { abortInfo } from './comm/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
 import { Hdr } from './comm/comm_block.js';
-import { Group } from './comm/flight_recorder.js';
+import { Group, HIER_ALGO, STEPS_ALGO } from './comm/flight_recorder.js';
 import { checkPositiveInt, type CommId, createCommId } from './comm/comm_id.js';
 import { type CommOptions, type PeerRecord, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
 import type { CommState } from './comm/comm_state.js';
@@ -298,14 +298,13 @@ export class Communicator {
   #composed(kind: CollectiveKind, opts: CollectiveOptions, count: number, dtype: Dtype, steps: (h: Hierarchy) => void): void {
     this.#checkOptions(kind, opts);
     const p = this.#protocol;
-    p.enterUserCall(kind);
-    const mark = p.recordHierCall(kind, count, dtype, this.#req.op, this.#req.root);
+    const mark = p.enterUserCall(kind, count, dtype, this.#req.op, this.#req.root, HIER_ALGO);
     try {
       steps(this.#children());
       p.finishUserCall(mark, true);
     } catch (e) {
       p.finishUserCall(mark, false);
-      const why = `a step of a hierarchical call failed: ${(e as Error).message}`;
+      const why = `a step of a hierarchical call failed: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`;
       // Children first: ranks of this process may wait in the other child.
       const h = this.#hier;
       if (h) for (const c of [h.local, h.cross]) if (!c.#destroyed) c.#protocol.abort(why);
@@ -555,12 +554,17 @@ export class Communicator {
     if (!Number.isInteger(key) || Math.abs(key) > 0x7fffffff) throw new TransportError('EINVAL', `key must be a 32-bit integer (got ${String(key)})`);
     // Before the exchange page is written: destroy() gave it back, and another owner may hold it now.
     this.#protocol.checkUsable(this.#destroyed, 'split');
-    // Its exchanges and barrier are rounds of one user's call.
-    this.#protocol.enterUserCall('split');
+    // Its exchanges and barrier are steps of one user's call.
+    const p = this.#protocol;
+    const mark = p.enterUserCall('split', 0, 'uint8', 'sum', 0, STEPS_ALGO);
+    let ok = false;
     try {
-      return this.#split(color, key, options, ++this.#splits);
+      const child = this.#split(color, key, options, ++this.#splits);
+      ok = true;
+      return child;
     } finally {
-      this.#protocol.leaveUserCall();
+      p.finishUserCall(mark, ok);
+      p.leaveUserCall();
     }
   }
 

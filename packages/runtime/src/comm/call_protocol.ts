@@ -11,7 +11,7 @@ import { type Registration, RegistrationGone } from '../registration/registratio
 import { hostname } from 'node:os';
 import { threadId } from 'node:worker_threads';
 import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
-import { FlightRecorder, Group, GROUPS, HIER_ALGO } from './flight_recorder.js';
+import { FlightRecorder, Group, GROUPS } from './flight_recorder.js';
 import { abortInfo, setAborted } from './abort_state.js';
 import { Hdr, R, rankBase } from './comm_block.js';
 import type { CommState } from './comm_state.js';
@@ -165,27 +165,25 @@ export class CallProtocol {
 
   /**
    * Begins a user's call that runs rounds of its own (split) or other
-   * communicators' (a hierarchical call): counted once, whatever runs
-   * inside. Nested calls (a hierarchy's splits) belong to the outer one.
+   * communicators' (a hierarchical call): counted and recorded once, its
+   * rounds recorded as steps under it. A call nested in another (a
+   * hierarchy's splits) is a step of the outer one: neither counted nor
+   * recorded. Returns the mark for finishUserCall (-1 when nested).
    */
-  enterUserCall(kind: string): void {
-    if (this.internal++ === 0) {
-      this.userSeq++;
-      this.userKind = kind;
-    }
+  enterUserCall(kind: CollectiveKind, count: number, dtype: Dtype, op: ReduceOp, root: number, algo: number): number {
+    if (this.internal++ > 0) return -1;
+    this.userSeq++;
+    this.userKind = kind;
+    return this.recorder.begin(0, KIND[kind], count, DTYPE_CODE[dtype], OP_CODE[op], root, algo, this.userSeq, KIND[kind], Group.OWN);
+  }
+
+  /** Records how the user's call of `mark` ended (before a failure's dump, so the record shows it). */
+  finishUserCall(mark: number, ok: boolean): void {
+    this.recorder.finish(mark, ok);
   }
 
   leaveUserCall(): void {
     this.internal--;
-  }
-
-  /** Records the user's hierarchical call itself; its steps follow under it. Returns the mark for finishUserCall. */
-  recordHierCall(kind: CollectiveKind, count: number, dtype: Dtype, op: ReduceOp, root: number): number {
-    return this.recorder.begin(0, KIND[kind], count, DTYPE_CODE[dtype], OP_CODE[op], root, HIER_ALGO, this.userSeq, KIND[kind], Group.OWN);
-  }
-
-  finishUserCall(mark: number, ok: boolean): void {
-    this.recorder.finish(mark, ok);
   }
 
   private abortedError(): CollectiveError {
@@ -297,7 +295,7 @@ export class CallProtocol {
       }
       const d = this.describeCall(seq, req, sendReg, recvReg);
       call.flag = llFlag(seq, this.lastCall.fp);
-      this.mark = this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!, this.recordCall(), this.recordCallKind(), this.parent ? this.parent.group : Group.OWN);
+      this.mark = this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!, this.recordCall(), this.recordCallKind(), this.parent ? this.parent.group : this.ownStep ? Group.SELF : Group.OWN);
       if (this.debugCalls) debugLine(s.peerRank(s.rank), Level.INFO, `${this.callName()}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg ? algoOfCode(req.alg.code) : 'none'}`);
       if (ll) {
         // The flag is the announcement; the sequence word only lets a peer
@@ -414,8 +412,9 @@ export class CallProtocol {
     this.windows.closeAll();
     this.recorder.finish(this.mark, failure === undefined);
     this.mark = -1;
-    this.ownStep = false;
+    // The failure names the step it happened in.
     if (failure) this.fail(failure);
+    this.ownStep = false;
     if (inflight) {
       Atomics.store(s.words, this.inflightAt, 0);
       // A rank draining after an abort sleeps on this word; in a healthy call nobody does.
@@ -517,7 +516,7 @@ export class CallProtocol {
       const c = s.connectors[q]!;
       const [w, at] = c.recvDesc(seq, s.ctx);
       const bad = firstMismatch(this.myDesc, 0, w, at);
-      if (bad !== -1) throw new CollectiveError('EINVAL', `${this.callName()}: ${describeMismatch(bad, q, w[at + bad]!, s.rank, this.myDesc[bad]!)}`);
+      if (bad !== -1) throw new CollectiveError('EINVAL', `${this.callName()}: ${describeMismatch(bad, s.peerName(q), w[at + bad]!, s.peerName(s.rank), this.myDesc[bad]!)}`);
       c.bindCall(w, at);
     }
   }

@@ -230,7 +230,16 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     cleanup.push(() => imports.close());
     const poolWords = new Int32Array(pool.memory.buffer);
     sync.spinHi16 = kernels.spinHi16;
-    const shm: ShmGroup = { rank, size, words, sync, kernels, layout, scratchBase: scratchBuf.offset, imports, poolWords };
+    const peerRank = (q: number): number => (options as InternalCommOptions)[USER_RANKS]?.[q]?.rank ?? q;
+    const peerName = (q: number): string => {
+      const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
+      // Across processes every rank is named with its host and pid, also this process's (logs of many
+      // processes are read together), and so is a step's rank when the communicator the user called spans processes.
+      const where = directory ? `host ${directory[q]!.host}, pid ${directory[q]!.pid}` : user?.host !== undefined ? `host ${user.host}, pid ${user.pid}` : '';
+      if (user === undefined) return where ? `rank ${q} (${where})` : `rank ${q}`;
+      return `rank ${user.rank} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
+    };
+    const shm: ShmGroup = { rank, size, words, sync, kernels, layout, scratchBase: scratchBuf.offset, imports, poolWords, peerName };
     const netGroup: NetGroup | undefined = port && {
       rank,
       port,
@@ -305,15 +314,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       clock,
       ctx,
       directory,
-      peerRank: (q) => (options as InternalCommOptions)[USER_RANKS]?.[q]?.rank ?? q,
-      peerName: (q) => {
-        const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
-        // Across processes every rank is named with its host and pid, also this process's (logs of many
-        // processes are read together), and so is a step's rank when the communicator the user called spans processes.
-        const where = directory ? `host ${directory[q]!.host}, pid ${directory[q]!.pid}` : user?.host !== undefined ? `host ${user.host}, pid ${user.pid}` : '';
-        if (user === undefined) return where ? `rank ${q} (${where})` : `rank ${q}`;
-        return `rank ${user.rank} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
-      },
+      peerRank,
+      peerName,
     };
     if (port) port.peerName = state.peerName;
     if (port && directory) port.onAbort = (q) => setAborted(words, q, 'ECANCELED', `${state.peerName(q)} aborted the communicator; its own error says why`);

@@ -7,6 +7,8 @@ import { OPS } from '../ops.js';
 
 /** The algorithm word of a user's hierarchical call (its steps carry their own algorithms). */
 export const HIER_ALGO = -1;
+/** The algorithm word of a user's call that is all steps of its own (split). */
+export const STEPS_ALGO = -2;
 
 /** How many calls each rank remembers; COLLECTIVE_TRACE_BUFFER overrides it. */
 export const DEFAULT_TRACE_CALLS = 2000;
@@ -27,7 +29,7 @@ const enum F {
   /** the user's call this entry belongs to: its number and kind on the communicator the user called */
   CALL = 8,
   CALL_KIND = 9,
-  /** which communicator ran it: 0 the one the user called, else a hierarchy's internal group (GROUPS) */
+  /** who ran it (Group): the user's call itself, or a step of it (GROUPS) */
   GROUP = 10,
   WORDS = 11,
 }
@@ -39,12 +41,18 @@ const enum State {
 const STATES = ['', 'started', 'completed', 'failed'];
 const KIND_NAMES = ['', ...Object.keys(KIND), 'sendRecv'];
 
-/** A hierarchy's internal groups, as entries and errors name them: the ranks of one process, and one rank of each process. */
-export const GROUPS = ['', 'intra-process group', 'inter-process group'] as const;
+/**
+ * Who ran an entry's round, as entries and errors name it: the user's call
+ * itself (OWN), a hierarchy's internal groups (the ranks of one process,
+ * and one rank of each process), or the communicator the user called,
+ * running a round of its own for the call (split's exchanges).
+ */
+export const GROUPS = ['', 'intra-process group', 'inter-process group', 'communicator itself'] as const;
 export const enum Group {
   OWN = 0,
   INTRA_PROCESS = 1,
   INTER_PROCESS = 2,
+  SELF = 3,
 }
 
 /** The current format; 'collective-trace/1' (no user calls, no steps) is still read by `collective-bench trace`. */
@@ -176,7 +184,7 @@ export class FlightRecorder {
         dtype: DTYPES[words[w + F.DTYPE]!] ?? String(words[w + F.DTYPE]),
         op: OPS[words[w + F.OP]!] ?? String(words[w + F.OP]),
         root: words[w + F.ROOT]!,
-        algorithm: algo === HIER_ALGO ? 'hier' : algoOfCode(algo),
+        algorithm: algo === HIER_ALGO ? 'hier' : algo === STEPS_ALGO ? 'steps' : algoOfCode(algo),
         state: STATES[words[w + F.STATE]!] ?? '?',
         startMs: this.timing ? Math.round(this.start[i]! * 1000) / 1000 : null,
         durationUs: this.end[i]! > 0 ? Math.round((this.end[i]! - this.start[i]!) * 1000) : null,
