@@ -38,6 +38,15 @@ describe('collective-bench trace reads older flight records and copies from seve
     expect(text).toMatch(/rank 2 \(host h, pid 102\) is behind: it never started allReduce #5 \(its last call, allReduce #4, completed\)/);
   });
 
+  it('names the rank the others timed out on when every rank stands at the same call', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'trace-named-'));
+    const named = 'allReduce #3: rank 1 (host h, pid 101; rank 0 of the step\'s group) did not arrive within 100 ms';
+    for (const rank of [0, 1, 2]) writeFileSync(join(dir, `comm-a-1-rank-${rank}.json`), JSON.stringify({ ...v1(rank, 3, rank === 1 ? 'allReduce #3: aborted' : named), size: 3 }));
+    const [v] = traceReport(dir);
+    expect(v!.stuck).toEqual([1]);
+    expect(v!.lines.join('\n')).toMatch(/rank 1 \(host h, pid 101\) is named by its peers' timeouts in allReduce #3/);
+  });
+
   it('refuses a file that is not a flight record, naming it', () => {
     const dir = mkdtempSync(join(tmpdir(), 'trace-bad-'));
     writeFileSync(join(dir, 'comm-x-rank-0.json'), JSON.stringify({ format: 'something-else' }));
