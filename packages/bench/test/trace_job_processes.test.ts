@@ -25,7 +25,8 @@ describe('collective-bench trace over the flight records of a job of several pro
       module: 'trace_job',
       args: { mode, culprit, calls: CALLS, timeoutMs: TIMEOUT_MS },
       // Each process dumps into its own directory, as copies from several hosts would sit side by side.
-      env: (p) => ({ JOIN_JOB_NO_CONTROLLER: '1', COLLECTIVE_DUMP_DIR: join(dir, `process-${p}`) }),
+      // The communicator's default deadline, shorter than the 30 s of the fixture: no wait of a failing job keeps it long.
+      env: (p) => ({ JOIN_JOB_NO_CONTROLLER: '1', JOIN_JOB_CALL_TIMEOUT_MS: '8000', COLLECTIVE_DUMP_DIR: join(dir, `process-${p}`) }),
       timeoutMs: 50_000,
     });
     const killed = mode === 'kill' ? Math.floor(culprit / devices) : -1;

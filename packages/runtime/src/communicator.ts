@@ -77,6 +77,8 @@ export class Communicator {
   #hier: Hierarchy | undefined;
   /** split() calls so far: a child's name is its parent's, this number and its color, the same on every process */
   #splits = 0;
+  /** the deadline of the user's hierarchical call under way: the rounds that make its step groups keep to it */
+  #roundTimeoutMs: number | undefined;
   readonly #memory: ArrayBufferLike;
   /**
    * byteOffset is a slow getter in this V8 (tens of ns): the offsets of the
@@ -274,6 +276,16 @@ export class Communicator {
    */
   #children(): Hierarchy {
     if (this.#hier) return this.#hier;
+    this.#roundTimeoutMs = this.#req.timeoutMs;
+    try {
+      this.#hier = this.#makeChildren();
+    } finally {
+      this.#roundTimeoutMs = undefined;
+    }
+    return this.#hier;
+  }
+
+  #makeChildren(): Hierarchy {
     const layout = this.#layout!;
     const process = Math.floor(this.rank / layout.perProcess);
     // The children's errors name the ranks the user knows, this communicator's.
@@ -285,8 +297,12 @@ export class Communicator {
     const cross = this.split(this.rank % per, this.rank, user(Array.from({ length: processes }, (_, p) => p * per + (this.rank % per))))!;
     local.#protocol.adoptParent(this.#protocol, Group.INTRA_PROCESS);
     cross.#protocol.adoptParent(this.#protocol, Group.INTER_PROCESS);
-    this.#hier = { layout, local, cross, scratch: new HierScratch(this.#s.device) };
-    return this.#hier;
+    return { layout, local, cross, scratch: new HierScratch(this.#s.device) };
+  }
+
+  /** Options of split's own rounds: the direct exchange, within the deadline of the user's call they serve. */
+  #roundOptions(): CollectiveOptions {
+    return this.#roundTimeoutMs === undefined ? { algo: 'direct' } : { algo: 'direct', timeoutMs: this.#roundTimeoutMs };
   }
 
   /**
@@ -533,7 +549,7 @@ export class Communicator {
       const slot = all.subarray(this.rank * RECORD_BYTES, (this.rank + 1) * RECORD_BYTES);
       new DataView(slot.buffer, slot.byteOffset, 4).setInt32(0, text.length, true);
       slot.set(text, 4);
-      this.#execute('split', slot, slot.byteOffset, all, all.byteOffset, RECORD_BYTES, 'uint8', { algo: 'direct' }, true, true, true);
+      this.#execute('split', slot, slot.byteOffset, all, all.byteOffset, RECORD_BYTES, 'uint8', this.#roundOptions(), true, true, true);
       return Array.from({ length: n }, (_, q) => {
         const at = q * RECORD_BYTES;
         const len = new DataView(all.buffer, all.byteOffset + at, 4).getInt32(0, true);
@@ -575,7 +591,7 @@ export class Communicator {
     all[2 * this.rank] = color;
     all[2 * this.rank + 1] = key;
     const mine = all.subarray(2 * this.rank, 2 * this.rank + 2);
-    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
+    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', this.#roundOptions(), true, true, true);
     const members: number[] = [];
     for (let q = 0; q < n; q++) if (all[2 * q] === color) members.push(q);
     members.sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
@@ -591,7 +607,7 @@ export class Communicator {
     }
     all[2 * this.rank] = idWords[0];
     all[2 * this.rank + 1] = idWords[1];
-    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
+    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', this.#roundOptions(), true, true, true);
     const childOptions = { timeoutMs: s.timeoutMs, slotBytes: s.slotBytes, hostRanks: s.hostRanks, ...options };
     const id: CommId | undefined = color === -1 ? undefined : { kind: 'comm-id', pool: s.pool.id, offset: all[2 * leader!]!, nranks: members.length, token: all[2 * leader! + 1]!, label: `${s.label}.${index}-${color}` };
     if (s.directory === undefined) return id && Communicator.init(s.device, id, members.indexOf(this.rank), childOptions);
@@ -607,7 +623,7 @@ export class Communicator {
       throw e;
     }
     const child = id && (prepared ? prepared.finish(members.map((q) => ({ ...records[q]!, rank: members.indexOf(q) }))) : Communicator.init(s.device, id, members.indexOf(this.rank), childOptions));
-    this.barrier();
+    this.barrier({ timeoutMs: this.#roundTimeoutMs ?? this.#s.timeoutMs });
     return child;
   }
 
