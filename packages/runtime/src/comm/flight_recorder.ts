@@ -60,15 +60,16 @@ export const TRACE_FORMAT = 'collective-trace/2';
 
 /**
  * One call as the recorder reports it. An entry is either a user's call
- * (step null) or a step of one: a call of a hierarchy's internal group,
- * recorded under the user's call it served.
+ * (step null) or a step of one, recorded under the user's call it served:
+ * a call of a hierarchy's internal group, or a round the communicator ran
+ * itself for the call (split's exchanges).
  */
 export interface TraceEntry {
   /** the user's call: its number on the communicator the user called */
   call: number;
   /** the user's call: its kind */
   callKind: string;
-  /** the internal call that ran it, when it is a step of a hierarchical call: which group, its kind and number there */
+  /** the round that ran it, when it is a step: who ran it (GROUPS), its kind and number there */
   step: { group: string; kind: string; seq: number } | null;
   /** the communicator's own call number (the protocol's; internal calls such as split's exchanges count) */
   seq: number;
