@@ -91,7 +91,7 @@ export function traceReport(dir: string): TraceVerdict[] {
     const d = readDump(dir, f);
     const ranks = byComm.get(d.comm) ?? new Map<number, Dump>();
     byComm.set(d.comm, ranks);
-    // The same rank's dump copied twice: the later record wins.
+    // The same rank's record copied twice (or written again): the one further along wins.
     const had = ranks.get(d.rank);
     if (!had || d.lastSeq >= had.lastSeq) ranks.set(d.rank, d);
   }
@@ -142,7 +142,7 @@ function verdictOf(comm: string, dumps: Dump[]): TraceVerdict {
   const waiting = dumps.filter((d) => !stuck.has(d.rank)).map((d) => d.rank);
   lines.push(
     stuck.size > 0
-      ? `=> stuck: ${[...stuck.keys()].map(where).join(', ')}; rank(s) ${waiting.join(', ') || 'none'} wait for it in ${frontCall}`
+      ? `=> stuck: ${[...stuck.keys()].map(where).join(', ')}; rank(s) ${waiting.join(', ') || 'none'} wait for ${stuck.size > 1 ? 'them' : 'it'} in ${frontCall}`
       : '=> no rank is behind: every rank reached the same call; read the errors above (a mismatch or a revoked buffer)',
   );
   return { comm, size, stuck: [...stuck.keys()], call: stuck.size > 0 ? frontCall : null, lines };
