@@ -235,7 +235,7 @@ export function buildCli(argv: string[], out: Writable): Argv {
   );
   y = y.command(
     'trace <dir>',
-    'read the flight records ranks wrote on a timeout or abort (COLLECTIVE_DUMP_DIR) and say which rank is stuck where',
+    'read the flight records ranks wrote on a timeout or abort (COLLECTIVE_DUMP_DIR; also in subdirectories, one per host), join each communicator\'s, and say which rank is stuck in which call',
     (yy) => yy.positional('dir', { type: 'string', describe: 'the directory the job wrote its flight records to' }),
     (a) => {
       const verdicts = traceReport(a.dir as string);

@@ -5,6 +5,7 @@ import { CollectiveError } from './comm_errors.js';
 import { abortInfo } from './comm/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
 import { Hdr } from './comm/comm_block.js';
+import { Group, HIER_ALGO, STEPS_ALGO } from './comm/flight_recorder.js';
 import { checkPositiveInt, type CommId, createCommId } from './comm/comm_id.js';
 import { type CommOptions, type PeerRecord, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
 import type { CommState } from './comm/comm_state.js';
@@ -15,7 +16,7 @@ import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
 import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
-import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, processLayout } from './hierarchy.js';
+import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, type ProcessLayout, processLayout } from './hierarchy.js';
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
 import { envSetting } from '@collective/transport/platform';
 
@@ -71,10 +72,16 @@ export class Communicator {
   readonly #envAlgo = envSetting(ALGO_ENV);
   readonly #choice: ChoiceContext = { envProto: envSetting(PROTO_ENV), llOk: false, llBytes: 0 };
   #destroyed = false;
-  /** the children of hierarchical calls: undefined until first needed, null when this communicator has no process hierarchy */
-  #hier: Hierarchy | null | undefined;
+  /** how the ranks sit in processes, for hierarchical calls: undefined until first asked, null when there is no such layout */
+  #layout: ProcessLayout | null | undefined;
+  /** the children of hierarchical calls, made inside the first call that needs them */
+  #hier: Hierarchy | undefined;
   /** the hierarchy the last call composed, undefined when it ran flat: lastAlgorithm reads it */
   #lastHier: Hierarchy | undefined;
+  /** split() calls so far: a child's name is its parent's, this number and its color, the same on every process */
+  #splits = 0;
+  /** the deadline of the user's hierarchical call under way: the rounds that make its step groups keep to it */
+  #roundTimeoutMs: number | undefined;
   readonly #memory: ArrayBufferLike;
   /**
    * byteOffset is a slow getter in this V8 (tens of ns): the offsets of the
@@ -162,7 +169,7 @@ export class Communicator {
     // After destroy() the shared block may be freed and hold another communicator's words (or anything): not read.
     if (this.#destroyed) return undefined;
     const info = abortInfo(this.#s.words);
-    if (info) return new CollectiveError(info.code, `the communicator was aborted by rank ${this.#s.peerRank(info.rank)}: ${info.reason}`);
+    if (info) return new CollectiveError(info.code, `the communicator was aborted by ${this.#s.peerName(info.rank)}: ${info.reason}`);
     return undefined;
   }
 
@@ -209,7 +216,7 @@ export class Communicator {
 
   /** Refuses a call's bad options before anything is announced; the checked op, root and timeout go into the request. */
   #checkOptions(kind: CollectiveKind, opts: CollectiveOptions): void {
-    this.#protocol.checkUsable(this.#destroyed);
+    this.#protocol.checkUsable(this.#destroyed, kind);
     if (this.#group) throw new TransportError('EINVAL', `${kind} inside groupStart()/groupEnd(): a group batches send and recv only; end the group first`);
     if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
     const op = opts.op === undefined ? 'sum' : opts.op;
@@ -262,48 +269,85 @@ export class Communicator {
   }
 
   /**
-   * The children for a hierarchical call, made on first use by two splits
-   * (every rank decides alike: same layout, same options), or undefined
-   * when the call runs flat.
+   * Whether this call runs hierarchically (every rank decides alike: same
+   * layout, same options); the children are made by the call itself.
    */
-  #hierarchy(kind: CollectiveKind, opts: CollectiveOptions): Hierarchy | undefined {
+  #hierarchical(kind: CollectiveKind, opts: CollectiveOptions): boolean {
     const want = wantsHier(kind, opts?.algo, this.#envAlgo);
-    if (want === 'no') return undefined;
-    if (this.#hier === undefined) {
-      this.#protocol.checkUsable(this.#destroyed);
-      const layout = processLayout(this.#s.directory);
-      if (!layout) {
-        this.#hier = null;
-      } else {
-        const process = Math.floor(this.rank / layout.perProcess);
-        // The children's errors name the ranks the user knows, this communicator's.
-        const per = layout.perProcess;
-        const user = (ranks: number[]) => ({ [USER_RANKS]: ranks.map((q) => this.#s.peerRank(q)) }) as CommOptions;
-        const processes = this.size / per;
-        const local = this.split(process, this.rank, user(Array.from({ length: per }, (_, i) => process * per + i)))!;
-        const cross = this.split(this.rank % per, this.rank, user(Array.from({ length: processes }, (_, p) => p * per + (this.rank % per))))!;
-        this.#hier = { layout, local, cross, scratch: new HierScratch(this.#s.device) };
-      }
+    if (want === 'no') return false;
+    if (this.#layout === undefined) {
+      this.#protocol.checkUsable(this.#destroyed, kind);
+      this.#layout = processLayout(this.#s.directory) ?? null;
     }
-    if (this.#hier === null) {
+    if (this.#layout === null) {
       if (want === 'forced') throw new TransportError('EINVAL', `${kind}: algorithm 'hier' needs a communicator over several processes with the same number (more than one) of consecutive ranks in each; this one is not, so choose another algorithm`);
-      return undefined;
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * The children of hierarchical calls, made on first use by two splits
+   * inside the user's call that needs them: their errors name that call,
+   * and they record into this communicator's flight record.
+   */
+  #children(): Hierarchy {
+    if (this.#hier) return this.#hier;
+    this.#roundTimeoutMs = this.#req.timeoutMs;
+    try {
+      this.#hier = this.#makeChildren();
+    } finally {
+      this.#roundTimeoutMs = undefined;
     }
     return this.#hier;
   }
 
-  /** Runs the steps of a hierarchical call; a failed step fails this communicator and its children on every rank, as a flat call would. */
-  #composed(kind: CollectiveKind, opts: CollectiveOptions, h: Hierarchy, steps: () => void): void {
+  #makeChildren(): Hierarchy {
+    const layout = this.#layout!;
+    const process = Math.floor(this.rank / layout.perProcess);
+    // The children's errors name the ranks the user knows, this communicator's.
+    const per = layout.perProcess;
+    const dir = this.#s.directory;
+    const user = (ranks: number[]) => ({ [USER_RANKS]: ranks.map((q) => ({ rank: this.#s.peerRank(q), host: dir?.[q]?.host, pid: dir?.[q]?.pid })) }) as CommOptions;
+    const processes = this.size / per;
+    const local = this.split(process, this.rank, user(Array.from({ length: per }, (_, i) => process * per + i)))!;
+    const cross = this.split(this.rank % per, this.rank, user(Array.from({ length: processes }, (_, p) => p * per + (this.rank % per))))!;
+    local.#protocol.adoptParent(this.#protocol, Group.INTRA_PROCESS);
+    cross.#protocol.adoptParent(this.#protocol, Group.INTER_PROCESS);
+    return { layout, local, cross, scratch: new HierScratch(this.#s.device) };
+  }
+
+  /** Options of split's own rounds: the direct exchange, within the deadline of the user's call they serve. */
+  #roundOptions(): CollectiveOptions {
+    return this.#roundTimeoutMs === undefined ? { algo: 'direct' } : { algo: 'direct', timeoutMs: this.#roundTimeoutMs };
+  }
+
+  /**
+   * Runs the steps of a hierarchical call as one user's call of this
+   * communicator (numbered and recorded here, its steps under it); a failed
+   * step fails this communicator and its children on every rank, as a flat
+   * call would.
+   */
+  #composed(kind: CollectiveKind, opts: CollectiveOptions, count: number, dtype: Dtype, steps: (h: Hierarchy) => void): void {
     this.#checkOptions(kind, opts);
+    const p = this.#protocol;
+    const mark = p.enterUserCall(kind, count, dtype, this.#req.op, this.#req.root, HIER_ALGO);
     try {
-      steps();
+      const h = this.#children();
+      steps(h);
       this.#lastHier = h;
+      p.finishUserCall(mark, true);
     } catch (e) {
-      const why = `a step of a hierarchical call failed: ${(e as Error).message}`;
+      p.finishUserCall(mark, false);
+      const why = `a step of a hierarchical call failed: ${(e as Error).message.replace(/^[A-Z]+: /, '')}`;
       // Children first: ranks of this process may wait in the other child.
-      for (const c of [h.local, h.cross]) if (!c.#destroyed) c.#protocol.abort(why);
-      this.#protocol.fail(e as Error);
-      throw this.#protocol.error ?? e;
+      const h = this.#hier;
+      if (h) for (const c of [h.local, h.cross]) if (!c.#destroyed) c.#protocol.abort(why);
+      // A round of this communicator's own (the children's split) has failed it already.
+      if (!p.error) p.fail(e as Error);
+      throw p.error ?? e;
+    } finally {
+      p.leaveUserCall();
     }
   }
 
@@ -314,8 +358,7 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('allReduce', send, so, recv, ro, 0);
-    const h = this.#s.directory && this.#hierarchy('allReduce', opts);
-    if (h) return this.#composed('allReduce', opts, h, () => hierAllReduce(h, send, recv, opts));
+    if (this.#s.directory && this.#hierarchical('allReduce', opts)) return this.#composed('allReduce', opts, send.length, dtype, (h) => hierAllReduce(h, send, recv, opts));
     this.#execute('allReduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
 
@@ -328,8 +371,7 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('allGather', send, so, recv, ro, this.rank * send.length);
-    const h = this.#s.directory && this.#hierarchy('allGather', opts);
-    if (h) return this.#composed('allGather', opts, h, () => hierAllGather(h, send, recv, opts));
+    if (this.#s.directory && this.#hierarchical('allGather', opts)) return this.#composed('allGather', opts, send.length, dtype, (h) => hierAllGather(h, send, recv, opts));
     this.#execute('allGather', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
   }
 
@@ -342,8 +384,7 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('reduceScatter', recv, ro, send, so, this.rank * recv.length);
-    const h = this.#s.directory && this.#hierarchy('reduceScatter', opts);
-    if (h) return this.#composed('reduceScatter', opts, h, () => hierReduceScatter(h, send, recv, opts));
+    if (this.#s.directory && this.#hierarchical('reduceScatter', opts)) return this.#composed('reduceScatter', opts, recv.length, dtype, (h) => hierReduceScatter(h, send, recv, opts));
     this.#execute('reduceScatter', send, so, recv, ro, recv.length, dtype, opts, inPlace, true, true);
   }
 
@@ -356,8 +397,7 @@ export class Communicator {
     const so = this.#offsetOf(send);
     const ro = this.#offsetOf(recv);
     const inPlace = placement('broadcast', send, so, recv, ro, 0) && root;
-    const h = this.#s.directory && this.#hierarchy('broadcast', opts);
-    if (h) return this.#composed('broadcast', opts, h, () => hierBroadcast(h, send, recv, opts));
+    if (this.#s.directory && this.#hierarchical('broadcast', opts)) return this.#composed('broadcast', opts, recv.length, dtype, (h) => hierBroadcast(h, send, recv, opts));
     this.#execute('broadcast', root ? send : undefined, so, recv, ro, recv.length, dtype, opts, inPlace, root, true);
   }
 
@@ -528,7 +568,7 @@ export class Communicator {
       const slot = all.subarray(this.rank * RECORD_BYTES, (this.rank + 1) * RECORD_BYTES);
       new DataView(slot.buffer, slot.byteOffset, 4).setInt32(0, text.length, true);
       slot.set(text, 4);
-      this.#execute('split', slot, slot.byteOffset, all, all.byteOffset, RECORD_BYTES, 'uint8', { algo: 'direct' }, true, true, true);
+      this.#execute('split', slot, slot.byteOffset, all, all.byteOffset, RECORD_BYTES, 'uint8', this.#roundOptions(), true, true, true);
       return Array.from({ length: n }, (_, q) => {
         const at = q * RECORD_BYTES;
         const len = new DataView(all.buffer, all.byteOffset + at, 4).getInt32(0, true);
@@ -548,14 +588,29 @@ export class Communicator {
     if (!Number.isInteger(color) || color < -1) throw new TransportError('EINVAL', `color must be a non-negative integer or -1 (got ${String(color)})`);
     if (!Number.isInteger(key) || Math.abs(key) > 0x7fffffff) throw new TransportError('EINVAL', `key must be a 32-bit integer (got ${String(key)})`);
     // Before the exchange page is written: destroy() gave it back, and another owner may hold it now.
-    this.#protocol.checkUsable(this.#destroyed);
+    this.#protocol.checkUsable(this.#destroyed, 'split');
+    // Its exchanges and barrier are steps of one user's call.
+    const p = this.#protocol;
+    const mark = p.enterUserCall('split', 0, 'uint8', 'sum', 0, STEPS_ALGO);
+    let ok = false;
+    try {
+      const child = this.#split(color, key, options, ++this.#splits);
+      ok = true;
+      return child;
+    } finally {
+      p.finishUserCall(mark, ok);
+      p.leaveUserCall();
+    }
+  }
+
+  #split(color: number, key: number, options: CommOptions, index: number): Communicator | undefined {
     const n = this.size;
     const s = this.#s;
     const all = new Int32Array(s.pool.memory.buffer as ArrayBuffer, s.internalBuf.offset, 2 * n);
     all[2 * this.rank] = color;
     all[2 * this.rank + 1] = key;
     const mine = all.subarray(2 * this.rank, 2 * this.rank + 2);
-    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
+    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', this.#roundOptions(), true, true, true);
     const members: number[] = [];
     for (let q = 0; q < n; q++) if (all[2 * q] === color) members.push(q);
     members.sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
@@ -571,9 +626,9 @@ export class Communicator {
     }
     all[2 * this.rank] = idWords[0];
     all[2 * this.rank + 1] = idWords[1];
-    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', { algo: 'direct' }, true, true, true);
+    this.#execute('split', mine, mine.byteOffset, all, all.byteOffset, 2, 'int32', this.#roundOptions(), true, true, true);
     const childOptions = { timeoutMs: s.timeoutMs, slotBytes: s.slotBytes, hostRanks: s.hostRanks, ...options };
-    const id: CommId | undefined = color === -1 ? undefined : { kind: 'comm-id', pool: s.pool.id, offset: all[2 * leader!]!, nranks: members.length, token: all[2 * leader! + 1]! };
+    const id: CommId | undefined = color === -1 ? undefined : { kind: 'comm-id', pool: s.pool.id, offset: all[2 * leader!]!, nranks: members.length, token: all[2 * leader! + 1]!, label: `${s.label}.${index}-${color}` };
     if (s.directory === undefined) return id && Communicator.init(s.device, id, members.indexOf(this.rank), childOptions);
     // Across processes, every child with members elsewhere prepares its
     // endpoint, the records cross through this communicator, and nobody
@@ -587,7 +642,7 @@ export class Communicator {
       throw e;
     }
     const child = id && (prepared ? prepared.finish(members.map((q) => ({ ...records[q]!, rank: members.indexOf(q) }))) : Communicator.init(s.device, id, members.indexOf(this.rank), childOptions));
-    this.barrier();
+    this.barrier({ timeoutMs: this.#roundTimeoutMs ?? this.#s.timeoutMs });
     return child;
   }
 

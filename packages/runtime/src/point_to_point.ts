@@ -102,7 +102,7 @@ export class PointToPoint {
       // Receivers pull: each send view is open to peers' reads until the group leaves.
       this.protocol.windows.openSends(sendRegs, sends.map((x) => x.data.byteOffset), sends.map((x) => x.data.byteLength));
       const first = sends[0] ?? recvs[0]!;
-      this.protocol.recorder.begin(this.protocol.sequence, SENDRECV_KIND, first.data.length, DTYPE_CODE[sendTypes[0] ?? recvTypes[0] ?? 'uint8'], 0, first.peer, 0);
+      this.protocol.recordGroup(SENDRECV_KIND, first.data.length, DTYPE_CODE[sendTypes[0] ?? recvTypes[0] ?? 'uint8'], first.peer);
       this.rounds(sends, sendTypes, sendRegs, recvs, recvTypes, recvRegs, selfSends, selfRecvs);
       // As a collective: the group ends when its last tcp write has left the buffers.
       s.prims.flushUser();
@@ -151,7 +151,7 @@ export class PointToPoint {
       }
       for (const [peer, seq, i] of posted) {
         const status = s.connectors[peer]!.p2pAwaitDone(seq, s.ctx);
-        if (status !== 0) throw new CollectiveError('EINVAL', `sendRecv: rank ${peer} refused ${sends[i]!.data.length} ${sendTypes[i]} from rank ${s.rank}: count or dtype mismatch`);
+        if (status !== 0) throw new CollectiveError('EINVAL', `sendRecv: ${s.peerName(peer)} refused ${sends[i]!.data.length} ${sendTypes[i]} from ${s.peerName(s.rank)}: count or dtype mismatch`);
       }
     }
   }
@@ -180,7 +180,7 @@ export class PointToPoint {
     const theirType = DTYPES[w[at + D.DTYPE]!];
     if (count !== recv.data.length || theirType !== type) {
       c.p2pDone(seq, 1, s.ctx);
-      throw new CollectiveError('EINVAL', `sendRecv: rank ${recv.peer} sent ${count} ${theirType} but rank ${s.rank} expects ${recv.data.length} ${type}`);
+      throw new CollectiveError('EINVAL', `sendRecv: ${s.peerName(recv.peer)} sent ${count} ${theirType} but ${s.peerName(s.rank)} expects ${recv.data.length} ${type}`);
     }
     const bytes = count * DTYPE_BYTES[type];
     if (bytes > 0) {

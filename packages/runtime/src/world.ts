@@ -18,6 +18,7 @@ import { StreamThreads } from './stream/stream_threads.js';
 import { type Rendezvous, rendezvous } from './bootstrap/rendezvous.js';
 import type { JobTopology } from './bootstrap/job_bootstrap.js';
 import { createCommId } from './comm/comm_id.js';
+import { jobCommLabel } from './comm/job_comm_label.js';
 import type { PeerRecord } from './comm/comm_setup.js';
 import { exchangeRecords, JoinKeys, markAbort, storeBarrier } from './world_join.js';
 
@@ -143,9 +144,11 @@ export class World {
     const pool = Pool.create({ bytes: poolBytes });
     // Before any endpoint opens: the socket listener authenticates every connection with it.
     setJobSecret(pool, rv.secret);
-    const id = createCommId(pool, size, n);
+    // One name on every process: the job's flight records of this communicator join on it.
+    const label = jobCommLabel(rv.job, keys.prefix);
+    const id = createCommId(pool, size, n, label);
     // The streams' communicator spans the job too: one stream per device, ranked as the devices.
-    const streams = withStreams ? StreamThreads.start(pool, n, commOptions, { id: createCommId(pool, size, n), offset }) : undefined;
+    const streams = withStreams ? StreamThreads.start(pool, n, commOptions, { id: createCommId(pool, size, n, `${label}-streams`), offset }) : undefined;
     const control = workerControl(n);
     const workers = startDeviceThreads(n, { pool: pool.describe(), id, control, size: n, options: commOptions, job: { offset, size }, streams: streams?.blocks });
     const world = new World(pool, size, workers, id, streams, n, offset, { rendezvous: rv, keys });

@@ -10,7 +10,7 @@ import { CallWindows } from '../registration/call_windows.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
 import { currentThreadId, hostName, processId } from '@collective/transport/platform';
 import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
-import { FlightRecorder } from './flight_recorder.js';
+import { FlightRecorder, Group, GROUPS } from './flight_recorder.js';
 import { abortInfo, setAborted } from './abort_state.js';
 import { Hdr, R, rankBase } from './comm_block.js';
 import type { CommState } from './comm_state.js';
@@ -53,6 +53,20 @@ export interface CallRequest {
 export class CallProtocol {
   private seq = 0;
   private currentKind = 'init';
+  /**
+   * The user's calls on this communicator: how many began, and the kind of
+   * the last. Internal rounds (split's exchanges, a hierarchy's set-up) and
+   * point-to-point transfers are not counted: every rank counts the same.
+   */
+  private userSeq = 0;
+  private userKind: string = 'init';
+  /** > 0 while a user's call runs rounds of its own on this communicator (split, a hierarchical call) */
+  private internal = 0;
+  /** this round is one of those, not the user's call itself */
+  private ownStep = false;
+  /** set on a hierarchy's internal group: the protocol of the communicator the user called, and which group this is */
+  private parent: { protocol: CallProtocol; group: Group } | undefined;
+  private dumped = false;
   /** the error that made this rank's communicator unusable */
   error: Error | undefined;
   /** a peer never left a failed call: this rank's memory must not be reused */
@@ -68,8 +82,8 @@ export class CallProtocol {
   /** word index of this rank's small slot (parity 0) flag in pool memory, or -1 without shm peers */
   private readonly llFlagAt: number;
   private readonly poolWords: Int32Array;
-  /** the last calls of this rank, dumped when the communicator fails */
-  readonly recorder = new FlightRecorder();
+  /** the last calls of this rank, dumped when the communicator fails (a hierarchy's groups record into their parent's) */
+  recorder = new FlightRecorder();
   /** what net peers may reach of this rank's buffers during the current call */
   readonly windows = new CallWindows();
   private readonly debug = debugLevel();
@@ -104,24 +118,96 @@ export class CallProtocol {
     return this.seq;
   }
 
+  /**
+   * The call as the user knows it: kind and number on the communicator the
+   * user called, the internal step in parentheses ("allReduce #12 (step:
+   * broadcast #40 of the intra-process group)"). Point-to-point
+   * transfers are not numbered: ranks make different ones.
+   */
   callName(): string {
-    return this.currentKind === 'init' || this.currentKind === 'sendRecv' ? this.currentKind : `${this.currentKind} #${this.seq}`;
+    if (this.parent) return `${this.parent.protocol.callName()} (step: ${this.stepName(this.seq)} of the ${GROUPS[this.parent.group]})`;
+    if (this.currentKind === 'group' || this.currentKind === 'sendRecv') return this.currentKind;
+    if (this.userKind === 'init') return 'init';
+    return this.ownStep ? `${this.userKind} #${this.userSeq} (step: ${this.stepName(this.seq)})` : `${this.userKind} #${this.userSeq}`;
+  }
+
+  /** callName() of the round about to start, for errors before it is announced. */
+  private nextCallName(): string {
+    if (this.parent) return `${this.parent.protocol.callName()} (step: ${this.stepName(this.seq + 1)} of the ${GROUPS[this.parent.group]})`;
+    if (this.internal > 0) return `${this.userKind} #${this.userSeq} (step: ${this.stepName(this.seq + 1)})`;
+    return this.currentKind === 'group' || this.currentKind === 'sendRecv' ? this.currentKind : `${this.currentKind} #${this.userSeq + 1}`;
+  }
+
+  private stepName(seq: number): string {
+    return this.currentKind === 'group' || this.currentKind === 'sendRecv' ? this.currentKind : `${this.currentKind} #${seq}`;
+  }
+
+  /** The user's call number and kind code an entry of this communicator's rounds goes under, and the group that ran it. */
+  private recordCall(): number {
+    return this.parent ? this.parent.protocol.userSeq : this.userSeq;
+  }
+
+  private recordCallKind(): number {
+    const k = this.parent ? this.parent.protocol.userKind : this.userKind;
+    return KIND[k as CollectiveKind] ?? 0;
+  }
+
+  /**
+   * Makes this communicator a hierarchy's internal group of `parent`: its
+   * errors name the parent's call with this one's as a step, its rounds
+   * go into the parent's flight record, and it writes no record of its own.
+   */
+  adoptParent(parent: CallProtocol, group: Group): void {
+    this.parent = { protocol: parent, group };
+    this.recorder = parent.recorder;
+  }
+
+  /**
+   * Begins a user's call that runs rounds of its own (split) or other
+   * communicators' (a hierarchical call): counted and recorded once, its
+   * rounds recorded as steps under it. A call nested in another (a
+   * hierarchy's splits) is a step of the outer one: neither counted nor
+   * recorded. Returns the mark for finishUserCall (-1 when nested).
+   */
+  enterUserCall(kind: CollectiveKind, count: number, dtype: Dtype, op: ReduceOp, root: number, algo: number): number {
+    if (this.internal++ > 0) return -1;
+    this.userSeq++;
+    this.userKind = kind;
+    return this.recorder.begin(0, KIND[kind], count, DTYPE_CODE[dtype], OP_CODE[op], root, algo, this.userSeq, KIND[kind], Group.OWN);
+  }
+
+  /** Records how the user's call of `mark` ended (before a failure's dump, so the record shows it). */
+  finishUserCall(mark: number, ok: boolean): void {
+    this.recorder.finish(mark, ok);
+  }
+
+  leaveUserCall(): void {
+    this.internal--;
   }
 
   private abortedError(): CollectiveError {
     const info = abortInfo(this.s.words)!;
     if (info.rank === this.s.rank) return new CollectiveError(info.code, info.reason);
-    return new CollectiveError(info.code, `${this.callName()}: the communicator was aborted by rank ${this.s.peerRank(info.rank)}: ${info.reason}`);
+    return new CollectiveError(info.code, `${this.callName()}: the communicator was aborted by ${this.s.peerName(info.rank)}: ${info.reason}`);
   }
 
   /** Throws if the communicator can take no more calls. (A plain load: the call checks again once inside.) */
-  checkUsable(destroyed: boolean): void {
+  checkUsable(destroyed: boolean, kind?: string): void {
     if (destroyed) throw new CollectiveError('EINVAL', 'communicator is destroyed');
     if (this.error) throw new CollectiveError('EIO', `communicator is unusable after an earlier error (${this.error.message}); destroy it and create a new one`);
     if (this.s.words[Hdr.ABORTED] !== 0) {
       const info = abortInfo(this.s.words)!;
-      throw new CollectiveError(info.code, `the communicator was aborted by rank ${this.s.peerRank(info.rank)}: ${info.reason}`);
+      const err = new CollectiveError(info.code, `${this.nextUserCallName(kind)}: the communicator was aborted by ${this.s.peerName(info.rank)}: ${info.reason}`);
+      // A rank that was elsewhere when its peers failed records where it was: a trace then shows it behind, not silent.
+      this.dump(err.message);
+      throw err;
     }
+  }
+
+  /** The user's next call, as checkUsable refuses it. */
+  private nextUserCallName(kind: string | undefined): string {
+    if (this.parent) return this.parent.protocol.callName();
+    return this.internal > 0 ? `${this.userKind} #${this.userSeq}` : `${kind ?? 'call'} #${this.userSeq + 1}`;
   }
 
   /**
@@ -144,13 +230,9 @@ export class CallProtocol {
     try {
       return this.s.regs.resolve(a, off, bytes, what);
     } catch (e) {
-      if (e instanceof RegistrationGone) this.failStop(e, `${this.callNameFor(this.seq + 1)}: ${e.message.replace(/^[A-Z]+: /, '')}`);
+      if (e instanceof RegistrationGone) this.failStop(e, `${this.nextCallName()}: ${e.message.replace(/^[A-Z]+: /, '')}`);
       throw e;
     }
-  }
-
-  private callNameFor(seq: number): string {
-    return `${this.currentKind} #${seq}`;
   }
 
   /** Aborts the communicator for every rank before anything was announced, then throws. */
@@ -204,10 +286,16 @@ export class CallProtocol {
       if (ll ? s.words[Hdr.ABORTED] !== 0 : Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
       const seq = ++this.seq;
       call.seq = seq;
+      if (this.internal === 0) {
+        this.userSeq++;
+        this.userKind = req.kind;
+      } else {
+        this.ownStep = true;
+      }
       const d = this.describeCall(seq, req, sendReg, recvReg);
       call.flag = llFlag(seq, this.lastCall.fp);
-      this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!);
-      if (this.debugCalls) debugLine(s.rank, Level.INFO, `${req.kind} #${seq}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg ? algoOfCode(req.alg.code) : 'none'}`);
+      this.mark = this.recorder.begin(seq, d[D.KIND]!, d[D.COUNT]!, d[D.DTYPE]!, d[D.OP]!, d[D.ROOT]!, d[D.ALGO]!, this.recordCall(), this.recordCallKind(), this.parent ? this.parent.group : this.ownStep ? Group.SELF : Group.OWN);
+      if (this.debugCalls) debugLine(s.peerRank(s.rank), Level.INFO, `${this.callName()}: ${req.count} × ${req.dtype}, op ${req.op}, root ${req.root}, algorithm ${req.alg ? algoOfCode(req.alg.code) : 'none'}`);
       if (ll) {
         // The flag is the announcement; the sequence word only lets a peer
         // that took the simple path for this call read our descriptor and
@@ -233,6 +321,18 @@ export class CallProtocol {
       failure = e as Error;
     }
     this.leave(reads, writes, failure, !ll);
+  }
+
+  /** the flight record's mark of the current round */
+  private mark = -1;
+
+  /**
+   * Records the current point-to-point group under its own kind, after
+   * the user's call number it follows (neither number advances: ranks
+   * make different transfers).
+   */
+  recordGroup(kind: number, count: number, dtype: number, peer: number): void {
+    this.mark = this.recorder.begin(this.seq, kind, count, dtype, 0, peer, 0, this.recordCall(), this.parent ? this.recordCallKind() : kind, this.parent ? this.parent.group : Group.OWN);
   }
 
   /**
@@ -281,7 +381,8 @@ export class CallProtocol {
   leaveGroup(regs: readonly Registration[], writes: readonly boolean[], failure: Error | undefined): void {
     const s = this.s;
     this.windows.closeAll();
-    this.recorder.finish(failure === undefined);
+    this.recorder.finish(this.mark, failure === undefined);
+    this.mark = -1;
     if (failure) this.fail(failure);
     Atomics.store(s.words, this.inflightAt, 0);
     if (Atomics.load(s.words, Hdr.ABORTED) !== 0) Atomics.notify(s.words, this.inflightAt);
@@ -295,7 +396,7 @@ export class CallProtocol {
       reg.begin(access, timeoutMs);
     } catch (e) {
       const err = e as TransportError;
-      throw new CollectiveError(err.code ?? 'EIO', `${this.callNameFor(this.seq + 1)}: waiting for the fences on the ${access === 'read' ? 'input' : 'output'}: ${err.message.replace(/^[A-Z]+: /, '')}`);
+      throw new CollectiveError(err.code ?? 'EIO', `${this.nextCallName()}: waiting for the fences on the ${access === 'read' ? 'input' : 'output'}: ${err.message.replace(/^[A-Z]+: /, '')}`);
     }
   }
 
@@ -308,8 +409,11 @@ export class CallProtocol {
   leave(reads: Registration | undefined, writes: Registration | undefined, failure: Error | undefined, inflight = true): void {
     const s = this.s;
     this.windows.closeAll();
-    this.recorder.finish(failure === undefined);
+    this.recorder.finish(this.mark, failure === undefined);
+    this.mark = -1;
+    // The failure names the step it happened in.
     if (failure) this.fail(failure);
+    this.ownStep = false;
     if (inflight) {
       Atomics.store(s.words, this.inflightAt, 0);
       // A rank draining after an abort sleeps on this word; in a healthy call nobody does.
@@ -411,7 +515,7 @@ export class CallProtocol {
       const c = s.connectors[q]!;
       const [w, at] = c.recvDesc(seq, s.ctx);
       const bad = firstMismatch(this.myDesc, 0, w, at);
-      if (bad !== -1) throw new CollectiveError('EINVAL', `${this.callName()}: ${describeMismatch(bad, q, w[at + bad]!, s.rank, this.myDesc[bad]!)}`);
+      if (bad !== -1) throw new CollectiveError('EINVAL', `${this.callName()}: ${describeMismatch(bad, s.peerName(q), w[at + bad]!, s.peerName(s.rank), this.myDesc[bad]!)}`);
       c.bindCall(w, at);
     }
   }
@@ -424,7 +528,10 @@ export class CallProtocol {
   fail(e: Error): void {
     const s = this.s;
     const code: ErrorCode = e instanceof TransportError ? e.code : 'EIO';
-    const message = e.message.replace(/^[A-Z]+: /, '');
+    const bare = e.message.replace(/^[A-Z]+: /, '');
+    // Every error names the user's call it failed (a transfer's error knows only the peer).
+    const name = this.callName();
+    const message = bare.startsWith(name) ? bare : `${name}: ${bare}`;
     const first = setAborted(s.words, s.rank, code, message);
     if (first) for (const c of s.connectors) c?.abort();
     // The rank that aborted first reports its own failure; the others, the root cause it recorded.
@@ -434,25 +541,34 @@ export class CallProtocol {
     this.dump();
   }
 
-  /** Writes this rank's flight record to COLLECTIVE_DUMP_DIR, if set; a failing dump never hides the call's error. */
-  dump(): void {
+  /**
+   * Writes this rank's flight record to COLLECTIVE_DUMP_DIR, if set, once;
+   * a failing dump never hides the call's error. A hierarchy's groups write
+   * none: their rounds are in the parent's record, which the parent writes.
+   */
+  dump(error: string | undefined = this.error?.message): void {
     const s = this.s;
+    if (this.parent || this.dumped) return;
+    this.dumped = true;
     try {
       const info = abortInfo(s.words);
       const file = this.recorder.dump({
-        comm: `${s.pool.id.toString(16)}-${s.id.token.toString(16)}`,
+        comm: s.label,
         rank: s.rank,
         size: s.size,
         pid: processId(),
         thread: currentThreadId(),
-        host: hostName(),
-        error: this.error?.message ?? null,
-        abortedBy: info?.rank ?? null,
+        host: s.directory?.[s.rank]?.host ?? hostName(),
+        peers: s.directory ? s.directory.map((r) => ({ host: r.host, pid: r.pid })) : null,
+        lastCall: this.userSeq,
+        lastCallKind: this.userKind,
+        error: error ?? null,
+        abortedBy: info === undefined ? null : s.peerRank(info.rank),
         lastSeq: this.seq,
       });
-      if (file && this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `flight record written to ${file}`);
+      if (file && this.debug >= Level.INFO) debugLine(s.peerRank(s.rank), Level.INFO, `flight record written to ${file}`);
     } catch (e) {
-      if (this.debug >= Level.INFO) debugLine(s.rank, Level.INFO, `could not write the flight record: ${(e as Error).message}`);
+      if (this.debug >= Level.INFO) debugLine(s.peerRank(s.rank), Level.INFO, `could not write the flight record: ${(e as Error).message}`);
     }
   }
 

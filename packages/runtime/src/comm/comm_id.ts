@@ -9,6 +9,13 @@ export interface CommId {
   offset: number;
   nranks: number;
   token: number;
+  /**
+   * The communicator's name in flight records and logs, the same on every
+   * process of a job: World.join derives it from the job, split from the
+   * parent's name. Without one, the pool and token name it (unique only in
+   * this process: enough for a communicator that never leaves it).
+   */
+  label?: string;
 }
 
 export function checkPositiveInt(name: string, v: unknown): void {
@@ -16,7 +23,7 @@ export function checkPositiveInt(name: string, v: unknown): void {
 }
 
 /** ncclGetUniqueId: a shared block in the pool's host memory for `nranks` ranks. */
-export function createCommId(pool: Pool, nranks: number, members = nranks): CommId {
+export function createCommId(pool: Pool, nranks: number, members = nranks, label?: string): CommId {
   checkPositiveInt('nranks', nranks);
   if (nranks > MAX_RANKS) throw new TransportError('EINVAL', `nranks must be at most ${MAX_RANKS} (got ${nranks})`);
   const bytes = blockWords(nranks) * 4;
@@ -28,7 +35,12 @@ export function createCommId(pool: Pool, nranks: number, members = nranks): Comm
   w[Hdr.BYTES] = bytes;
   w[Hdr.MEMBERS] = members;
   Atomics.store(w, Hdr.MAGIC, COMM_MAGIC);
-  return { kind: 'comm-id', pool: pool.id, offset, nranks, token };
+  return label === undefined ? { kind: 'comm-id', pool: pool.id, offset, nranks, token } : { kind: 'comm-id', pool: pool.id, offset, nranks, token, label };
+}
+
+/** How flight records and logs name the communicator of `id`. */
+export function commLabel(pool: Pool, id: CommId): string {
+  return id.label ?? `${pool.id.toString(16)}-${id.token.toString(16)}`;
 }
 
 /** The block an id names, after checking it is live and of this pool. */

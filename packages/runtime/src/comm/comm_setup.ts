@@ -13,7 +13,7 @@ import { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
 import { abortInfo, setAborted } from './abort_state.js';
 import type { CallClock } from './call_clock.js';
 import { Hdr, R, rankBase } from './comm_block.js';
-import { blockOf, checkPositiveInt, type CommId } from './comm_id.js';
+import { blockOf, checkPositiveInt, type CommId, commLabel } from './comm_id.js';
 import type { CommState } from './comm_state.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
 import { RankSync } from './rank_sync.js';
@@ -53,7 +53,20 @@ const PROVIDERS: readonly ProviderName[] = ['shm', 'tcp'];
  * whose ranks mean nothing to the user). Errors name those ranks.
  */
 export const USER_RANKS = Symbol('collective.userRanks');
-export type InternalCommOptions = CommOptions & { [USER_RANKS]?: readonly number[] };
+/** A child rank as the user knows it: its rank on the communicator the user called, and its host and pid when that one spans processes. */
+export interface UserRank {
+  rank: number;
+  host?: string;
+  pid?: number;
+}
+export type InternalCommOptions = CommOptions & { [USER_RANKS]?: readonly UserRank[] };
+
+/** A rank as init's errors name it: a step group's rank as the user knows it, with its host and pid when known. */
+function initName(options: CommOptions, q: number): string {
+  const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
+  if (!user) return `rank ${q}`;
+  return `rank ${user.rank} (${user.host !== undefined ? `host ${user.host}, pid ${user.pid}; ` : ''}rank ${q} of the step's group)`;
+}
 
 export function checkCommOptions(options: CommOptions): void {
   if (options.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', options.timeoutMs);
@@ -132,7 +145,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       const info = abortInfo(words);
       if (info && info.rank !== rank) throw new CollectiveError(info.code, `init: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
     },
-    late: (peer, what, ms) => `init: rank ${peer} ${what} within ${ms} ms`,
+    late: (peer, what, ms) => `init: ${initName(options, peer)} ${what} within ${ms} ms`,
   };
   const cleanup: (() => void)[] = [];
   try {
@@ -217,7 +230,16 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     cleanup.push(() => imports.close());
     const poolWords = new Int32Array(pool.memory.buffer);
     sync.spinHi16 = kernels.spinHi16;
-    const shm: ShmGroup = { rank, size, words, sync, kernels, layout, scratchBase: scratchBuf.offset, imports, poolWords };
+    const peerRank = (q: number): number => (options as InternalCommOptions)[USER_RANKS]?.[q]?.rank ?? q;
+    const peerName = (q: number): string => {
+      const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
+      // Across processes every rank is named with its host and pid, also this process's (logs of many
+      // processes are read together), and so is a step's rank when the communicator the user called spans processes.
+      const where = directory ? `host ${directory[q]!.host}, pid ${directory[q]!.pid}` : user?.host !== undefined ? `host ${user.host}, pid ${user.pid}` : '';
+      if (user === undefined) return where ? `rank ${q} (${where})` : `rank ${q}`;
+      return `rank ${user.rank} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
+    };
+    const shm: ShmGroup = { rank, size, words, sync, kernels, layout, scratchBase: scratchBuf.offset, imports, poolWords, peerName };
     const netGroup: NetGroup | undefined = port && {
       rank,
       port,
@@ -266,6 +288,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       pool,
       device,
       id,
+      label: commLabel(pool, id),
       rank,
       size,
       timeoutMs,
@@ -291,13 +314,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       clock,
       ctx,
       directory,
-      peerRank: (q) => (options as InternalCommOptions)[USER_RANKS]?.[q] ?? q,
-      peerName: (q) => {
-        const user = (options as InternalCommOptions)[USER_RANKS]?.[q];
-        const where = remote(q) ? `host ${directory![q]!.host}, pid ${directory![q]!.pid}` : '';
-        if (user === undefined) return where ? `rank ${q} (${where})` : `rank ${q}`;
-        return `rank ${user} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
-      },
+      peerRank,
+      peerName,
     };
     if (port) port.peerName = state.peerName;
     if (port && directory) port.onAbort = (q) => setAborted(words, q, 'ECANCELED', `${state.peerName(q)} aborted the communicator; its own error says why`);
@@ -305,7 +323,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.JOINED, 1, ctx, q, 'did not finish joining');
     if (debugLevel() >= Level.INFO && (debugSubsystems() & Subsys.INIT) !== 0) {
       const by = (t: string) => connectors.flatMap((c, q) => (c?.type === t ? [q] : []));
-      debugLine(rank, Level.INFO, `joined communicator ${pool.id.toString(16)}-${id.token.toString(16)} as rank ${rank} of ${size} on device ${device.index}: shm peers [${by('shm').join(',')}], net peers [${by('net').join(',')}]${port ? ` over provider ${port.provider}` : ''}, FIFO slots ${slotBytes} B, kernels ${kernels.flavor}`);
+      const user = (options as InternalCommOptions)[USER_RANKS]?.[rank];
+      debugLine(state.peerRank(rank), Level.INFO, `joined communicator ${state.label} as rank ${rank} of ${size}${user ? ` (a step group of rank ${user.rank})` : ''} on device ${device.index}: shm peers [${by('shm').join(',')}], net peers [${by('net').join(',')}]${port ? ` over provider ${port.provider}` : ''}, FIFO slots ${slotBytes} B, kernels ${kernels.flavor}`);
     }
     return state;
     }

@@ -17,6 +17,8 @@ export interface CommState {
   readonly pool: Pool;
   readonly device: Device;
   readonly id: CommId;
+  /** the communicator's name in flight records and logs (commLabel): agreed across processes when the id carries one */
+  readonly label: string;
   readonly rank: number;
   readonly size: number;
   readonly timeoutMs: number;

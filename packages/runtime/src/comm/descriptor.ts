@@ -47,9 +47,9 @@ const FIELDS: Partial<Record<D, [string, (v: number) => string]>> = {
 };
 
 /** "rank 1 passed count 9 but rank 0 passed 8", for a field two ranks disagree on. */
-export function describeMismatch(field: D, peer: number, theirs: number, rank: number, mine: number): string {
+export function describeMismatch(field: D, peerName: string, theirs: number, myName: string, mine: number): string {
   const [name, fmt] = FIELDS[field]!;
-  return `rank ${peer} passed ${name} ${fmt(theirs)} but rank ${rank} passed ${fmt(mine)}; every rank must make the same call`;
+  return `${peerName} passed ${name} ${fmt(theirs)} but ${myName} passed ${fmt(mine)}; every rank must make the same call`;
 }
 
 /** The first field where two descriptors disagree, or -1. */

@@ -4,6 +4,11 @@ import { KIND } from '../collective_kind.js';
 import { DTYPES } from '../dtypes.js';
 import { OPS } from '../ops.js';
 
+/** The algorithm word of a user's hierarchical call (its steps carry their own algorithms). */
+export const HIER_ALGO = -1;
+/** The algorithm word of a user's call that is all steps of its own (split). */
+export const STEPS_ALGO = -2;
+
 /** How many calls each rank remembers; COLLECTIVE_TRACE_BUFFER overrides it. */
 export const DEFAULT_TRACE_CALLS = 2000;
 export const TRACE_BUFFER_ENV = 'COLLECTIVE_TRACE_BUFFER';
@@ -20,7 +25,12 @@ const enum F {
   ROOT = 5,
   ALGO = 6,
   STATE = 7,
-  WORDS = 8,
+  /** the user's call this entry belongs to: its number and kind on the communicator the user called */
+  CALL = 8,
+  CALL_KIND = 9,
+  /** who ran it (Group): the user's call itself, or a step of it (GROUPS) */
+  GROUP = 10,
+  WORDS = 11,
 }
 const enum State {
   STARTED = 1,
@@ -30,8 +40,37 @@ const enum State {
 const STATES = ['', 'started', 'completed', 'failed'];
 const KIND_NAMES = ['', ...Object.keys(KIND), 'sendRecv'];
 
-/** One call as the recorder reports it. */
+/**
+ * Who ran an entry's round, as entries and errors name it: the user's call
+ * itself (OWN), a hierarchy's internal groups (the ranks of one process,
+ * and one rank of each process), or the communicator the user called,
+ * running a round of its own for the call (split's exchanges).
+ */
+export const GROUPS = ['', 'intra-process group', 'inter-process group', 'communicator itself'] as const;
+export const enum Group {
+  OWN = 0,
+  INTRA_PROCESS = 1,
+  INTER_PROCESS = 2,
+  SELF = 3,
+}
+
+/** The current format; 'collective-trace/1' (no user calls, no steps) is still read by `collective-bench trace`. */
+export const TRACE_FORMAT = 'collective-trace/2';
+
+/**
+ * One call as the recorder reports it. An entry is either a user's call
+ * (step null) or a step of one, recorded under the user's call it served:
+ * a call of a hierarchy's internal group, or a round the communicator ran
+ * itself for the call (split's exchanges).
+ */
 export interface TraceEntry {
+  /** the user's call: its number on the communicator the user called */
+  call: number;
+  /** the user's call: its kind */
+  callKind: string;
+  /** the round that ran it, when it is a step: who ran it (GROUPS), its kind and number there */
+  step: { group: string; kind: string; seq: number } | null;
+  /** the communicator's own call number (the protocol's; internal calls such as split's exchanges count) */
   seq: number;
   kind: string;
   count: number;
@@ -47,18 +86,24 @@ export interface TraceEntry {
 
 /** What a rank writes when its communicator fails: enough for `collective-bench trace` to say who is stuck where. */
 export interface TraceDump {
-  format: 'collective-trace/1';
+  format: typeof TRACE_FORMAT;
+  /** the communicator's id, the same on every process of the job (dumps of one communicator join on it) */
   comm: string;
   rank: number;
   size: number;
   pid: number;
   thread: number;
   host: string;
+  /** every rank's host and pid, when the communicator spans processes (names ranks that wrote no dump) */
+  peers: { host: string; pid: number }[] | null;
+  /** the user's last call on this rank: its number and kind */
+  lastCall: number;
+  lastCallKind: string;
   /** the error that made this rank dump, if any */
   error: string | null;
   /** who aborted the communicator and why, as this rank saw it */
   abortedBy: number | null;
-  /** the sequence number of the last call this rank started */
+  /** the communicator's own number (protocol sequence) of the last call this rank started */
   lastSeq: number;
   calls: TraceEntry[];
 }
@@ -74,7 +119,6 @@ export class FlightRecorder {
   private readonly end: Float64Array;
   private next = 0;
   private recorded = 0;
-  private current = -1;
 
   private readonly timing = envSetting(TRACE_TIMING_ENV) === '1';
 
@@ -84,9 +128,13 @@ export class FlightRecorder {
     this.end = new Float64Array(capacity);
   }
 
-  /** Records the start of call `seq`; kind, dtype, op and algorithm as their descriptor codes. */
-  begin(seq: number, kind: number, count: number, dtype: number, op: number, root: number, algo: number): void {
-    if (this.capacity === 0) return;
+  /**
+   * Records the start of call `seq`; kind, dtype, op and algorithm as their
+   * descriptor codes; `call`, `callKind` the user's call it belongs to,
+   * `group` the communicator that runs it. Returns a mark for finish().
+   */
+  begin(seq: number, kind: number, count: number, dtype: number, op: number, root: number, algo: number, call: number, callKind: number, group: Group): number {
+    if (this.capacity === 0) return -1;
     const i = this.next;
     const w = i * F.WORDS;
     const words = this.words;
@@ -98,19 +146,21 @@ export class FlightRecorder {
     words[w + F.ROOT] = root;
     words[w + F.ALGO] = algo;
     words[w + F.STATE] = State.STARTED;
+    words[w + F.CALL] = call;
+    words[w + F.CALL_KIND] = callKind;
+    words[w + F.GROUP] = group;
     this.start[i] = this.timing ? performance.now() : 0;
     this.end[i] = 0;
-    this.current = i;
     this.next = i + 1 === this.capacity ? 0 : i + 1;
-    this.recorded++;
+    return this.recorded++;
   }
 
-  /** Records how the current call ended. */
-  finish(ok: boolean): void {
-    if (this.current < 0) return;
-    this.words[this.current * F.WORDS + F.STATE] = ok ? State.COMPLETED : State.FAILED;
-    if (this.timing) this.end[this.current] = performance.now();
-    this.current = -1;
+  /** Records how the call begin() returned `mark` for ended (nothing, if the ring has since overwritten it). */
+  finish(mark: number, ok: boolean): void {
+    if (mark < 0 || this.recorded - mark > this.capacity) return;
+    const i = mark % this.capacity;
+    this.words[i * F.WORDS + F.STATE] = ok ? State.COMPLETED : State.FAILED;
+    if (this.timing) this.end[i] = performance.now();
   }
 
   /** The recorded calls, oldest first. */
@@ -122,14 +172,19 @@ export class FlightRecorder {
       const w = i * F.WORDS;
       const words = this.words;
       const algo = words[w + F.ALGO]!;
+      const group = words[w + F.GROUP]!;
+      const kind = KIND_NAMES[words[w + F.KIND]!] ?? String(words[w + F.KIND]);
       out.push({
+        call: words[w + F.CALL]!,
+        callKind: KIND_NAMES[words[w + F.CALL_KIND]!] ?? String(words[w + F.CALL_KIND]),
+        step: group === Group.OWN ? null : { group: GROUPS[group] ?? String(group), kind, seq: words[w + F.SEQ]! },
         seq: words[w + F.SEQ]!,
-        kind: KIND_NAMES[words[w + F.KIND]!] ?? String(words[w + F.KIND]),
+        kind,
         count: words[w + F.COUNT]!,
         dtype: DTYPES[words[w + F.DTYPE]!] ?? String(words[w + F.DTYPE]),
         op: OPS[words[w + F.OP]!] ?? String(words[w + F.OP]),
         root: words[w + F.ROOT]!,
-        algorithm: algoOfCode(algo),
+        algorithm: algo === HIER_ALGO ? 'hier' : algo === STEPS_ALGO ? 'steps' : algoOfCode(algo),
         state: STATES[words[w + F.STATE]!] ?? '?',
         startMs: this.timing ? Math.round(this.start[i]! * 1000) / 1000 : null,
         durationUs: this.end[i]! > 0 ? Math.round((this.end[i]! - this.start[i]!) * 1000) : null,
@@ -141,7 +196,7 @@ export class FlightRecorder {
   /** Writes this rank's dump into `dir` (COLLECTIVE_DUMP_DIR by default); returns the file, or undefined when no directory is set. */
   dump(header: Omit<TraceDump, 'format' | 'calls'>, dir: string | undefined = envSetting(DUMP_DIR_ENV)): string | undefined {
     if (!dir) return undefined;
-    const dump: TraceDump = { format: 'collective-trace/1', ...header, calls: this.entries() };
+    const dump: TraceDump = { format: TRACE_FORMAT, ...header, calls: this.entries() };
     return writeTextFile(dir, `comm-${header.comm}-rank-${header.rank}.json`, `${JSON.stringify(dump, null, 1)}\n`);
   }
 }

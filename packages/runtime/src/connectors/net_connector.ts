@@ -120,7 +120,7 @@ export class NetConnector implements Connector {
     g.port.waitLine(this.peer, Line.LL, seq, ctx, 'did not arrive');
     const slot = g.scratchBase + g.layout.smallSlot(this.peer, parity);
     const seen = g.poolWords[slot >> 2]!;
-    if (seen !== flag) throw new CollectiveError('EINVAL', `rank ${this.peer} made a different call (fingerprint ${seen & 0xffff} against ${flag & 0xffff}); every rank must make the same call`);
+    if (seen !== flag) throw new CollectiveError('EINVAL', `${this.g.port.peerName(this.peer)} made a different call (fingerprint ${seen & 0xffff} against ${flag & 0xffff}); every rank must make the same call`);
     return slot + SMALL_DATA;
   }
 
@@ -134,7 +134,7 @@ export class NetConnector implements Connector {
   }
 
   private remote(buf: Buf, off: number): number {
-    if (this.sizes[buf] === 0) throw new CollectiveError('EINVAL', `rank ${this.peer} has no ${buf === Buf.SEND ? 'send' : 'recv'} buffer in this call`);
+    if (this.sizes[buf] === 0) throw new CollectiveError('EINVAL', `${this.g.port.peerName(this.peer)} has no ${buf === Buf.SEND ? 'send' : 'recv'} buffer in this call`);
     return this.offs[buf]! + off;
   }
 

@@ -21,6 +21,8 @@ export interface ShmGroup {
   readonly imports: PeerImports;
   /** Int32 view of the whole pool: ll flag words live in scratch */
   readonly poolWords: Int32Array;
+  /** how errors name a rank (CommState.peerName) */
+  readonly peerName: (rank: number) => string;
 }
 
 const LINE_WORD: Partial<Record<Line, R>> = { [Line.SEQ]: R.SEQ, [Line.ARRIVE]: R.ARRIVE, [Line.STEP]: R.STEP };
@@ -102,7 +104,8 @@ export class ShmConnector implements Connector {
       const theirs = this.peerRec + R.DESC + (seq & 1) * D.WORDS;
       const mine = this.myRec + R.DESC + (seq & 1) * D.WORDS;
       const f = firstMismatch(w, mine, w, theirs);
-      throw new CollectiveError('EINVAL', f === -1 ? `rank ${this.peer} made a different call (fingerprint ${seen & 0xffff} against ${flag & 0xffff}); every rank must make the same call` : describeMismatch(f, this.peer, w[theirs + f]!, this.g.rank, w[mine + f]!));
+      const g = this.g;
+      throw new CollectiveError('EINVAL', f === -1 ? `${g.peerName(this.peer)} made a different call (fingerprint ${seen & 0xffff} against ${flag & 0xffff}); every rank must make the same call` : describeMismatch(f, g.peerName(this.peer), w[theirs + f]!, g.peerName(g.rank), w[mine + f]!));
     }
     return slot + SMALL_DATA;
   }
@@ -132,12 +135,12 @@ export class ShmConnector implements Connector {
     const i = buf * 4;
     let base = this.resolved[buf]!;
     if (base < 0) {
-      if (b[i + 2]! === 0) throw new CollectiveError('EINVAL', `rank ${this.peer} has no ${buf === Buf.SEND ? 'send' : 'recv'} buffer in this call`);
+      if (b[i + 2]! === 0) throw new CollectiveError('EINVAL', `${this.g.peerName(this.peer)} has no ${buf === Buf.SEND ? 'send' : 'recv'} buffer in this call`);
       base = this.g.imports.resolve(this.peer, b[i]!, b[i + 1]!, b[i + 2]!, buf === Buf.SEND ? 'send' : 'recv') + b[i + 3]!;
       this.resolved[buf] = base;
     }
     if (off < 0 || b[i + 3]! + off + bytes > b[i + 2]!) {
-      throw new CollectiveError('EACCES', `access to bytes [${off}, ${off + bytes}) of rank ${this.peer}'s buffer is outside its registration`);
+      throw new CollectiveError('EACCES', `access to bytes [${off}, ${off + bytes}) of ${this.g.peerName(this.peer)}'s buffer is outside its registration`);
     }
     return base + off;
   }
