@@ -1,6 +1,4 @@
-import type { Dtype } from './dtypes.js';
-import type { ReduceOp } from './ops.js';
-import type { CollectiveKind } from './collective_kind.js';
+import type { Call } from './call.js';
 import { Buf } from './connectors/connector.js';
 import type { Prims } from './primitives.js';
 
@@ -29,25 +27,6 @@ export function algoOfCode(code: number): string {
   const ll = code > 8;
   const name = ALGORITHMS[(ll ? code - 8 : code) - 1] ?? String(code);
   return ll ? `${name}/ll` : name;
-}
-
-/** One call as every rank agreed on it. Buffers are named by role, never by address. */
-export interface Call {
-  kind: CollectiveKind;
-  count: number;
-  dtype: Dtype;
-  elemBytes: number;
-  op: ReduceOp;
-  root: number;
-  /** divisor for avg, else 1 */
-  divisor: number;
-  seq: number;
-  /** send and recv are the same bytes */
-  inPlace: boolean;
-  /** scratch parity prepare() staged this rank's input in, or -1 */
-  staged: number;
-  /** ll: the flag word this call's small slots carry (sequence and fingerprint) */
-  flag: number;
 }
 
 /**

@@ -1,5 +1,6 @@
 import { type ErrorCode, TransportError } from '@collective/transport';
-import { type Algorithm, algoOfCode, type Call } from '../algorithm.js';
+import { type Algorithm, algoOfCode } from '../algorithm.js';
+import type { Call } from '../call.js';
 import { CollectiveError } from '../comm_errors.js';
 import type { CollectiveKind } from '../collective_kind.js';
 import { KIND } from '../collective_kind.js';

@@ -2,9 +2,12 @@ import { type Device, DmaBuf, type EndpointAddress, Pool, type ProviderName, Tra
 import { hostname } from 'node:os';
 import { CollectiveError } from '../comm_errors.js';
 import type { Connector } from '../connectors/connector.js';
+import type { ConnectorGroup } from '../connectors/connector_group.js';
 import { NetConnector, type NetGroup } from '../connectors/net_connector.js';
+import { NetConnectorGroup } from '../connectors/net_connector_group.js';
 import { NetPort } from '../connectors/net_port.js';
 import { type ShmGroup, ShmConnector } from '../connectors/shm_connector.js';
+import { ShmConnectorGroup } from '../connectors/shm_connector_group.js';
 import { defaultFlavor, type KernelFlavor, ReduceKernels } from '../kernels/reduce_kernels.js';
 import { Prims } from '../primitives.js';
 import { PeerImports } from '../registration/peer_imports.js';
@@ -261,7 +264,11 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       connectors.push(new ShmConnector(q, shm, att.map().segments[0]!.offset));
     }
     port?.connect(addresses);
-    const prims = new Prims(rank, size, connectors, connectors.some((c) => c?.type === 'shm') ? shm : undefined, kernels, ctx, slotBytes, (parity) => scratchBuf.offset + layout.smallSlot(rank, parity), connectors.some((c) => c?.type === 'net') ? port : undefined);
+    const groups: ConnectorGroup[] = [];
+    if (connectors.some((c) => c?.type === 'shm')) groups.push(new ShmConnectorGroup(shm));
+    const netPeers = connectors.filter((c): c is NetConnector => c?.type === 'net');
+    if (netPeers.length > 0) groups.push(new NetConnectorGroup(port!, netPeers));
+    const prims = new Prims(rank, size, connectors, groups, kernels, ctx, slotBytes);
     const state: CommState = {
       pool,
       device,
