@@ -6,7 +6,8 @@ import { abortInfo } from './comm/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
 import { Hdr } from './comm/comm_block.js';
 import { checkPositiveInt, type CommId, createCommId } from './comm/comm_id.js';
-import { type CommOptions, type PeerRecord, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
+import { type CommOptions, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
+import type { PeerRecord } from './comm/peer_record.js';
 import type { CommState } from './comm/comm_state.js';
 import { teardownComm } from './comm/comm_teardown.js';
 import type { CollectiveKind } from './collective_kind.js';
@@ -19,7 +20,8 @@ import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
 
 export type { CommId } from './comm/comm_id.js';
-export type { CommOptions, PeerRecord } from './comm/comm_setup.js';
+export type { CommOptions } from './comm/comm_setup.js';
+export type { PeerRecord } from './comm/peer_record.js';
 
 /** @internal A communicator half way through init (Communicator.prepare). */
 export interface PreparedCommunicator {
@@ -543,7 +545,7 @@ export class Communicator {
     members.sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
     // Each process's first member makes the child's block there; a second
     // exchange tells the members of that process where it is.
-    const here = (q: number) => s.directory === undefined || s.directory[q]!.pool === s.pool.id;
+    const here = (q: number) => s.directory === undefined || s.directory[q]!.process === s.pool.identity;
     const localMembers = members.filter(here);
     const leader = localMembers[0];
     let idWords: [number, number] = [0, 0];

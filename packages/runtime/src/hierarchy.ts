@@ -1,5 +1,5 @@
 import type { Device, DeviceBuffer } from '@collective/transport';
-import type { PeerRecord } from './comm/comm_setup.js';
+import type { PeerRecord } from './comm/peer_record.js';
 import type { CollectiveOptions, Communicator } from './communicator.js';
 import type { DeviceArray } from './device_array.js';
 
@@ -16,12 +16,12 @@ export interface ProcessLayout {
  */
 export function processLayout(directory: readonly PeerRecord[] | undefined): ProcessLayout | undefined {
   if (!directory) return undefined;
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   const counts: number[] = [];
-  let last: number | undefined;
-  // Equal pools are one process, as setup decides between shm and net.
+  let last: string | undefined;
+  // Equal pool identities are one process, as setup decides between shm and net.
   for (const r of directory) {
-    const key = r.pool;
+    const key = r.process;
     if (key !== last) {
       if (seen.has(key)) return undefined;
       seen.add(key);

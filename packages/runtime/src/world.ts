@@ -19,7 +19,7 @@ import { StreamThreads } from './stream/stream_threads.js';
 import { type Rendezvous, rendezvous } from './bootstrap/rendezvous.js';
 import type { JobTopology } from './bootstrap/job_bootstrap.js';
 import { createCommId } from './comm/comm_id.js';
-import type { PeerRecord } from './comm/comm_setup.js';
+import type { PeerRecord } from './comm/peer_record.js';
 import { exchangeRecords, JoinKeys, markAbort, storeBarrier } from './world_join.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;

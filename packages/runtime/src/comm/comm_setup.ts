@@ -18,6 +18,7 @@ import type { CallClock } from './call_clock.js';
 import { Hdr, R, rankBase } from './comm_block.js';
 import { blockOf, checkPositiveInt, type CommId } from './comm_id.js';
 import type { CommState } from './comm_state.js';
+import type { PeerRecord } from './peer_record.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
 import { RankSync } from './rank_sync.js';
 import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
@@ -72,18 +73,6 @@ export function checkCommOptions(options: CommOptions): void {
 }
 
 /** What another process needs to know of a rank to reach it: published through the job's store. */
-export interface PeerRecord {
-  rank: number;
-  /** the rank's pool: equal pools are one process, reached through shm */
-  pool: number;
-  host: string;
-  pid: number;
-  /** its tcp endpoint, when it has one */
-  address: EndpointAddress | null;
-  /** the key of its scratch region at that endpoint */
-  scratchKey: number;
-}
-
 /** A rank half way through ncclCommInitRank: its memory and endpoint are up and its record can be published. */
 export interface PreparedComm {
   readonly record: PeerRecord;
@@ -175,7 +164,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     const address = port ? port.address : null;
     const record: PeerRecord = {
       rank,
-      pool: pool.id,
+      process: pool.identity,
       host: address?.host ?? hostname(),
       pid: process.pid,
       address: address && address.provider === 'tcp' ? { ...address } : null,
@@ -211,7 +200,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     function finishComm(directory: readonly PeerRecord[] | undefined): CommState {
     if (directory !== undefined && directory.length !== size) throw new CollectiveError('EINVAL', `${directory.length} peer records for a communicator of ${size} ranks`);
     // Ranks of another pool (process) are remote: reached over tcp, never through this block.
-    const remote = (q: number): boolean => directory !== undefined && directory[q]!.pool !== pool.id;
+    const remote = (q: number): boolean => directory !== undefined && directory[q]!.process !== pool.identity;
     for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.READY, 1, ctx, q, 'did not join');
 
     const mem = new Uint8Array(pool.memory.buffer);
@@ -245,12 +234,13 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
         continue;
       }
       // Peers in this pool use shm; over the shm provider when net is forced in one process.
-      addresses.push(port?.provider === 'shm' ? { provider: PROVIDERS[words[b + R.EP_PROVIDER]!] ?? 'shm', pool: words[b + R.POOL]!, slot: words[b + R.EP_SLOT]!, gen: words[b + R.EP_GEN]! } : undefined);
+      addresses.push(port?.provider === 'shm' ? { provider: PROVIDERS[words[b + R.EP_PROVIDER]!] ?? 'shm', pool: words[b + R.POOL]!, identity: pool.identity, slot: words[b + R.EP_SLOT]!, gen: words[b + R.EP_GEN]! } : undefined);
       if (q === rank) {
         connectors.push(undefined);
         continue;
       }
-      const kind = directory !== undefined ? 'shm' : chooseConnector(choice, locality(pool.id), locality(words[b + R.POOL]!), q);
+      // A rank that joined through this pool's block is in this pool: its identity is ours.
+      const kind = directory !== undefined ? 'shm' : chooseConnector(choice, locality(pool.id, pool.identity), locality(words[b + R.POOL]!, pool.identity), q);
       if (kind === 'net') {
         if (!netGroup) throw new CollectiveError('EINVAL', `rank ${q} needs a net connector but this rank opened no endpoint`);
         connectors.push(new NetConnector(q, netGroup, (words[b + R.SCRATCH_KEY_LO]! >>> 0) + (words[b + R.SCRATCH_KEY_HI]! >>> 0) * 2 ** 32));

@@ -9,7 +9,7 @@ import type { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
 import type { CallClock } from './call_clock.js';
 import type { CommId } from './comm_id.js';
 import type { RankSync } from './rank_sync.js';
-import type { PeerRecord } from './comm_setup.js';
+import type { PeerRecord } from './peer_record.js';
 import type { WaitContext } from './wait_context.js';
 
 /** Everything a rank holds for one communicator; made by setupComm, used by the call protocol. */

@@ -15,9 +15,9 @@ export function connectorChoice(option: unknown, env: string | undefined = proce
   return env as ConnectorChoice;
 }
 
-/** Where a rank lives, as the provider table sees it. */
-export function locality(pool: number): EndpointAddress {
-  return { provider: 'shm', pool, slot: -1, gen: 0 };
+/** Where a rank lives, as the provider table sees it: its pool's id and identity. */
+export function locality(pool: number, identity: string): EndpointAddress {
+  return { provider: 'shm', pool, identity, slot: -1, gen: 0 };
 }
 
 /**

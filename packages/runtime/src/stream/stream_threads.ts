@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { type Pool, TransportError } from '@collective/transport';
 import { setAborted } from '../comm/abort_state.js';
 import { blockOf } from '../comm/comm_id.js';
-import type { PeerRecord } from '../comm/comm_setup.js';
+import type { PeerRecord } from '../comm/peer_record.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
 import { S, StreamBlock } from './stream_block.js';
 import type { StreamJoinMessage, StreamWorkerData } from './stream_worker.js';
