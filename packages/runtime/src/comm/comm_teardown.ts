@@ -1,4 +1,4 @@
-import { freeHost } from '@collective/transport/internal';
+import { freeHost } from '@collective/transport/runtime';
 import { Hdr } from './comm_block.js';
 import type { CommState } from './comm_state.js';
 

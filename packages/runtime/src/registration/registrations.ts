@@ -1,5 +1,5 @@
 import { type Device, type DmaBuf, type MemoryRegion, type Pool, TransportError, Usage, usageFor } from '@collective/transport';
-import { bufferProbe, bufferSlotOfRange, ReusableFence } from '@collective/transport/internal';
+import { bufferProbe, bufferSlotOfRange, ReusableFence } from '@collective/transport/runtime';
 import { CollectiveError } from '../comm_errors.js';
 import type { Registrar } from './registrar.js';
 
