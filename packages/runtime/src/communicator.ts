@@ -1,11 +1,12 @@
 import { type Device, type EndpointAddress, type Pool, type ProviderName, TransportError } from '@collective/transport';
-import type { Algorithm, AlgorithmName, Protocol } from './algorithm.js';
+import type { Algorithm } from './algorithm.js';
 import { localCopy } from './algorithms/local_copy.js';
 import { CollectiveError } from './comm_errors.js';
+import { checkCollectiveOptions, checkTimeoutOption, type CollectiveOptions, type P2pOptions } from './collective_options.js';
 import { abortInfo } from './comm/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
 import { Hdr } from './comm/comm_block.js';
-import { checkPositiveInt, type CommId, createCommId } from './comm/comm_id.js';
+import { type CommId, createCommId } from './comm/comm_id.js';
 import { type CommOptions, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
 import type { PeerRecord } from './comm/peer_record.js';
 import type { CommState } from './comm/comm_state.js';
@@ -13,7 +14,6 @@ import { teardownComm } from './comm/comm_teardown.js';
 import type { CollectiveKind } from './collective_kind.js';
 import { type DeviceArray, dtypeOf, poolOffset } from './device_array.js';
 import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
-import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
 import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, processLayout } from './hierarchy.js';
@@ -31,22 +31,7 @@ export interface PreparedCommunicator {
 }
 export type { P2pSide } from './point_to_point.js';
 
-export interface CollectiveOptions {
-  op?: ReduceOp;
-  /** needed only to call a Uint16Array bfloat16 */
-  dtype?: Dtype;
-  root?: number;
-  /** force an algorithm; also COLLECTIVE_ALGO */
-  algo?: AlgorithmName | string;
-  /** force a protocol (ll or simple); also COLLECTIVE_PROTO */
-  proto?: Protocol | string;
-  timeoutMs?: number;
-}
-
-export interface P2pOptions {
-  dtype?: Dtype;
-  timeoutMs?: number;
-}
+export type { CollectiveOptions, P2pOptions } from './collective_options.js';
 
 /** What register() hands back: proof that a buffer is registered, for deregister(). */
 export interface BufferRegistration {
@@ -197,15 +182,10 @@ export class Communicator {
   #checkOptions(kind: CollectiveKind, opts: CollectiveOptions): void {
     this.#protocol.checkUsable(this.#destroyed);
     if (this.#group) throw new TransportError('EINVAL', `${kind} inside groupStart()/groupEnd(): a group batches send and recv only; end the group first`);
-    if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
+    checkCollectiveOptions(kind, opts, this.size);
     const op = opts.op === undefined ? 'sum' : opts.op;
-    if (OP_CODE[op] === undefined) checkOp('options.op', op);
     const root = opts.root ?? 0;
-    if (!Number.isInteger(root) || root < 0 || root >= this.size) {
-      throw new TransportError('EINVAL', `options.root must be an integer in [0, ${this.size}) (got ${String(root)})`);
-    }
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
-    if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     const r = this.#req;
     r.op = op;
     r.avgOver = (opts as ChildOptions)[AVG_OVER] ?? 0;
@@ -385,8 +365,8 @@ export class Communicator {
       return;
     }
     this.#protocol.checkUsable(this.#destroyed);
+    checkTimeoutOption(opts);
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
-    if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     if (send) poolOffset(this.#s.pool, send.data, 'send.data');
     if (recv) poolOffset(this.#s.pool, recv.data, 'recv.data');
     this.#p2p.run(send, recv, opts.dtype, timeoutMs);
@@ -419,8 +399,8 @@ export class Communicator {
 
   #grouped(send: P2pSide | undefined, recv: P2pSide | undefined, opts: P2pOptions): void {
     const g = this.#group!;
+    checkTimeoutOption(opts);
     if (opts.timeoutMs !== undefined) {
-      checkPositiveInt('options.timeoutMs', opts.timeoutMs);
       g.timeoutMs = Math.max(g.timeoutMs ?? 0, opts.timeoutMs);
     }
     if (opts.dtype !== undefined) {
