@@ -108,4 +108,8 @@ async function main(): Promise<void> {
   if (diverged.length > 0) process.exitCode = 1;
 }
 
-if (isMain(import.meta.url)) runMain(main);
+const USAGE = `usage: node examples/dist/tfjs_data_parallel.js [--devices 4] [--steps 100] [--batch 16] [--mode blocking|ddp]
+    [--bucket-bytes 26214400] [--hook allreduce|bf16] [--hidden 16] [--depth 1]
+  data-parallel training of a small TensorFlow.js MLP on a World of device workers`;
+
+if (isMain(import.meta.url)) runMain(main, USAGE);

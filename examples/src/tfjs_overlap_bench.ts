@@ -142,4 +142,8 @@ async function main(): Promise<void> {
   console.log(`load average (1 min): ${loadBefore[0]!.toFixed(2)} before; during the run min ${Math.min(...load).toFixed(2)}, mean ${mean.toFixed(2)}, max ${Math.max(...load).toFixed(2)}`);
 }
 
-if (isMain(import.meta.url)) runMain(main);
+const USAGE = `usage: node examples/dist/tfjs_overlap_bench.js [--devices 4] [--hidden 512] [--depth 3] [--batch 16]
+    [--steps 30] [--warmup 5] [--rounds 2] [--bucket-bytes 1048576] [--lr 0.05]
+  blocking against overlapped (DataParallel on the communication streams) gradient exchange of the tfjs example`;
+
+if (isMain(import.meta.url)) runMain(main, USAGE);

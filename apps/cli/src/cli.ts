@@ -4,6 +4,7 @@ import yargs, { type Argv } from 'yargs';
 import {
   COLLECTIVES,
   collectiveSizeLimit,
+  SPECS,
   DEFAULT_MPI_PEER,
   kernelSizeLimit,
   launchedJob,
@@ -18,7 +19,7 @@ import {
   traceReport,
   type CollectiveName,
 } from '@collective/bench';
-import { DTYPES, type Dtype, OPS, type ReduceOp } from '@collective/runtime';
+import { algorithmNames, DTYPES, type Dtype, OPS, type ReduceOp } from '@collective/runtime';
 
 /** The version of this package (package.json sits next to dist/, in the repository and in the tarball). */
 export function cliVersion(): string {
@@ -59,6 +60,12 @@ function pick<T extends string>(flag: string, v: string, all: readonly T[]): T[]
   return parts as T[];
 }
 
+/** Every algorithm some collective offers, from the runtime's own table (hier included). */
+function algoChoices(): string {
+  const kinds = [...new Set(COLLECTIVES.map((c) => SPECS[c].kind).filter((k) => k !== 'sendRecv'))] as Parameters<typeof algorithmNames>[0][];
+  return [...new Set(kinds.flatMap((k) => algorithmNames(k)))].join(', ');
+}
+
 function collectiveFlags(y: Argv) {
   return y
     .option('minbytes', { alias: 'b', type: 'string', default: '8', describe: 'smallest size in bytes (K/M/G suffixes)' })
@@ -66,19 +73,19 @@ function collectiveFlags(y: Argv) {
     .option('stepfactor', { alias: 'f', requiresArg: true, describe: 'multiply the size by this each step (default 2)' })
     .option('stepbytes', { alias: 'i', type: 'string', describe: 'add this many bytes each step instead of multiplying' })
     .option('ngpus', { alias: 'g', requiresArg: true, default: 2, describe: 'devices (worker threads) to run on; in a job of several processes, devices per process (the job has processes × -g)' })
-    .option('iters', { alias: 'n', requiresArg: true, default: 0, describe: 'timed iterations per size; 0 picks enough for --min-time-ms' })
-    .option('warmup_iters', { alias: 'w', requiresArg: true, default: 5, describe: 'untimed iterations before timing' })
+    .option('iters', { alias: 'n', requiresArg: true, default: 0, describe: 'timed calls per size and placement, as nccl-tests (split into up to 5 batches; the median batch is reported); 0 picks enough for --min-time-ms' })
+    .option('warmup_iters', { alias: 'w', requiresArg: true, default: 5, describe: 'untimed warm-up calls before timing, as nccl-tests; about 30 ms more untimed calls follow (the header says what ran)' })
     .option('check', { alias: 'c', requiresArg: true, default: 1, describe: 'verify results (0 or 1); any #wrong makes the exit code 1' })
     .option('op', { alias: 'o', type: 'string', default: 'sum', describe: `reduction: ${OPS.join(', ')} or all` })
     .option('datatype', { alias: 'd', type: 'string', default: 'float32', describe: `element type: ${DTYPES.join(', ')} or all` })
     .option('root', { alias: 'r', requiresArg: true, default: 0, describe: 'root rank of broadcast and reduce' })
-    .option('algo', { type: 'string', describe: 'force an algorithm (oneshot, twoshot, ring, tree, direct)' })
+    .option('algo', { type: 'string', describe: `force an algorithm: ${algoChoices()} (hier: across processes, steps inside and between them); which ones a collective has: its error says` })
     .option('proto', { type: 'string', describe: 'force a protocol: ll (small calls between shm peers) or simple; also COLLECTIVE_PROTO' })
     .option('connector', { type: 'string', describe: 'how devices reach each other: auto (shm inside a process), net (the fabric endpoint API even inside one process) or shm; also COLLECTIVE_CONNECTOR' })
     .option('min-time-ms', { requiresArg: true, default: 25, describe: 'with -n 0: time spent per size and mode' })
     .option('json', { type: 'string', describe: 'also write the results and the run (command, versions, machine, date) as JSON to this file' })
     .option('plot', { type: 'string', describe: 'also write an SVG chart of busbw and time against size' })
-    .option('mpi', { type: 'string', describe: 'run the Open MPI peer side by side (default: the shipped peers/mpi_coll.c; or a path to mpi_coll.c or its binary); in a job of several processes, process 0 runs it over tcp with a rank per device of the job' })
+    .option('mpi', { type: 'string', describe: 'run the Open MPI peer side by side (default: the shipped peers/mpi_coll.c, built once into $COLLECTIVE_BENCH_CACHE or ~/.cache/collective-bench; or a path to mpi_coll.c or to a binary built from this version of it); in a job of several processes, process 0 runs it over tcp with a rank per device of the job' })
     .option('join', { type: 'boolean', describe: 'join the job a launcher started (collective-run, torchrun, mpirun, srun, RANK/WORLD_SIZE/MASTER_*): the default when its environment names more than one process; --no-join runs every process on its own' })
     .option('progress', { type: 'boolean', default: true, describe: 'progress line on stderr (only on a terminal)' });
 }

@@ -1,3 +1,7 @@
+import { answerHelp } from '../run_as_main.js';
+
+answerHelp(`usage: node examples/dist/readme/ddp_world.js\n  the README's DataParallel loop (ddp_step.js) on 2 devices, without and with the bf16 hook (no flags)`);
+
 import { World } from '@collective/runtime';
 
 const world = await World.start({ devices: 2, streams: true });

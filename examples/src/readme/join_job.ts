@@ -1,3 +1,8 @@
+import { answerHelp } from '../run_as_main.js';
+
+answerHelp(`usage: collective-run --nproc-per-node 2 node examples/dist/readme/join_job.js   (or torchrun --no_python, mpirun -np 2, srun)\n  the README's job example: one process of a job, 2 devices each, joined into one World (no flags)`);
+
+// README:begin join-job
 import { World } from '@collective/runtime';
 
 // One process of a job: start it with collective-run, torchrun --no_python, mpirun or srun.
@@ -11,3 +16,4 @@ try {
 } finally {
   await world.close(); // every process leaves together
 }
+// README:end join-job

@@ -1,3 +1,8 @@
+import { answerHelp } from '../run_as_main.js';
+
+answerHelp(`usage: node examples/dist/readme/start_world.js\n  the README's first World: 4 device workers, a launch and a single-controller allReduce (no flags)`);
+
+// README:begin start-world
 import { World } from '@collective/runtime';
 
 const world = await World.start({ devices: 4 });
@@ -13,3 +18,4 @@ try {
 } finally {
   await world.close();
 }
+// README:end start-world

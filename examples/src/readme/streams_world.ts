@@ -1,3 +1,8 @@
+import { answerHelp } from '../run_as_main.js';
+
+answerHelp(`usage: node examples/dist/readme/streams_world.js\n  the README's streams example: 2 devices whose calls run on their communication streams (no flags)`);
+
+// README:begin streams-world
 import { World } from '@collective/runtime';
 
 // streams: true gives every device a communication stream (ctx.stream), a thread of its own.
@@ -9,3 +14,4 @@ try {
 } finally {
   await world.close();
 }
+// README:end streams-world

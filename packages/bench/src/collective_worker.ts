@@ -4,6 +4,7 @@ import { type DeviceArray, type DeviceContext, DTYPE_BYTES, type Dtype, type Red
 import { type CollectiveName, SPECS } from './collectives.js';
 import { decode, encode, expectedReduce, inputValue, matches } from './exact_inputs.js';
 import { jobFigures } from './job_figures.js';
+import { batchSizes, WARM_MS } from './timing_plan.js';
 
 export interface WorkerArgs {
   collective: CollectiveName;
@@ -32,6 +33,14 @@ export interface Sample {
   /** NaN where the collective has no in-place form */
   inUs: number;
   inWrong: number;
+  /**
+   * slowest timed batch over fastest, of the worse placement and the worst
+   * rank: a wide spread means the machine was busy while this size ran
+   */
+  spread: number;
+  /** the algorithm and protocol that ran ('p2p' for sendrecv, which has no choice) */
+  algo: string;
+  proto: string;
 }
 
 /** What every rank returns: the job's figures (the same on every rank) and how this rank reaches each peer. */
@@ -40,10 +49,7 @@ export interface WorkerResult {
   connectors: ('shm' | 'net' | 'self')[];
 }
 
-const BATCHES = 5;
-const WARM_MS = 30;
 const YIELD_MS = 300;
-
 
 interface Plan {
   /** elements of one rank's block (all_gather, reduce_scatter, alltoall) or of the buffer */
@@ -148,14 +154,17 @@ export default function collectiveWorker(ctx: DeviceContext): WorkerResult {
   };
 
   /**
-   * Median of five timed batches: on two shared cores one descheduled
-   * thread can stall a batch by a scheduler tick, which a mean would smear
-   * over the whole figure.
+   * Median of the timed batches (five, fewer when -n is smaller): on two
+   * shared cores one descheduled thread can stall a batch by a scheduler
+   * tick, which a mean would smear over the whole figure. Also returns how
+   * far apart the batches are, which says how busy the machine was.
    */
-  const timeBatches = (run: () => void, iters: number): number => {
-    const per = Math.max(1, Math.ceil(iters / BATCHES));
-    const t = Array.from({ length: BATCHES }, () => time(run, per)).sort((x, y) => x - y);
-    return a.stat === 'min' ? t[0]! : t[BATCHES >> 1]!;
+  const timeBatches = (run: () => void, iters: number): { us: number; spread: number } => {
+    const t = batchSizes(iters).map((k) => time(run, k)).sort((x, y) => x - y);
+    const us = a.stat === 'min' ? t[0]! : t[(t.length - 1) >> 1]!;
+    // One stalled batch is what the median is for; batches that disagree beyond it say the machine was busy.
+    const [lo, hi] = t.length >= 4 ? [t[1]!, t.at(-2)!] : [t[0]!, t.at(-1)!];
+    return { us, spread: lo > 0 ? hi / lo : 1 };
   };
 
   /** Runs for about `ms` untimed, so the JIT and caches have settled. */
@@ -198,7 +207,7 @@ export default function collectiveWorker(ctx: DeviceContext): WorkerResult {
     const samples: Sample[] = [];
     for (const bytes of a.sizes) {
       const p = plan(a.collective, n, bytes, eb);
-      const sample: Sample = { bytes: p.count * eb, count: p.count, outUs: NaN, outWrong: 0, inUs: NaN, inWrong: 0 };
+      const sample: Sample = { bytes: p.count * eb, count: p.count, outUs: NaN, outWrong: 0, inUs: NaN, inWrong: 0, spread: 1, algo: '', proto: '' };
       for (const inPlace of [false, true]) {
         const run = opFor(p, inPlace);
         if (!run) continue;
@@ -215,7 +224,14 @@ export default function collectiveWorker(ctx: DeviceContext): WorkerResult {
           iters = Math.max(5, Math.min(100_000, Math.ceil((a.minTimeMs * 1000) / Math.max(t[0]!, 0.05))));
           ctx.free(t);
         }
-        const us = timeBatches(run, iters);
+        const { us, spread } = timeBatches(run, iters);
+        sample.spread = Math.max(sample.spread, spread);
+        if (!inPlace) {
+          // Read before the check's barrier, which is a call of its own.
+          const ran = a.collective === 'sendrecv' ? { algo: 'p2p', proto: 'simple' } : c.lastAlgorithm;
+          sample.algo = ran?.algo ?? 'unknown';
+          sample.proto = ran?.proto ?? 'unknown';
+        }
         let wrong = 0;
         if (a.check) {
           fillInputs(p, inPlace);

@@ -1,4 +1,5 @@
 import type { Sample } from './collective_worker.js';
+import { NOISY_SPREAD } from './timing_plan.js';
 
 /**
  * One printed row: a size of one (dtype, op) sweep, with busbw figured.
@@ -8,8 +9,10 @@ export interface Row extends Sample {
   dtype: string;
   redop: string;
   root: number;
-  /** the algorithm that ran: the forced --algo, or "tuned" when the tuner chose */
-  algo: string;
+  /** whether the tuner chose algo and proto (false: --algo or --proto forced them) */
+  tuned: boolean;
+  /** the spread of batches reached NOISY_SPREAD: the machine was busy while this row ran */
+  noisy: boolean;
   outAlgbw: number;
   outBusbw: number;
   inAlgbw: number;
@@ -51,6 +54,7 @@ export function formatRow(r: Row): string {
   if (r.mpiUs !== undefined) {
     line += num(r.mpiUs, 9) + num(r.mpiBusbw ?? NaN, 8) + pad(Number.isFinite(r.mpiBusbw!) && r.mpiBusbw! > 0 ? `${(r.outBusbw / r.mpiBusbw!).toFixed(1)}x` : 'N/A', 8);
   }
+  if (r.noisy) line += `  noisy (batches ${r.spread.toFixed(1)}x apart)`;
   return line;
 }
 
@@ -66,5 +70,8 @@ export function footer(rows: Row[]): string[] {
   const bw = rows.flatMap((r) => [r.outBusbw, r.inBusbw]).filter((v) => Number.isFinite(v));
   const avg = bw.length ? bw.reduce((a, b) => a + b, 0) / bw.length : 0;
   const verdict = Number.isNaN(wrong) ? 'N/A (results not checked: -c 0)' : `${wrong} ${wrong === 0 ? 'OK' : 'FAILED'}`;
-  return [`# Out of bounds values : ${verdict}`, `# Avg bus bandwidth    : ${avg.toFixed(3)}`, '#'];
+  const lines = [`# Out of bounds values : ${verdict}`, `# Avg bus bandwidth    : ${avg.toFixed(3)}`];
+  const noisy = rows.filter((r) => r.noisy).length;
+  if (noisy > 0) lines.push(`# Noisy rows          : ${noisy} of ${rows.length} (timed batches ${NOISY_SPREAD}x apart or more, the fastest and slowest left out: the machine was busy; rerun, or raise -n or --min-time-ms)`);
+  return [...lines, '#'];
 }

@@ -1,5 +1,7 @@
 export { COLLECTIVES, SPECS, type CollectiveName, type CollectiveSpec } from './collectives.js';
 export { parseSize, sweep, formatBytes, type SizeLimit } from './sizes.js';
+export { planSweep, describeSkipped, type DtypeSweep } from './sweep_plan.js';
+export { BATCHES, WARM_MS, SETTLE_MS, NOISY_SPREAD, batchSizes, describeTiming } from './timing_plan.js';
 export { MAX_POOL_BYTES, collectivePoolBytes, collectiveSizeLimit, kernelPoolBytes, kernelSizeLimit, rmaPoolBytes, rmaSizeLimit } from './pool_limits.js';
 export { checkOutputPath } from './output_path.js';
 export { runMetadata, benchVersion, type RunMetadata } from './run_metadata.js';
@@ -12,7 +14,7 @@ export { formatRow, header, footer, wrongCount, type Row } from './format_table.
 export { plotSvg } from './plot_svg.js';
 export { runKernelBench, type KernelBenchOptions, type KernelFigure } from './kernels_bench.js';
 export { runRmaBench, type RmaBenchOptions, type RmaFigures } from './rma_bench.js';
-export { runMpiPeer, mpirunArgs, mpirunEnv, DEFAULT_MPI_PEER, MPI_PEER_TIMEOUT_MS, type MpiPeerOptions, type MpiSample } from './mpi_peer.js';
+export { runMpiPeer, buildPeer, peerCacheDir, mpirunArgs, mpirunEnv, DEFAULT_MPI_PEER, MPI_PEER_TIMEOUT_MS, type MpiPeerOptions, type MpiSample } from './mpi_peer.js';
 export { inputValue, expectedReduce, matches } from './exact_inputs.js';
 export { traceReport, type TraceVerdict } from './trace_report.js';
 export { runTune, TUNABLE, type TuneOptions } from './tune.js';

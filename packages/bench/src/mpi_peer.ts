@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { existsSync, mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { cpus, homedir, hostname } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -37,8 +38,10 @@ export interface MpiPeerOptions {
   path: string;
   op: 'allreduce' | 'allgather';
   ranks: number;
-  minBytes: number;
-  maxBytes: number;
+  /** the bench's sweep: the peer times exactly these sizes (the ones too small for a call are left out) */
+  sizes: readonly number[];
+  /** where a peer built from source is kept for the next run (default: peerCacheDir()) */
+  cacheDir?: string;
   /**
    * 'tcp' forces Open MPI's tcp transport (pml ob1, btl tcp,self), the
    * counterpart of a job whose processes talk over tcp; by default Open MPI
@@ -86,6 +89,46 @@ function firstLine(e: unknown): string {
 }
 
 /**
+ * Where built peers are kept: $COLLECTIVE_BENCH_CACHE, else
+ * $XDG_CACHE_HOME/collective-bench, else ~/.cache/collective-bench. One
+ * binary per source and machine, reused by later runs, instead of a new
+ * temporary folder per run left behind.
+ */
+export function peerCacheDir(env: NodeJS.ProcessEnv = process.env): string {
+  if (env.COLLECTIVE_BENCH_CACHE) return env.COLLECTIVE_BENCH_CACHE;
+  return join(env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'collective-bench');
+}
+
+/**
+ * The peer built from `source` in `cacheDir`, built now if missing. The
+ * name carries a hash of the source and of the machine (-march=native
+ * code may not run on another CPU of a shared home), so an edited source
+ * or another host builds afresh and the cache holds one binary per pair.
+ * Built under a temporary name and renamed, so a run that dies mid-build,
+ * or two runs at once, never leave or run half a binary.
+ */
+export async function buildPeer(source: string, cacheDir: string, env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const hash = createHash('sha256').update(readFileSync(source)).update(`\0${hostname()}\0${cpus()[0]?.model ?? ''}\0${process.arch}`).digest('hex').slice(0, 16);
+  const bin = join(cacheDir, `mpi_coll-${hash}`);
+  if (existsSync(bin)) return bin;
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+  } catch (e) {
+    throw new TransportError('EACCES', `--mpi: cannot create the cache folder ${cacheDir} for the built peer (${(e as Error).message}); set COLLECTIVE_BENCH_CACHE to a writable folder`);
+  }
+  const partial = `${bin}.${process.pid}.partial`;
+  try {
+    await run('mpicc', ['-O3', '-march=native', '-o', partial, source], { env, timeout: MPI_PEER_TIMEOUT_MS });
+    renameSync(partial, bin);
+  } catch (e) {
+    throw new TransportError('ENOENT', `--mpi: could not build ${source} with mpicc (apt-get install -y openmpi-bin libopenmpi-dev): ${firstLine(e)}`);
+  } finally {
+    rmSync(partial, { force: true });
+  }
+  return bin;
+}
+
+/**
  * Runs the Open MPI peer (peers/mpi_coll.c) in the same run, for
  * side-by-side figures. Accepts the C source (built with mpicc) or a binary.
  */
@@ -93,15 +136,10 @@ export async function runMpiPeer(o: MpiPeerOptions): Promise<MpiSample[]> {
   checkMpiPeer(o.path);
   let bin = o.path;
   const env = mpirunEnv();
-  if (o.path.endsWith('.c')) {
-    bin = join(mkdtempSync(join(tmpdir(), 'mpi-peer-')), 'mpi_coll');
-    try {
-      await run('mpicc', ['-O3', '-march=native', '-o', bin, o.path], { env, timeout: MPI_PEER_TIMEOUT_MS });
-    } catch (e) {
-      throw new TransportError('ENOENT', `--mpi: could not build ${o.path} with mpicc (apt-get install -y openmpi-bin libopenmpi-dev): ${firstLine(e)}`);
-    }
-  }
-  const args = [...mpirunArgs(o), bin, o.op, String(Math.max(o.minBytes, 8)), String(o.maxBytes), '20'];
+  if (o.path.endsWith('.c')) bin = await buildPeer(o.path, o.cacheDir ?? peerCacheDir(env), env);
+  const sizes = [...new Set(o.sizes.filter((b) => b >= 4))];
+  if (sizes.length === 0) return [];
+  const args = [...mpirunArgs(o), bin, o.op, '--sizes', '20', ...sizes.map(String)];
   let stdout: string;
   try {
     ({ stdout } = await run('mpirun', args, { env, encoding: 'utf8', timeout: MPI_PEER_TIMEOUT_MS, maxBuffer: 16 << 20 }));

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
-import { cpus } from 'node:os';
+import { cpus, loadavg } from 'node:os';
 import type { Writable } from 'node:stream';
-import { algorithmNames, DTYPE_BYTES, type Dtype, type JsonValue, PROTOCOLS, type ReduceOp } from '@collective/runtime';
+import { algorithmNames, type Dtype, type JsonValue, PROTOCOLS, type ReduceOp } from '@collective/runtime';
 import { TransportError } from '@collective/transport';
 import { type CollectiveName, SPECS } from './collectives.js';
 import { launchedJob } from './bench_job.js';
@@ -14,6 +14,8 @@ import { plotSvg } from './plot_svg.js';
 import { checkFits, collectivePoolBytes, collectiveSizeLimit } from './pool_limits.js';
 import { Progress } from './progress.js';
 import { runMetadata } from './run_metadata.js';
+import { describeSkipped, type DtypeSweep, planSweep } from './sweep_plan.js';
+import { describeTiming, NOISY_SPREAD, SETTLE_MS } from './timing_plan.js';
 
 export interface CollectiveBenchOptions {
   collective: CollectiveName;
@@ -53,10 +55,7 @@ export interface CollectiveBenchResult {
   wrong: number;
 }
 
-/** JIT settling before the first timed size of a run */
-const SETTLE_MS = 400;
-
-function toRow(s: Sample, dtype: Dtype, redop: string, root: number, factor: number, check: boolean, algo: string): Row {
+function toRow(s: Sample, dtype: Dtype, redop: string, root: number, factor: number, check: boolean, tuned: boolean): Row {
   const algbw = (us: number) => (Number.isFinite(us) && us > 0 ? s.bytes / us / 1000 : NaN);
   return {
     ...s,
@@ -66,7 +65,8 @@ function toRow(s: Sample, dtype: Dtype, redop: string, root: number, factor: num
     dtype,
     redop,
     root,
-    algo,
+    tuned,
+    noisy: s.spread >= NOISY_SPREAD,
     outAlgbw: algbw(s.outUs),
     outBusbw: algbw(s.outUs) * factor,
     inAlgbw: algbw(s.inUs),
@@ -87,6 +87,8 @@ function validate(o: CollectiveBenchOptions, joining: boolean, printing: boolean
   }
   if (o.proto !== undefined && !(PROTOCOLS as readonly string[]).includes(o.proto)) throw new TransportError('EINVAL', `--proto must be one of ${PROTOCOLS.join(', ')} (got ${o.proto})`);
   if (o.sizes.length === 0) throw new TransportError('EINVAL', 'the size sweep is empty; check -b, -e, -f and -i');
+  // A job's device count is known once its processes meet: see openBenchWorld's checkTotal.
+  if (!joining) planSweep(o.collective, o.sizes, o.dtypes, o.devices);
   checkFits('-e (the largest size)', Math.max(...o.sizes), collectiveSizeLimit(o.devices));
   // Only the process that prints writes files; the others' folders do not matter.
   if (printing && o.json) checkOutputPath('--json', o.json);
@@ -162,9 +164,13 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
     devices: o.devices,
     poolBytes: collectivePoolBytes(o.devices, maxBytes, job !== undefined),
     ...(o.connector !== undefined && { connector: o.connector }),
-    ...(o.mpi !== undefined && { mpi: { path: o.mpi, op: mpiOpFor(o.collective), minBytes: Math.min(...o.sizes), maxBytes } }),
+    // The peer sweeps our sizes, so every float32 row has its figure.
+    ...(o.mpi !== undefined && { mpi: { path: o.mpi, op: mpiOpFor(o.collective), sizes: o.sizes } }),
     ...(job !== undefined && { job, agree: agreement(o) }),
-    checkTotal: (total) => checkRoot(o.root, total, job?.worldSize ?? 1),
+    checkTotal: (total) => {
+      checkRoot(o.root, total, job?.worldSize ?? 1);
+      planSweep(o.collective, o.sizes, o.dtypes, total);
+    },
   });
   const { world, mpi } = bench;
   // Every process runs the sweep; only process 0 speaks.
@@ -172,16 +178,18 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
     if (bench.process === 0) out.write(text);
   };
   const n = world.size;
+  const plan = new Map<Dtype, DtypeSweep>(planSweep(o.collective, o.sizes, o.dtypes, n).map((p) => [p.dtype, p]));
+  const tuned = o.algo === undefined && o.proto === undefined;
+  const loadAtStart = loadavg();
   const rows: Row[] = [];
   const ops = spec.reducing ? o.ops : (['sum'] as ReduceOp[]);
-  const progress = new Progress(o.progress && bench.process === 0, ops.length * o.dtypes.length * o.sizes.length);
+  const progress = new Progress(o.progress && bench.process === 0, ops.length * [...plan.values()].reduce((k, p) => k + p.sizes.length, 0));
   const factor = spec.busFactor(n);
   let ok = false;
   try {
     for (const dtype of o.dtypes) {
       for (const op of ops) {
-        for (const size of o.sizes) {
-          if (size < DTYPE_BYTES[dtype] * (spec.perRankBlocks ? n : 1) && size > 0) continue;
+        for (const size of plan.get(dtype)!.sizes) {
           const args: WorkerArgs = { collective: o.collective, sizes: [size], dtype, op, root: o.root, iters: o.iters, warmup: o.warmup, check: o.check, minTimeMs: o.minTimeMs, ...(o.algo !== undefined && { algo: o.algo }), ...(o.proto !== undefined && { proto: o.proto }), ...(o.stat !== undefined && { stat: o.stat }) };
           if (rows.length === 0) args.settleMs = SETTLE_MS;
           progress.tick(`${o.collective} ${dtype} ${op} ${size} B`);
@@ -189,11 +197,18 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
           if (rows.length === 0) {
             // The header names the connectors the communicator chose, known after the first call.
             const connector = bench.devicesPerProcess.length > 1 || bench.launcher !== undefined ? describeConnectors(results[0]!.connectors, bench) : `connector ${o.connector ?? process.env.COLLECTIVE_CONNECTOR ?? 'auto'}`;
-            say(`# collective-bench ${o.collective}: ${describeJob(bench)} on ${cpus().length} core(s), warmup ${o.warmup}, iterations ${o.iters || 'auto'}, check ${o.check ? 1 : 0}, algorithm ${algo}, ${connector}\n#\n`);
+            say(`# collective-bench ${o.collective}: ${describeJob(bench)} on ${cpus().length} core(s), check ${o.check ? 1 : 0}, algorithm ${algo}, ${connector}\n`);
+            say(`# ${describeTiming(o.iters, o.warmup, o.minTimeMs, o.stat ?? 'median')}\n`);
+            say(`# load average ${loadAtStart.map((l) => l.toFixed(2)).join(' ')} (1, 5, 15 min) at the start, on ${cpus().length} core(s)\n`);
+            for (const p of plan.values()) {
+              const skipped = describeSkipped(o.collective, p, n);
+              if (skipped) say(`# ${skipped}\n`);
+            }
+            say('#\n');
             for (const line of header(mpi !== undefined)) say(`${line}\n`);
           }
           // Every rank holds the job's figures (max time, #wrong summed over all ranks of all processes).
-          const row = toRow(results[0]!.samples[0]!, dtype, spec.reducing ? op : 'none', spec.rooted ? o.root : -1, factor, o.check, algo);
+          const row = toRow(results[0]!.samples[0]!, dtype, spec.reducing ? op : 'none', spec.rooted ? o.root : -1, factor, o.check, tuned);
           const m = mpi?.find((x) => x.bytes === row.bytes);
           if (mpi && dtype === 'float32' && op === 'sum') {
             row.mpiUs = m?.us ?? NaN;
@@ -212,7 +227,7 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
   }
   for (const line of footer(rows)) say(`${line}\n`);
   if (bench.process === 0 && o.json) {
-    const meta = runMetadata(o.command ?? process.argv, started);
+    const meta = runMetadata(o.command ?? process.argv, started, loadAtStart);
     const doc = {
       collective: o.collective,
       devices: n,
@@ -226,6 +241,9 @@ export async function runCollectiveBench(o: CollectiveBenchOptions, out: Writabl
       warmup: o.warmup,
       check: o.check,
       algo,
+      timing: describeTiming(o.iters, o.warmup, o.minTimeMs, o.stat ?? 'median'),
+      skipped: Object.fromEntries([...plan.values()].filter((p) => p.skipped.length > 0).map((p) => [p.dtype, p.skipped])),
+      noisySpread: NOISY_SPREAD,
       rows,
       mpi,
     };

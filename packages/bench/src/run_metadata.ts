@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 
 /** What a results file needs to be compared with another day's or another machine's. */
 export interface RunMetadata {
@@ -11,6 +11,8 @@ export interface RunMetadata {
   machine: { cores: number; cpuModel: string; totalMemoryBytes: number; platform: string; arch: string };
   /** ISO 8601, when the run started */
   date: string;
+  /** 1, 5 and 15 minute load averages when the run started and ended: figures from a busy machine are not comparable */
+  loadAverage: { start: number[]; end: number[] };
 }
 
 /** The version in this package's package.json (next to dist/ in the repository and in the tarball). */
@@ -19,7 +21,7 @@ export function benchVersion(): string {
   return typeof pkg.version === 'string' ? pkg.version : 'unknown';
 }
 
-export function runMetadata(command: string[], started: Date): RunMetadata {
+export function runMetadata(command: string[], started: Date, loadAtStart: number[]): RunMetadata {
   const cpuList = cpus();
   return {
     command,
@@ -33,5 +35,6 @@ export function runMetadata(command: string[], started: Date): RunMetadata {
       arch: process.arch,
     },
     date: started.toISOString(),
+    loadAverage: { start: loadAtStart, end: loadavg() },
   };
 }

@@ -1,5 +1,5 @@
 import { writeFileSync } from 'node:fs';
-import { cpus, hostname } from 'node:os';
+import { cpus, hostname, loadavg } from 'node:os';
 import { Writable } from 'node:stream';
 import { checkTable, LL_MAX_BYTES, type TunerRule, tunerCandidates, type TuningTable } from '@collective/runtime';
 import { TransportError } from '@collective/transport';
@@ -8,6 +8,7 @@ import { checkOutputPath } from './output_path.js';
 import { checkFits, collectiveSizeLimit } from './pool_limits.js';
 import { runCollectiveBench } from './run_collective.js';
 import { formatBytes } from './sizes.js';
+import { NOISY_SPREAD } from './timing_plan.js';
 
 /** The collectives whose algorithm the runtime chooses by size. */
 export const TUNABLE: readonly CollectiveName[] = ['all_reduce', 'all_gather', 'reduce_scatter', 'broadcast'];
@@ -22,6 +23,8 @@ export interface TuneOptions {
   out: string;
   connector?: 'auto' | 'shm' | 'net';
   progress: boolean;
+  /** batches this many times apart make a measurement noisy (default NOISY_SPREAD) */
+  noisySpread?: number;
 }
 
 interface Candidate {
@@ -66,6 +69,7 @@ function validate(o: TuneOptions): void {
     checkFits('-e (the largest size)', Math.max(...o.sizes), collectiveSizeLimit(n));
   }
   if (o.sizes.length === 0) throw new TransportError('EINVAL', 'the size sweep is empty; check -b, -e and -f');
+  if (o.noisySpread !== undefined && !(o.noisySpread >= 1)) throw new TransportError('EINVAL', `options.noisySpread must be a number of at least 1 (got ${o.noisySpread})`);
   checkOutputPath('--out', o.out);
 }
 
@@ -84,6 +88,8 @@ export async function runTune(o: TuneOptions, out: Writable): Promise<TuningTabl
       const kind = SPECS[name].kind as TunerRule['collective'];
       const candidates = tunerCandidates(kind);
       const us = new Map<string, Map<number, number>>();
+      // The spread of each measurement's batches: wide ones mean the machine was busy, and their winner may be noise.
+      const spreads = new Map<string, Map<number, number>>();
       for (const c of candidates) {
         const mine = sizes.filter((s) => fits(name, c, s, n) && reported(name, s, n) > 0);
         if (mine.length === 0) continue;
@@ -93,12 +99,15 @@ export async function runTune(o: TuneOptions, out: Writable): Promise<TuningTabl
           sink(),
         );
         if (res.wrong > 0) throw new TransportError('EIO', `${name} ${key(c)} on ${n} devices gave ${res.wrong} wrong value(s); not writing a table from a broken run`);
-        const byReported = new Map(res.rows.map((r) => [r.bytes, r.outUs]));
-        us.set(key(c), new Map(mine.map((s) => [s, byReported.get(reported(name, s, n)) ?? NaN])));
+        const byReported = new Map(res.rows.map((r) => [r.bytes, r]));
+        us.set(key(c), new Map(mine.map((s) => [s, byReported.get(reported(name, s, n))?.outUs ?? NaN])));
+        spreads.set(key(c), new Map(mine.map((s) => [s, byReported.get(reported(name, s, n))?.spread ?? 1])));
       }
       if (o.progress && process.stderr.isTTY) process.stderr.write('\r\x1b[K');
       const measured = candidates.filter((c) => us.has(key(c)));
-      out.write(`# ${name} on ${n} devices, float32 sum, out-of-place time (us); * marks the fastest\n`);
+      out.write(`# ${name} on ${n} devices, float32 sum, out-of-place time (us); * marks the fastest, ~ a noisy measurement\n`);
+      let noisy = 0;
+      let cells = 0;
       out.write(`${'size'.padStart(10)} ${measured.map((c) => key(c).padStart(14)).join(' ')}\n`);
       const winners: { size: number; best: Candidate; bestSimple: Candidate }[] = [];
       for (const s of sizes) {
@@ -111,6 +120,9 @@ export async function runTune(o: TuneOptions, out: Writable): Promise<TuningTabl
           if (measured[i]!.proto === 'simple' && (bestSimple < 0 || t[i]! < t[bestSimple]!)) bestSimple = i;
         }
         if (best < 0) continue;
+        const wide = measured.map((c) => (spreads.get(key(c))!.get(s) ?? 1) >= (o.noisySpread ?? NOISY_SPREAD));
+        noisy += wide.filter((w, i) => w && Number.isFinite(t[i]!)).length;
+        cells += t.filter((v) => Number.isFinite(v)).length;
         // Within 5% the previous winner keeps the size: fewer rules, and none flipping on noise.
         const prev = winners.at(-1);
         const keep = (c: Candidate | undefined, i: number) => {
@@ -119,8 +131,17 @@ export async function runTune(o: TuneOptions, out: Writable): Promise<TuningTabl
         };
         best = keep(prev?.best, best);
         if (bestSimple >= 0) bestSimple = keep(prev?.bestSimple, bestSimple);
-        out.write(`${formatBytes(s).padStart(10)} ${t.map((v, i) => (Number.isFinite(v) ? `${v.toFixed(2)}${i === best ? '*' : ' '}` : '-').padStart(14)).join(' ')}\n`);
+        out.write(`${formatBytes(s).padStart(10)} ${t.map((v, i) => (Number.isFinite(v) ? `${v.toFixed(2)}${wide[i] ? '~' : ''}${i === best ? '*' : ' '}` : '-').padStart(14)).join(' ')}\n`);
         winners.push({ size: s, best: measured[best]!, bestSimple: measured[bestSimple]! });
+      }
+      if (noisy > 0) {
+        const load = loadavg().map((l) => l.toFixed(2)).join(' ');
+        out.write(`# warning: ${noisy} of ${cells} measurements of ${name} on ${n} devices had batches ${o.noisySpread ?? NOISY_SPREAD}x apart or more (~): the machine is busy (load average ${load} on ${cpus().length} cores), so the winners of those sizes may be noise; rerun on a quiet machine or raise --min-time-ms\n`);
+      }
+      const last = winners.at(-1);
+      if (last) {
+        // The runtime needs a rule for every size: the last one covers everything above -e, unmeasured, and says so.
+        out.write(`# note: the rule for ${formatBytes(last.size)} (${key(last.best)}) also covers ${name} calls above -e (${formatBytes(sizes.at(-1)!)}), which were not measured; tune with a larger -e to measure them\n`);
       }
       out.write('\n');
       rules.push(...rulesOf(kind, n, name, winners));

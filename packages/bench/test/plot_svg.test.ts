@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { plotSvg, type Row } from '@collective/bench';
 
 const row = (bytes: number, us: number): Row => ({
-  bytes, count: bytes / 4, outUs: us, outWrong: 0, inUs: us * 0.9, inWrong: 0, dtype: 'float32', redop: 'sum', root: -1, algo: 'tuned',
+  bytes, count: bytes / 4, outUs: us, outWrong: 0, inUs: us * 0.9, inWrong: 0, dtype: 'float32', redop: 'sum', root: -1, algo: 'oneshot', proto: 'll', tuned: true, spread: 1, noisy: false,
   outAlgbw: bytes / us / 1000, outBusbw: bytes / us / 1000, inAlgbw: bytes / us / 900, inBusbw: bytes / us / 900, mpiUs: us * 3, mpiBusbw: bytes / us / 3000,
 });
 

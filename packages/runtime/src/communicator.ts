@@ -59,6 +59,8 @@ export class Communicator {
   #destroyed = false;
   /** the children of hierarchical calls: undefined until first needed, null when this communicator has no process hierarchy */
   #hier: Hierarchy | null | undefined;
+  /** the hierarchy the last call composed, undefined when it ran flat: lastAlgorithm reads it */
+  #lastHier: Hierarchy | undefined;
   readonly #memory: ArrayBufferLike;
   /**
    * byteOffset is a slow getter in this V8 (tens of ns): the offsets of the
@@ -121,6 +123,19 @@ export class Communicator {
   /** How each peer is reached, by rank ('self' for this rank): chosen at setup by the providers' canConnect. */
   get connectors(): ('shm' | 'net' | 'self')[] {
     return this.#s.connectors.map((c) => c?.type ?? 'self');
+  }
+
+  /**
+   * The algorithm and protocol this rank's last call ran (the tuner's
+   * choice or the forced one), for a benchmark to report what it measured;
+   * a hierarchical call is 'hier' over the protocols of its steps' last
+   * calls. undefined before any call and after a barrier.
+   */
+  get lastAlgorithm(): { algo: string; proto: string } | undefined {
+    const h = this.#lastHier;
+    if (h) return { algo: 'hier', proto: [...new Set([h.local.lastAlgorithm?.proto, h.cross.lastAlgorithm?.proto].filter((p) => p !== undefined))].join('+') };
+    const a = this.#last.alg;
+    return a && { algo: a.name, proto: a.proto };
   }
 
   get isDestroyed(): boolean {
@@ -211,6 +226,7 @@ export class Communicator {
       last.proto = opts.proto;
       last.alg = alg;
     }
+    this.#lastHier = undefined;
     const r = this.#req;
     r.kind = kind;
     r.send = send;
@@ -262,6 +278,7 @@ export class Communicator {
     this.#checkOptions(kind, opts);
     try {
       steps();
+      this.#lastHier = h;
     } catch (e) {
       const why = `a step of a hierarchical call failed: ${(e as Error).message}`;
       // Children first: ranks of this process may wait in the other child.

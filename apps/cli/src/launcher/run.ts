@@ -122,10 +122,12 @@ export async function runLauncher(plan: RunPlan, io: RunIo = { stdout: process.s
     if (first.kind === 'local') {
       const exit = first.exit as WorkerExit;
       const code = received !== undefined ? 128 + (constants.signals[received] ?? 0) : exit.code;
-      failure = { nodeRank: plan.nodeRank, rank: exit.rank, code, reason: reasonOf(exit, received) };
+      failure = { nodeRank: plan.nodeRank, rank: exit.rank, code, reason: reasonOf(exit, received, plan.nodeRank) };
       await store.reportFailure(failure);
     } else failure = first.failure;
-    say(`${describe(failure)}; stopping the other workers`);
+    // The signal was ours: say so, rather than blame the rank that left first.
+    if (first.kind === 'local' && received !== undefined) say(`received ${received} and passed it to the workers; waiting for them to stop`);
+    else say(`${describe(failure)}; stopping the other workers`);
     await workers.stop(plan.termTimeoutMs);
     return failure.code;
   } finally {
@@ -134,8 +136,9 @@ export async function runLauncher(plan: RunPlan, io: RunIo = { stdout: process.s
   }
 }
 
-function reasonOf(exit: WorkerExit, signal: NodeJS.Signals | undefined): string {
-  if (signal !== undefined) return `collective-run received ${signal}`;
+function reasonOf(exit: WorkerExit, signal: NodeJS.Signals | undefined, nodeRank: number): string {
+  // Read by the other nodes' agents: "rank 1 (node 0) stopped after collective-run on node 0 received SIGINT".
+  if (signal !== undefined) return `stopped after collective-run on node ${nodeRank} received ${signal}`;
   if (exit.spawnError) return exit.spawnError;
   if (exit.signal) return `killed by ${exit.signal}`;
   return `exited with code ${exit.code}`;
