@@ -1,7 +1,6 @@
 // One flat Float32Array for many tensors (parameters or their gradients),
 // in a fixed order: what a collective moves in one call instead of one call
 // per tensor (PyTorch DDP's gradient bucket).
-import { createHash } from 'node:crypto';
 import * as tf from '@tensorflow/tfjs-core';
 import { TransportError } from '@collective/transport';
 
@@ -56,7 +55,30 @@ export function snapshot(variables: readonly tf.Variable[]): Float32Array {
   return out;
 }
 
-/** 64 bits of SHA-256 of the array's bytes, as hex: equal hashes mean (all but surely) bitwise-equal arrays. */
+/**
+ * 64 bits of two seeded 32-bit word hashes (murmur3's mixing) of the
+ * array's bits, as hex: equal hashes mean (all but surely) bitwise-equal
+ * arrays. Plain arithmetic, so the example runs in a web page too (a page
+ * has no synchronous SHA-256).
+ */
 export function hashOf(values: Float32Array): string {
-  return createHash('sha256').update(new Uint8Array(values.buffer, values.byteOffset, values.byteLength)).digest('hex').slice(0, 16);
+  const words = new Uint32Array(values.buffer, values.byteOffset, values.length);
+  let h1 = 0x9747b28c;
+  let h2 = 0x85ebca6b;
+  for (let i = 0; i < words.length; i++) {
+    const k = Math.imul(rotl(Math.imul(words[i]!, 0xcc9e2d51), 15), 0x1b873593);
+    h1 = Math.imul(rotl(h1 ^ k, 13), 5) + 0xe6546b64;
+    h2 = Math.imul(rotl(h2 ^ Math.imul(k, 0x2c1b3c6d), 17), 9) + 0x561ccd1b;
+  }
+  return hex(finish(h1, words.length)) + hex(finish(h2, words.length));
+}
+
+const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
+const hex = (x: number): string => (x >>> 0).toString(16).padStart(8, '0');
+
+function finish(h: number, n: number): number {
+  h ^= n;
+  h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+  return h ^ (h >>> 16);
 }

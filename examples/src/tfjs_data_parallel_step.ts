@@ -5,7 +5,6 @@
 // 'blocking' averages all gradients in one all-reduce after backward; mode
 // 'ddp' reduces buckets on the communication stream during backward and
 // applies each bucket as it arrives.
-import { performance } from 'node:perf_hooks';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Sequential } from '@tensorflow/tfjs-layers';
 import { allReduceHook, bf16CompressHook, type DeviceContext } from '@collective/runtime';

@@ -18,6 +18,7 @@ import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
 import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, processLayout } from './hierarchy.js';
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
+import { envSetting } from '@collective/transport/platform';
 
 export type { CommId } from './comm/comm_id.js';
 export type { CommOptions } from './comm/comm_setup.js';
@@ -54,8 +55,8 @@ export class Communicator {
   readonly #protocol: CallProtocol;
   readonly #p2p: PointToPoint;
   /** COLLECTIVE_ALGO and COLLECTIVE_PROTO, read once: process.env is slow on a hot path */
-  readonly #envAlgo = process.env[ALGO_ENV];
-  readonly #choice: ChoiceContext = { envProto: process.env[PROTO_ENV], llOk: false, llBytes: 0 };
+  readonly #envAlgo = envSetting(ALGO_ENV);
+  readonly #choice: ChoiceContext = { envProto: envSetting(PROTO_ENV), llOk: false, llBytes: 0 };
   #destroyed = false;
   /** the children of hierarchical calls: undefined until first needed, null when this communicator has no process hierarchy */
   #hier: Hierarchy | null | undefined;

@@ -1,9 +1,8 @@
-// The piscina worker behind World: one device and one rank per thread,
+// The worker behind World (piscina's in Node, device_worker_browser.js's in a page): one device and one rank per thread,
 // kept across tasks. Every task starts with a barrier, so n tasks submitted
 // together run on n distinct workers, one per rank.
-import { workerData } from 'node:worker_threads';
-import { pathToFileURL } from 'node:url';
 import { Device, Pool, type PoolDescriptor, TransportError } from '@collective/transport';
+import { moduleHref, threadData } from '@collective/transport/platform';
 import { type CommId, Communicator, type CommOptions, type PreparedCommunicator } from './communicator.js';
 import { DeviceContext, type SpmdFunction } from './device_context.js';
 import type { WorldTask } from './world_task.js';
@@ -23,7 +22,7 @@ interface WorkerData {
   job?: { offset: number; size: number };
 }
 
-const data = workerData as WorkerData;
+const data = threadData() as WorkerData;
 const pool = Pool.attach(data.pool);
 let state: { rank: number; local: number; device: Device; comm: Communicator; stream: CommStream | undefined } | undefined;
 /** between 'prepare' and 'finish' of a joined World */
@@ -158,7 +157,7 @@ export default async function run(task: WorldTask): Promise<{ rank: number; valu
   }
   // The launched module is the user's code: it runs as long as it runs (no
   // deadline, as a kernel launch has none); every call it makes has its own.
-  const url = task.module.startsWith('file:') ? task.module : pathToFileURL(task.module).href;
+  const url = moduleHref(task.module);
   const ctx = new DeviceContext(rank, comm.size, comm, device, pool, task.args, stream, local);
   // The World's watchdog reads this: a rank still busy long after a peer failed is stopped.
   Atomics.store(busy, local, 1);

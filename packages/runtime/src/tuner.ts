@@ -18,6 +18,7 @@ import { broadcastLl } from './algorithms/broadcast_ll.js';
 import { SMALL_MAX } from './scratch_layout.js';
 import { rulesFor, TUNER_FILE_ENV, tuningTable } from './tuner_rules.js';
 import type { TunerRule, TuningTable } from './tuning_table.js';
+import { envSetting } from '@collective/transport/platform';
 
 /** The algorithms each collective offers, over each protocol. */
 export const TABLE: Partial<Record<CollectiveKind, readonly Algorithm[]>> = {
@@ -95,7 +96,7 @@ export interface ChoiceContext {
 }
 
 /** The decision lists of every collective for a world of `nranks`, from the table in force. */
-export function tunedRules(nranks: number, table: TuningTable = tuningTable(process.env[TUNER_FILE_ENV])): Partial<Record<CollectiveKind, readonly TunerRule[]>> {
+export function tunedRules(nranks: number, table: TuningTable = tuningTable(envSetting(TUNER_FILE_ENV))): Partial<Record<CollectiveKind, readonly TunerRule[]>> {
   const out: Partial<Record<CollectiveKind, readonly TunerRule[]>> = {};
   for (const kind of Object.keys(TABLE) as CollectiveKind[]) out[kind] = rulesFor(table, kind, nranks);
   return out;
@@ -142,7 +143,7 @@ export function chooseAlgorithm(kind: CollectiveKind, bytes: number, nranks: num
     const a = options.find((o) => o.name === name && o.proto === 'll' && usable(o)) ?? options.find((o) => o.name === name && o.proto === 'simple' && usable(o));
     if (a) return a;
   }
-  for (const rule of ctx.rules?.[kind] ?? rulesFor(tuningTable(process.env[TUNER_FILE_ENV]), kind, nranks)) {
+  for (const rule of ctx.rules?.[kind] ?? rulesFor(tuningTable(envSetting(TUNER_FILE_ENV)), kind, nranks)) {
     if (bytes > rule.maxBytes) continue;
     const a = options.find((o) => o.name === rule.algo && o.proto === rule.proto);
     if (a && usable(a)) return a;

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readTextFile } from '@collective/transport/platform';
 import { TransportError } from '@collective/transport';
 import { ALGORITHMS, PROTOCOLS } from './algorithm.js';
 import type { CollectiveKind } from './collective_kind.js';
@@ -28,7 +28,7 @@ export function tuningTable(env: string | undefined): TuningTable {
   if (!loaded) {
     let text: string;
     try {
-      text = readFileSync(env, 'utf8');
+      text = readTextFile(env);
     } catch (e) {
       throw new TransportError('ENOENT', `${TUNER_FILE_ENV}=${env} cannot be read (${(e as Error).message}); write one with collective-bench tune --out ${env}`);
     }

@@ -1,8 +1,7 @@
-import { existsSync } from 'node:fs';
-import { fileURLToPath, pathToFileURL } from 'node:url';
-import { Piscina } from 'piscina';
 import { Pool, setJobSecret, TransportError, WASM_PAGE_SIZE } from '@collective/transport';
 import { checkCollectiveOptions } from './collective_options.js';
+import { missingModuleFile, moduleHref, unrefTimer } from '@collective/transport/platform';
+import { type DeviceThreads, startDeviceThreads } from './device_threads.js';
 import { CollectiveError } from './comm_errors.js';
 import { setAborted } from './comm/abort_state.js';
 import { blockOf } from './comm/comm_id.js';
@@ -37,18 +36,6 @@ const WATCHDOG_MS = 10_000;
 /** The device workers' shared words: two for the rounds, then one per local rank, 1 while it runs a task. */
 const BUSY_BYTE = 8;
 const workerControl = (n: number): SharedArrayBuffer => new SharedArrayBuffer(BUSY_BYTE + 4 * n);
-
-function startDeviceWorkers(n: number, workerData: object): Piscina {
-  return new Piscina({
-    filename: fileURLToPath(new URL('./device_worker.js', import.meta.url)),
-    minThreads: n,
-    maxThreads: n,
-    concurrentTasksPerWorker: 1,
-    idleTimeout: Infinity,
-    maxQueue: 'auto',
-    workerData,
-  });
-}
 
 /** Counts this process's joins: the n-th join of every process of a job meets under the same store keys. */
 let joins = 0;
@@ -89,7 +76,7 @@ export interface WorldOptions extends CommOptions {
 
 /**
  * N device workers sharing one pool, each owning a device and a rank of
- * one communicator. piscina keeps the threads; launch() runs an SPMD module
+ * one communicator. device_threads.ts keeps the threads (piscina in Node, Web Workers in a page); launch() runs an SPMD module
  * in all of them (the controller path for the main thread).
  */
 export class World {
@@ -101,7 +88,7 @@ export class World {
     readonly pool: Pool,
     /** ranks of the World's communicator: every device of every process of the job */
     readonly size: number,
-    private readonly workers: Piscina,
+    private readonly workers: DeviceThreads,
     private readonly id: CommId,
     private readonly streams: StreamThreads | undefined,
     /** devices of this process */
@@ -158,7 +145,7 @@ export class World {
     // The streams' communicator spans the job too: one stream per device, ranked as the devices.
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions, { id: createCommId(pool, size, n), offset }) : undefined;
     const control = workerControl(n);
-    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control, size: n, options: commOptions, job: { offset, size }, streams: streams?.blocks });
+    const workers = startDeviceThreads(n, { pool: pool.describe(), id, control, size: n, options: commOptions, job: { offset, size }, streams: streams?.blocks });
     const world = new World(pool, size, workers, id, streams, n, offset, { rendezvous: rv, keys });
     world.busy = new Int32Array(control, BUSY_BYTE, n);
     world.watchDeviceWorkers();
@@ -207,7 +194,7 @@ export class World {
     const id = Communicator.createId(pool, n);
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions) : undefined;
     const control = workerControl(n);
-    const workers = startDeviceWorkers(n, { pool: pool.describe(), id, control, size: n, options: commOptions, streams: streams?.blocks });
+    const workers = startDeviceThreads(n, { pool: pool.describe(), id, control, size: n, options: commOptions, streams: streams?.blocks });
     const world = new World(pool, n, workers, id, streams);
     world.busy = new Int32Array(control, BUSY_BYTE, n);
     world.watchDeviceWorkers();
@@ -233,7 +220,7 @@ export class World {
    * every worker is watched, also those started later.
    */
   private watchDeviceWorkers(): void {
-    this.workers.on('workerCreate', () => this.watchWorkers());
+    this.workers.onThreadCreate(() => this.watchWorkers());
     this.watchWorkers();
   }
 
@@ -311,7 +298,7 @@ export class World {
    */
   private watchdog(runs: Promise<unknown>[]): Promise<{ stuck: number[]; first?: Error }> {
     return new Promise((resolve) => {
-      let timer: NodeJS.Timeout | undefined;
+      let timer: ReturnType<typeof setTimeout> | undefined;
       let first: Error | undefined;
       void Promise.allSettled(runs).then(() => {
         clearTimeout(timer);
@@ -327,7 +314,7 @@ export class World {
             for (const t of this.workers.threads) void t.terminate();
             resolve({ stuck, first });
           }, WATCHDOG_MS);
-          timer.unref();
+          unrefTimer(timer);
         });
       }
     });
@@ -338,11 +325,10 @@ export class World {
    * DeviceContext; resolves to the results in rank order.
    */
   async launch<T = unknown>(module: string | URL, args?: unknown): Promise<T[]> {
-    const href = module instanceof URL ? module.href : typeof module === 'string' ? (module.startsWith('file:') ? module : pathToFileURL(module).href) : undefined;
+    const href = module instanceof URL ? module.href : typeof module === 'string' ? moduleHref(module) : undefined;
     if (href === undefined) throw new TransportError('EINVAL', `module must be a path or a URL (got ${typeof module})`);
-    if (href.startsWith('file:') && !existsSync(fileURLToPath(href))) {
-      throw new TransportError('ENOENT', `launch module ${fileURLToPath(href)} does not exist; pass the path of a built .js file`);
-    }
+    const missing = missingModuleFile(href);
+    if (missing !== undefined) throw new TransportError('ENOENT', `launch module ${missing} does not exist; pass the path of a built .js file`);
     return (await this.all({ type: 'spmd', module: href, args })) as T[];
   }
 

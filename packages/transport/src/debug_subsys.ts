@@ -5,12 +5,14 @@
  * default is every subsystem but COLL, so a job's log holds its setup, not
  * a line per call. Read by the runtime and by the socket provider alike.
  */
+import { envSetting } from './platform.js';
+
 export const DEBUG_SUBSYS_ENV = 'COLLECTIVE_DEBUG_SUBSYS';
 
 export const Subsys = { INIT: 1, COLL: 2, NET: 4, ALL: 7 } as const;
 
 /** The subsystems asked for, as a mask of Subsys bits (unknown names are ignored, as NCCL does: a debug setting never stops a job). */
-export function debugSubsystems(env: string | undefined = process.env[DEBUG_SUBSYS_ENV]): number {
+export function debugSubsystems(env: string | undefined = envSetting(DEBUG_SUBSYS_ENV)): number {
   if (env === undefined || env.trim() === '') return Subsys.ALL & ~Subsys.COLL;
   const text = env.trim().toUpperCase();
   const invert = text.startsWith('^');

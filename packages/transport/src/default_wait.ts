@@ -1,4 +1,5 @@
 import { fail } from './errors.js';
+import { envSetting } from './platform.js';
 
 /** Sets the deadline, in ms, of the waits below when their caller passes no timeoutMs. */
 export const WAIT_TIMEOUT_ENV = 'COLLECTIVE_WAIT_TIMEOUT_MS';
@@ -18,7 +19,7 @@ export const DEFAULT_WAIT_MS = 60_000;
 
 /** DEFAULT_WAIT_MS, or COLLECTIVE_WAIT_TIMEOUT_MS when set (read at each wait, so a thread started with it set has it). */
 export function defaultWaitMs(): number {
-  const raw = process.env[WAIT_TIMEOUT_ENV];
+  const raw = envSetting(WAIT_TIMEOUT_ENV);
   if (raw === undefined || raw === '') return DEFAULT_WAIT_MS;
   const n = Number(raw);
   if (!(n > 0)) fail('EINVAL', `${WAIT_TIMEOUT_ENV} must be a positive number of milliseconds (got ${raw})`);

@@ -1,4 +1,3 @@
-import { randomInt } from 'node:crypto';
 import { defaultWaitMs } from './default_wait.js';
 import { fail } from './errors.js';
 import { isPageMultiple, PAGE_SIZE } from './constants.js';
@@ -8,6 +7,7 @@ import { dropDeviceRefLocked, finalizeBufferIfUnusedLocked, invalidateDynamicLoc
 import { notifyMoved } from './move_notifier.js';
 import { allocatePagesLocked, scrubAndFreePagesLocked } from './page_allocator.js';
 import { tables } from './pool_tables.js';
+import { randomFill } from './platform.js';
 import type { Pool } from './pool.js';
 import { Reservation, Usage } from './reservation.js';
 
@@ -78,7 +78,7 @@ export class Device {
    */
   grantStream(): number {
     this.checkOpen();
-    const grant = randomInt(1, 0x7fffffff);
+    const grant = randomGrant();
     this.pool.locked(() => tables(this.pool).devices.set(this.index, DeviceField.STREAM_GRANT, grant));
     return grant;
   }
@@ -306,5 +306,15 @@ export class Device {
       }
     });
     this.closed = true;
+  }
+}
+
+/** A uniformly random grant in [1, 2^31 - 1). */
+function randomGrant(): number {
+  const w = new Uint32Array(1);
+  for (;;) {
+    randomFill(w);
+    const v = w[0]! >>> 1;
+    if (v !== 0 && v !== 0x7fffffff) return v;
   }
 }

@@ -2,13 +2,12 @@ import { createHash, randomBytes } from 'node:crypto';
 import { chmodSync, linkSync, mkdirSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
-import { Header } from './control_layout.js';
 import { fail } from './errors.js';
-import type { Pool } from './pool.js';
+
+export { JOB_SECRET_BYTES, jobSecretOf, setJobSecret } from './job_secret_slot.js';
 
 export const JOB_SECRET_ENV = 'COLLECTIVE_JOB_SECRET';
 export const JOB_SECRET_FILE_ENV = 'COLLECTIVE_JOB_SECRET_FILE';
-export const JOB_SECRET_BYTES = 32;
 /** Shorter secrets are refused: they could be guessed offline from one recorded handshake. */
 const MIN_CHARS = 16;
 
@@ -58,26 +57,6 @@ function readSecretFile(path: string): string {
   } catch (e) {
     return fail('EACCES', `${JOB_SECRET_FILE_ENV}=${path} cannot be read: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
   }
-}
-
-/**
- * Makes `secret` (32 bytes) this process's job secret: every socket
- * connection to or from the process's listener proves it holds it. Set it
- * before the first socket endpoint opens; the listener reads it once.
- */
-export function setJobSecret(pool: Pool, secret: Uint8Array): void {
-  if (!(secret instanceof Uint8Array) || secret.length !== JOB_SECRET_BYTES) fail('EINVAL', `the job secret must be ${JOB_SECRET_BYTES} bytes (got ${secret instanceof Uint8Array ? secret.length : typeof secret}); derive it with jobSecretOfText()`);
-  const words = new Int32Array(secret.buffer.slice(secret.byteOffset, secret.byteOffset + JOB_SECRET_BYTES));
-  for (let i = 0; i < Header.JOB_SECRET_WORDS; i++) Atomics.store(pool.ctl, Header.JOB_SECRET + i, words[i]!);
-  Atomics.store(pool.ctl, Header.JOB_SECRET_SET, 1);
-}
-
-/** The job secret set on this pool, or undefined. */
-export function jobSecretOf(pool: Pool): Uint8Array | undefined {
-  if (Atomics.load(pool.ctl, Header.JOB_SECRET_SET) !== 1) return undefined;
-  const words = new Int32Array(Header.JOB_SECRET_WORDS);
-  for (let i = 0; i < Header.JOB_SECRET_WORDS; i++) words[i] = Atomics.load(pool.ctl, Header.JOB_SECRET + i);
-  return new Uint8Array(words.buffer);
 }
 
 /**

@@ -1,5 +1,3 @@
-import { BroadcastChannel } from 'node:worker_threads';
-
 /**
  * Delivers invalidateMappings ("move_notify") to dynamic importers in any
  * thread. Correctness never rests on delivery: a stale mapping is refused
@@ -7,8 +5,11 @@ import { BroadcastChannel } from 'node:worker_threads';
  */
 type Listener = () => void;
 
+/** The global BroadcastChannel (Node has it since 18, every browser too). */
+type Channel = InstanceType<typeof BroadcastChannel>;
+
 interface PoolChannel {
-  channel: BroadcastChannel;
+  channel: Channel;
   listeners: Map<string, Listener>;
 }
 

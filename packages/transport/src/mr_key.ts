@@ -1,4 +1,4 @@
-import { randomFillSync } from 'node:crypto';
+import { randomFill } from './platform.js';
 import { MrField } from './control_layout.js';
 import type { RecordTable } from './record_table.js';
 
@@ -34,7 +34,7 @@ export function drawTag(capacity: number, previous: number): number {
   const bits = Math.ceil(Math.log2(limit));
   const hiBits = Math.max(0, bits - 32);
   for (;;) {
-    randomFillSync(words);
+    randomFill(words);
     // Rejection keeps the draw uniform when the limit is not a power of two.
     const hi = hiBits === 0 ? 0 : words[1]! % 2 ** hiBits;
     const lo = bits >= 32 ? words[0]! : words[0]! % 2 ** bits;

@@ -1,8 +1,7 @@
 import { fail } from './errors.js';
 import { PAGE_SIZE, RESERVED_BYTES, WASM_PAGE_SIZE } from './constants.js';
-import type { Worker } from 'node:worker_threads';
 import { withLock } from './shared_lock.js';
-import { isThreadDeadIn, markThreadDeadIn, SELF, watchNewWorkers, watchWorkerIn } from './thread_liveness.js';
+import { isThreadDeadIn, markThreadDeadIn, SELF, type WatchedThread, watchNewWorkers, watchWorkerIn } from './thread_liveness.js';
 import { type Capacities, computeLayout, DEFAULT_CAPACITIES, Header, type Layout, MAGIC } from './control_layout.js';
 
 export interface PoolOptions {
@@ -84,7 +83,8 @@ export class Pool {
     // Whether two ranks share memory is decided by this, across every
     // process of a job: 128 bits from the platform's CSPRNG cannot collide
     // the way a 31-bit id could (1 in 2000 for 1024 processes).
-    crypto.getRandomValues(ctl.subarray(Header.POOL_IDENTITY, Header.POOL_IDENTITY + Header.POOL_IDENTITY_WORDS));
+    // Drawn into a private array: browsers refuse a view of shared memory.
+    ctl.set(crypto.getRandomValues(new Int32Array(Header.POOL_IDENTITY_WORDS)), Header.POOL_IDENTITY);
     ctl[Header.PAGE_COUNT] = pages;
     ctl[Header.CAP_DEVICES] = caps.devices;
     ctl[Header.CAP_BUFFERS] = caps.buffers;
@@ -128,7 +128,7 @@ export class Pool {
    * pool learns it is dead, so a lock it held is handed back and peers
    * waiting on it stop waiting.
    */
-  watch(worker: Worker): void {
+  watch(worker: WatchedThread): void {
     watchWorkerIn(this.ctl, worker);
   }
 

@@ -1,16 +1,16 @@
-import { threadId, type Worker } from 'node:worker_threads';
+import { currentThreadId, onThreadStart } from './platform.js';
 import { Header } from './control_layout.js';
 
 /**
  * Which threads of the process have died, as seen by the pool: a ring of
- * thread ids in the control block. Node thread ids are never reused within
- * a process, so an id found here names a dead thread for good. A thread
+ * thread ids in the control block. Thread ids are never reused within a
+ * process (or page), so an id found here names a dead thread for good. A thread
  * cannot report its own death when it is terminated, so whoever started it
  * reports it (Pool.watch does this from the Worker's 'exit' event).
  */
 
 /** This thread's id as stored in owner words: never 0, so 0 can mean "nobody". */
-export const SELF = threadId + 1;
+export const SELF = currentThreadId() + 1;
 
 export function markThreadDeadIn(ctl: Int32Array, owner: number): void {
   if (isThreadDeadIn(ctl, owner)) return;
@@ -30,8 +30,14 @@ export function isThreadDeadIn(ctl: Int32Array, owner: number): boolean {
   return false;
 }
 
+/** A Node Worker, or a thread of platform.ts's startThread(). */
+export interface WatchedThread {
+  readonly threadId: number;
+  once(event: 'exit', listener: () => void): unknown;
+}
+
 /** Reports `worker`'s death to the pool when it exits, however it exits. */
-export function watchWorkerIn(ctl: Int32Array, worker: Worker): void {
+export function watchWorkerIn(ctl: Int32Array, worker: WatchedThread): void {
   // threadId reads as -1 once the worker has exited; take it now.
   const owner = worker.threadId + 1;
   worker.once('exit', () => markThreadDeadIn(ctl, owner));
@@ -45,14 +51,13 @@ let listening = false;
  * Watches every worker this thread starts from now on, for every pool open
  * in this thread: a thread started with a pool's descriptor and then
  * terminated (or crashed) while holding the pool lock, or inside a call,
- * is known dead without the user calling pool.watch(). Node emits
- * 'worker' on the starting thread's process object for each new Worker.
+ * is known dead without the user calling pool.watch().
  */
 export function watchNewWorkers(ctl: Int32Array): void {
   poolsHere.add(new WeakRef(ctl));
   if (listening) return;
   listening = true;
-  process.on('worker', (worker: Worker) => {
+  onThreadStart((worker) => {
     for (const ref of poolsHere) {
       const c = ref.deref();
       if (c) watchWorkerIn(c, worker);

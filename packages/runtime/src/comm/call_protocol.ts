@@ -9,8 +9,7 @@ import { DTYPE_BYTES, DTYPE_CODE, type Dtype } from '../dtypes.js';
 import { OP_CODE, type ReduceOp } from '../ops.js';
 import { CallWindows } from '../registration/call_windows.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
-import { hostname } from 'node:os';
-import { threadId } from 'node:worker_threads';
+import { currentThreadId, hostName, processId } from '@collective/transport/platform';
 import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
 import { FlightRecorder } from './flight_recorder.js';
 import { abortInfo, setAborted } from './abort_state.js';
@@ -445,9 +444,9 @@ export class CallProtocol {
         comm: `${s.pool.id.toString(16)}-${s.id.token.toString(16)}`,
         rank: s.rank,
         size: s.size,
-        pid: process.pid,
-        thread: threadId,
-        host: hostname(),
+        pid: processId(),
+        thread: currentThreadId(),
+        host: hostName(),
         error: this.error?.message ?? null,
         abortedBy: info?.rank ?? null,
         lastSeq: this.seq,

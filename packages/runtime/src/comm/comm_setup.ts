@@ -1,5 +1,5 @@
 import { type Device, DmaBuf, type EndpointAddress, Pool, type ProviderName, TransportError } from '@collective/transport';
-import { hostname } from 'node:os';
+import { hostName, processId } from '@collective/transport/platform';
 import { CollectiveError } from '../comm_errors.js';
 import type { Connector } from '../connectors/connector.js';
 import type { ConnectorGroup } from '../connectors/connector_group.js';
@@ -165,8 +165,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     const record: PeerRecord = {
       rank,
       process: pool.identity,
-      host: address?.host ?? hostname(),
-      pid: process.pid,
+      host: address?.host ?? hostName(),
+      pid: processId(),
       address: address && address.provider === 'tcp' ? { ...address } : null,
       scratchKey: port ? port.scratchMr.key : 0,
     };

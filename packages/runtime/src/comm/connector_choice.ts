@@ -1,11 +1,12 @@
 import { type EndpointAddress, selectProvider, TransportError } from '@collective/transport';
+import { envSetting } from '@collective/transport/platform';
 
 export type ConnectorChoice = 'auto' | 'shm' | 'net';
 export const CONNECTOR_ENV = 'COLLECTIVE_CONNECTOR';
 const CHOICES: readonly ConnectorChoice[] = ['auto', 'shm', 'net'];
 
 /** options.connector, else COLLECTIVE_CONNECTOR, else auto. */
-export function connectorChoice(option: unknown, env: string | undefined = process.env[CONNECTOR_ENV]): ConnectorChoice {
+export function connectorChoice(option: unknown, env: string | undefined = envSetting(CONNECTOR_ENV)): ConnectorChoice {
   if (option !== undefined) {
     if (!CHOICES.includes(option as ConnectorChoice)) throw new TransportError('EINVAL', `options.connector must be one of ${CHOICES.join(', ')} (got ${String(option)})`);
     return option as ConnectorChoice;

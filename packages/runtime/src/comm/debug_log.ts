@@ -1,3 +1,4 @@
+import { envSetting, logLine, processId } from '@collective/transport/platform';
 /**
  * COLLECTIVE_DEBUG=INFO logs communicator setup (and, with the COLL
  * subsystem, the algorithm of every call); TRACE adds registrations and
@@ -15,7 +16,7 @@ export const enum Level {
 }
 
 /** The level asked for, read once by each communicator (process.env is slow). */
-export function debugLevel(env: string | undefined = process.env[DEBUG_ENV]): Level {
+export function debugLevel(env: string | undefined = envSetting(DEBUG_ENV)): Level {
   const v = (env ?? '').toUpperCase();
   if (v === 'TRACE') return Level.TRACE;
   if (v === 'INFO') return Level.INFO;
@@ -24,5 +25,5 @@ export function debugLevel(env: string | undefined = process.env[DEBUG_ENV]): Le
 
 /** One line on stderr, prefixed like NCCL's: host:pid:thread [rank] COLLECTIVE INFO … */
 export function debugLine(rank: number, level: Level, text: string): void {
-  process.stderr.write(`${process.pid} [${rank}] COLLECTIVE ${level === Level.TRACE ? 'TRACE' : 'INFO'} ${text}\n`);
+  logLine(`${processId()} [${rank}] COLLECTIVE ${level === Level.TRACE ? 'TRACE' : 'INFO'} ${text}`);
 }

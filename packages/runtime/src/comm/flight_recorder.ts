@@ -1,5 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { envSetting, writeTextFile } from '@collective/transport/platform';
 import { algoOfCode } from '../algorithm.js';
 import { KIND } from '../collective_kind.js';
 import { DTYPES } from '../dtypes.js';
@@ -77,7 +76,7 @@ export class FlightRecorder {
   private recorded = 0;
   private current = -1;
 
-  private readonly timing = process.env[TRACE_TIMING_ENV] === '1';
+  private readonly timing = envSetting(TRACE_TIMING_ENV) === '1';
 
   constructor(readonly capacity: number = traceCapacity()) {
     this.words = new Int32Array(capacity * F.WORDS);
@@ -140,18 +139,15 @@ export class FlightRecorder {
   }
 
   /** Writes this rank's dump into `dir` (COLLECTIVE_DUMP_DIR by default); returns the file, or undefined when no directory is set. */
-  dump(header: Omit<TraceDump, 'format' | 'calls'>, dir: string | undefined = process.env[DUMP_DIR_ENV]): string | undefined {
+  dump(header: Omit<TraceDump, 'format' | 'calls'>, dir: string | undefined = envSetting(DUMP_DIR_ENV)): string | undefined {
     if (!dir) return undefined;
     const dump: TraceDump = { format: 'collective-trace/1', ...header, calls: this.entries() };
-    mkdirSync(dir, { recursive: true });
-    const file = join(dir, `comm-${header.comm}-rank-${header.rank}.json`);
-    writeFileSync(file, `${JSON.stringify(dump, null, 1)}\n`);
-    return file;
+    return writeTextFile(dir, `comm-${header.comm}-rank-${header.rank}.json`, `${JSON.stringify(dump, null, 1)}\n`);
   }
 }
 
 function traceCapacity(): number {
-  const v = process.env[TRACE_BUFFER_ENV];
+  const v = envSetting(TRACE_BUFFER_ENV);
   if (v === undefined || v === '') return DEFAULT_TRACE_CALLS;
   const n = Number(v);
   return Number.isSafeInteger(n) && n >= 0 ? n : DEFAULT_TRACE_CALLS;

@@ -1,4 +1,4 @@
-import { availableParallelism } from 'node:os';
+import { cpuCount } from '@collective/transport/platform';
 import { CollectiveError } from '../comm_errors.js';
 import { deadlineOf } from './call_clock.js';
 import { Hdr } from './comm_block.js';
@@ -34,8 +34,8 @@ export class RankSync {
     /** ranks of the job on this machine, this communicator's or not: spinning is for when they all have a core */
     hostRanks = nranks,
   ) {
-    this.spinMs = hostRanks <= availableParallelism() ? 5 : 0;
-    this.central = nranks > availableParallelism();
+    this.spinMs = hostRanks <= cpuCount() ? 5 : 0;
+    this.central = nranks > cpuCount();
   }
 
   /** Counts this rank in at `index`; the arrival that completes `target` wakes the sleepers. */

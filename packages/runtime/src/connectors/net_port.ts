@@ -13,7 +13,7 @@ import {
   type ProviderName,
   TransportError,
 } from '@collective/transport';
-import { availableParallelism } from 'node:os';
+import { cpuCount } from '@collective/transport/platform';
 import { CollectiveError } from '../comm_errors.js';
 import { deadlineOf } from '../comm/call_clock.js';
 import type { WaitContext } from '../comm/wait_context.js';
@@ -90,7 +90,7 @@ export class NetPort {
     this.scratchMr = this.domain.registerDmaBuf(scratch, { access: ['read', 'write', 'remoteRead', 'remoteWrite'] });
     this.privateMr = this.domain.registerDmaBuf(priv, { access: ['read', 'write'] });
     this.mirrors = new Int32Array(nranks * Line.COUNT);
-    this.spinMs = hostRanks <= availableParallelism() ? SPIN_MS : 0;
+    this.spinMs = hostRanks <= cpuCount() ? SPIN_MS : 0;
   }
 
   private readonly spinMs: number;

@@ -2,6 +2,7 @@ import type { Pool } from '@collective/transport';
 import { DTYPE_CODE, DTYPES, type Dtype } from '../dtypes.js';
 import { OP_CODE, type ReduceOp } from '../ops.js';
 import { KERNELS_SCALAR, KERNELS_SIMD } from './kernels_wasm.js';
+import { envSetting } from '@collective/transport/platform';
 
 type KernelFn = (dst: number, table: number, nsrc: number, count: number, divisor: number, flags: number) => void;
 type CopyFn = (dst: number, src: number, bytes: number) => void;
@@ -17,12 +18,20 @@ export const DST_F32 = 2;
 
 export type KernelFlavor = 'simd' | 'scalar';
 
-const SIMD_BYTES = Buffer.from(KERNELS_SIMD, 'base64');
-const SCALAR_BYTES = Buffer.from(KERNELS_SCALAR, 'base64');
+/** The kernels' bytes from their base64 text (atob: Node and browsers both have it). */
+function fromBase64(text: string): Uint8Array {
+  const raw = atob(text);
+  const bytes = new Uint8Array(raw.length);
+  for (let i = 0; i < raw.length; i++) bytes[i] = raw.charCodeAt(i);
+  return bytes;
+}
+
+const SIMD_BYTES = fromBase64(KERNELS_SIMD);
+const SCALAR_BYTES = fromBase64(KERNELS_SCALAR);
 
 /** Whether this engine runs the SIMD build; COLLECTIVE_KERNELS=scalar forces the fallback. */
 export function defaultFlavor(): KernelFlavor {
-  if (process.env.COLLECTIVE_KERNELS === 'scalar') return 'scalar';
+  if (envSetting('COLLECTIVE_KERNELS') === 'scalar') return 'scalar';
   return WebAssembly.validate(SIMD_BYTES) ? 'simd' : 'scalar';
 }
 

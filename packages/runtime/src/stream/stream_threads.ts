@@ -1,5 +1,5 @@
-import { Worker } from 'node:worker_threads';
 import { type Pool, TransportError } from '@collective/transport';
+import { type PlatformThread, startThread } from '@collective/transport/platform';
 import { setAborted } from '../comm/abort_state.js';
 import { blockOf } from '../comm/comm_id.js';
 import type { PeerRecord } from '../comm/peer_record.js';
@@ -21,7 +21,7 @@ export class StreamThreads {
     private readonly pool: Pool,
     readonly id: CommId,
     readonly blocks: SharedArrayBuffer[],
-    private readonly threads: Worker[],
+    private readonly threads: PlatformThread[],
   ) {}
 
   /**
@@ -35,7 +35,7 @@ export class StreamThreads {
     const blocks = Array.from({ length: n }, () => StreamBlock.create().sab);
     const threads = blocks.map((block, local) => {
       const data: StreamWorkerData = { pool: pool.describe(), block, id, rank: (joined?.offset ?? 0) + local, options, ...(joined && { joined: { device: local } }) };
-      return new Worker(new URL('./stream_worker.js', import.meta.url), { workerData: data });
+      return startThread(new URL('./stream_worker.js', import.meta.url), data);
     });
     const streams = new StreamThreads(pool, id, blocks, threads);
     if (joined) streams.listen();
@@ -50,7 +50,7 @@ export class StreamThreads {
 
   /** A joined World's streams: each one's record, in local order, once its device is granted. */
   records(timeoutMs: number): Promise<PeerRecord[]> {
-    let timer: NodeJS.Timeout | undefined;
+    let timer: ReturnType<typeof setTimeout> | undefined;
     const late = new Promise<never>((_, reject) => {
       timer = setTimeout(() => reject(new TransportError('ETIMEDOUT', `the communication streams did not prepare within ${timeoutMs} ms`)), timeoutMs);
     });

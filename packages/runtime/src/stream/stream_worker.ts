@@ -1,7 +1,7 @@
 // A device's communication stream: a thread that shares the pool, opens
 // the device with its owner's grant, joins the streams' communicator and
 // runs the device thread's calls in issue order until told to stop.
-import { parentPort, workerData } from 'node:worker_threads';
+import { nextParentMessage, postToParent, threadData } from '@collective/transport/platform';
 import { Device, Pool, type PoolDescriptor, type TransportError } from '@collective/transport';
 import type { PeerRecord } from '../comm/peer_record.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
@@ -30,7 +30,7 @@ export type StreamJoinMessage = { record: PeerRecord } | { directory: PeerRecord
 /** How long the stream waits for its owner to open the device and grant it. */
 const GRANT_TIMEOUT_MS = 60_000;
 
-const data = workerData as StreamWorkerData;
+const data = threadData() as StreamWorkerData;
 const block = new StreamBlock(data.block);
 const w = block.words;
 const pool = Pool.attach(data.pool);
@@ -54,13 +54,13 @@ function waitGrant(): number {
  * then terminates this thread.
  */
 function nextMessage(): Promise<StreamJoinMessage> {
-  return new Promise((resolve) => parentPort!.once('message', resolve));
+  return nextParentMessage() as Promise<StreamJoinMessage>;
 }
 
 /** Joins the streams' communicator across processes: this rank's record out, every rank's back. */
 async function joinAcross(device: Device): Promise<Communicator | undefined> {
   const prepared = Communicator.prepare(device, data.id, data.rank, data.options, 'tcp');
-  parentPort!.postMessage({ record: prepared.record } satisfies StreamJoinMessage);
+  postToParent({ record: prepared.record } satisfies StreamJoinMessage);
   const m = await nextMessage();
   if ('directory' in m) return prepared.finish(m.directory);
   prepared.abandon('abandon' in m ? m.abandon : 'the join was abandoned');

@@ -239,7 +239,7 @@ export class Endpoint {
       const i = this.posted.findIndex((p) => ((inc.tag ^ p.tag) & ~p.ignore) >>> 0 === 0);
       if (i < 0) continue; // unexpected: stays in the mailbox until a matching trecv
       const [recv] = this.posted.splice(i, 1);
-      const message = unpack(Buffer.from(inc.payload));
+      const message = unpack(inc.payload.slice());
       this.rxCq.push({ ok: { op: 'recv', context: recv!.context, length: inc.length, tag: inc.tag, message, ...(source !== undefined && { source }) } });
       this.counters.get('recv')?.add();
       inc.release();

@@ -1,14 +1,6 @@
 import { fail } from '../errors.js';
-import { shmProvider } from '../providers/shm/provider.js';
-import { tcpProvider } from '../providers/tcp/provider.js';
 import type { Capability, EndpointAddress, FabricInfo, Provider, ProviderName } from './provider.js';
-
-/**
- * The provider table, in order of preference (NCCL's transport table):
- * the first that can connect two endpoints carries their traffic. shm
- * serves one process (one pool), tcp everything else.
- */
-const providers: readonly Provider[] = [shmProvider, tcpProvider];
+import { providers } from './provider_table.js';
 
 export interface InfoHints {
   provider?: ProviderName;
