@@ -1,7 +1,9 @@
 #!/usr/bin/env node
-// Fails when a package's source has an import circle. Circles are where a
-// newcomer cannot tell which file is the lower floor; ESM also evaluates a
-// circle's modules half-initialised, which has bitten us as TDZ errors.
+// Fails when a package's source has an import circle, or when a file of
+// the runtime or the transport imports one on a higher floor of the house
+// (../docs/layout.md draws it). Circles are where a newcomer cannot tell
+// which file is the lower floor; ESM also evaluates a circle's modules
+// half-initialised, which has bitten us as TDZ errors.
 import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -57,12 +59,65 @@ function circles(graph) {
   return found;
 }
 
+// The floors, lowest first: the first pattern a file's path (inside its
+// package's src/) starts with decides its floor; a file may import its own
+// floor and those below, never one above.
+const FLOORS = {
+  'packages/transport/src': [
+    ['constants', 'errors', 'control_layout', 'debug_subsys', 'default_wait', 'platform', 'atomics_wait', 'thread_host', 'fabric/access'],
+    ['record_table', 'mr_key', 'pool_tables', 'shared_lock', 'thread_liveness', 'job_secret', 'pool', 'page_allocator', 'host_memory', 'lifecycle', 'move_notifier', 'inflight_guard'],
+    ['device', 'dmabuf_handle', 'dmabuf', 'attachment', 'fence', 'reusable_fence', 'sync_file', 'reservation', 'record_probe', 'mr_window', 'mr_target'],
+    ['fabric/provider.', 'fabric/address_vector', 'fabric/completion_queue', 'fabric/counter', 'fabric/memory_region'],
+    ['providers/'],
+    ['fabric/'],
+    ['index', 'runtime_interface'],
+  ],
+  'packages/runtime/src': [
+    ['dtypes', 'ops', 'collective_kind', 'comm_errors', 'scratch_layout', 'call.', 'kernels/', 'device_array', 'tuning_table', 'tuner_default', 'algorithm_names'],
+    ['comm/comm_block', 'comm/rank_sync', 'comm/wait_context', 'comm/call_clock', 'comm/descriptor', 'comm/abort_state', 'comm/debug_log', 'comm/peer_record', 'bootstrap/'],
+    ['registration/'],
+    ['connectors/'],
+    ['primitives'],
+    ['algorithm', 'algorithms/', 'tuner'],
+    ['comm/'],
+    ['collective_options', 'point_to_point', 'hierarchy', 'communicator'],
+    ['stream/', 'adapters/', 'device_context', 'controller_program'],
+    ['world', 'device_', 'rendezvous_browser'],
+    ['index'],
+  ],
+};
+
+function floorOf(file) {
+  for (const [dir, floors] of Object.entries(FLOORS)) {
+    const base = join(root, dir) + '/';
+    if (!file.startsWith(base)) continue;
+    const rel = file.slice(base.length);
+    const i = floors.findIndex((f) => f.some((p) => rel.startsWith(p)));
+    if (i < 0) return { dir, floor: -1, rel };
+    return { dir, floor: i, rel };
+  }
+  return undefined;
+}
+
 const graph = new Map();
 for (const dir of sources) for (const file of walk(join(root, dir))) graph.set(file, edges(file));
 const found = circles(graph);
-for (const scc of found) console.error(`import circle: ${scc.map((f) => relative(root, f)).sort().join(' ⇄ ')}`);
-if (found.length > 0) {
-  console.error(`${found.length} import circle(s); move the shared piece into a lower file both can import`);
-  process.exit(1);
+const upward = [];
+const unplaced = new Set();
+for (const [file, targets] of graph) {
+  const a = floorOf(file);
+  if (!a) continue;
+  if (a.floor < 0) unplaced.add(relative(root, file));
+  for (const t of targets) {
+    const b = floorOf(t);
+    if (!b || b.dir !== a.dir || b.floor < 0 || a.floor < 0) continue;
+    if (b.floor > a.floor) upward.push(`${relative(root, file)} (floor ${a.floor}) imports ${b.rel} (floor ${b.floor})`);
+  }
 }
-console.log(`no import circles in ${graph.size} files`);
+for (const f of unplaced) console.error(`no floor for ${f}: add it to FLOORS in scripts/check_imports.mjs`);
+for (const u of upward) console.error(`import running up the house: ${u}`);
+for (const scc of found) console.error(`import circle: ${scc.map((f) => relative(root, f)).sort().join(' ⇄ ')}`);
+if (found.length > 0) console.error(`${found.length} import circle(s); move the shared piece into a lower file both can import`);
+if (upward.length > 0) console.error(`${upward.length} import(s) running up; move what the lower file needs down, or pass it in`);
+if (found.length > 0 || upward.length > 0 || unplaced.size > 0) process.exit(1);
+console.log(`no import circles and no import running up in ${graph.size} files`);

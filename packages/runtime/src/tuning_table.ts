@@ -1,4 +1,4 @@
-import type { AlgorithmName, Protocol } from './algorithm.js';
+import type { AlgorithmName, Protocol } from './algorithm_names.js';
 import type { CollectiveKind } from './collective_kind.js';
 
 /**
