@@ -74,7 +74,7 @@ const FLOORS = {
   ],
   'packages/runtime/src': [
     ['dtypes', 'ops', 'collective_kind', 'comm_errors', 'scratch_layout', 'call.', 'kernels/', 'device_array', 'tuning_table', 'tuner_default', 'algorithm_names'],
-    ['comm/comm_block', 'comm/rank_sync', 'comm/wait_context', 'comm/call_clock', 'comm/descriptor', 'comm/abort_state', 'comm/debug_log', 'comm/peer_record', 'bootstrap/'],
+    ['comm_base/', 'bootstrap/'],
     ['registration/'],
     ['connectors/'],
     ['primitives'],

@@ -3,12 +3,12 @@ import type { Algorithm } from './algorithm.js';
 import { localCopy } from './algorithms/local_copy.js';
 import { CollectiveError } from './comm_errors.js';
 import { checkCollectiveOptions, checkTimeoutOption, type CollectiveOptions, type P2pOptions } from './collective_options.js';
-import { abortInfo } from './comm/abort_state.js';
+import { abortInfo } from './comm_base/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
-import { Hdr } from './comm/comm_block.js';
+import { Hdr } from './comm_base/comm_block.js';
 import { type CommId, createCommId } from './comm/comm_id.js';
 import { type CommOptions, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
-import type { PeerRecord } from './comm/peer_record.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
 import type { CommState } from './comm/comm_state.js';
 import { teardownComm } from './comm/comm_teardown.js';
 import type { CollectiveKind } from './collective_kind.js';
@@ -22,7 +22,7 @@ import { envSetting } from '@collective/transport/platform';
 
 export type { CommId } from './comm/comm_id.js';
 export type { CommOptions } from './comm/comm_setup.js';
-export type { PeerRecord } from './comm/peer_record.js';
+export type { PeerRecord } from './comm_base/peer_record.js';
 
 /** @internal A communicator half way through init (Communicator.prepare). */
 export interface PreparedCommunicator {

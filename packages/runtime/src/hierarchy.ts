@@ -1,5 +1,5 @@
 import type { Device, DeviceBuffer } from '@collective/transport';
-import type { PeerRecord } from './comm/peer_record.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
 import type { CollectiveOptions, Communicator } from './communicator.js';
 import type { DeviceArray } from './device_array.js';
 

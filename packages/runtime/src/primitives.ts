@@ -1,5 +1,5 @@
 import type { Call } from './call.js';
-import type { WaitContext } from './comm/wait_context.js';
+import type { WaitContext } from './comm_base/wait_context.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connectors/connector.js';
 import type { ConnectorGroup } from './connectors/connector_group.js';
 import { DST_F32, type ReduceKernels, SRC0_F32 } from './kernels/reduce_kernels.js';

@@ -1,7 +1,7 @@
 import { TransportError } from '@collective/transport';
 import type { Store } from './bootstrap/store.js';
 import { valueToString } from './bootstrap/store.js';
-import type { PeerRecord } from './comm/peer_record.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
 import { CollectiveError } from './comm_errors.js';
 
 /** How often a wait on the store looks for another process's abort marker. */

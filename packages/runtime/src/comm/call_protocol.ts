@@ -10,12 +10,12 @@ import { OP_CODE, type ReduceOp } from '../ops.js';
 import { CallWindows } from '../registration/call_windows.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
 import { currentThreadId, hostName, processId } from '@collective/transport/platform';
-import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
+import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from '../comm_base/debug_log.js';
 import { FlightRecorder } from './flight_recorder.js';
-import { abortInfo, setAborted } from './abort_state.js';
-import { Hdr, R, rankBase } from './comm_block.js';
+import { abortInfo, setAborted } from '../comm_base/abort_state.js';
+import { Hdr, R, rankBase } from '../comm_base/comm_block.js';
 import type { CommState } from './comm_state.js';
-import { D, describeMismatch, fingerprint, firstMismatch, llFlag, putKey } from './descriptor.js';
+import { D, describeMismatch, fingerprint, firstMismatch, llFlag, putKey } from '../comm_base/descriptor.js';
 import { SMALL_BYTES } from '../scratch_layout.js';
 
 /** How long a failing rank waits for peers still inside the call to leave before it gives up its memory. */

@@ -13,16 +13,16 @@ import { Prims } from '../primitives.js';
 import { PeerImports } from '../registration/peer_imports.js';
 import { Registrations } from '../registration/registrations.js';
 import { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
-import { abortInfo, setAborted } from './abort_state.js';
-import type { CallClock } from './call_clock.js';
-import { Hdr, R, rankBase } from './comm_block.js';
+import { abortInfo, setAborted } from '../comm_base/abort_state.js';
+import type { CallClock } from '../comm_base/call_clock.js';
+import { Hdr, R, rankBase } from '../comm_base/comm_block.js';
 import { blockOf, checkPositiveInt, type CommId } from './comm_id.js';
 import type { CommState } from './comm_state.js';
-import type { PeerRecord } from './peer_record.js';
+import type { PeerRecord } from '../comm_base/peer_record.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
-import { RankSync } from './rank_sync.js';
-import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
-import type { WaitContext } from './wait_context.js';
+import { RankSync } from '../comm_base/rank_sync.js';
+import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from '../comm_base/debug_log.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 
 export interface CommOptions {
   /** default deadline of every call, ms */

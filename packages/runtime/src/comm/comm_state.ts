@@ -6,11 +6,11 @@ import type { Prims } from '../primitives.js';
 import type { PeerImports } from '../registration/peer_imports.js';
 import type { Registrations } from '../registration/registrations.js';
 import type { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
-import type { CallClock } from './call_clock.js';
+import type { CallClock } from '../comm_base/call_clock.js';
 import type { CommId } from './comm_id.js';
-import type { RankSync } from './rank_sync.js';
-import type { PeerRecord } from './peer_record.js';
-import type { WaitContext } from './wait_context.js';
+import type { RankSync } from '../comm_base/rank_sync.js';
+import type { PeerRecord } from '../comm_base/peer_record.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 
 /** Everything a rank holds for one communicator; made by setupComm, used by the call protocol. */
 export interface CommState {

@@ -1,4 +1,4 @@
-import type { WaitContext } from '../comm/wait_context.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 import type { Line, LocalRegion } from './connector.js';
 import type { ConnectorGroup } from './connector_group.js';
 import type { NetConnector } from './net_connector.js';

@@ -15,8 +15,8 @@ import {
 } from '@collective/transport';
 import { cpuCount } from '@collective/transport/platform';
 import { CollectiveError } from '../comm_errors.js';
-import { deadlineOf } from '../comm/call_clock.js';
-import type { WaitContext } from '../comm/wait_context.js';
+import { deadlineOf } from '../comm_base/call_clock.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 import { Line } from './connector.js';
 
 const VALUE_BITS = 27;

@@ -1,5 +1,5 @@
-import { Hdr, R, rankBase } from '../comm/comm_block.js';
-import type { WaitContext } from '../comm/wait_context.js';
+import { Hdr, R, rankBase } from '../comm_base/comm_block.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 import { SMALL_DATA } from '../scratch_layout.js';
 import { Line, type LocalRegion } from './connector.js';
 import type { ConnectorGroup } from './connector_group.js';

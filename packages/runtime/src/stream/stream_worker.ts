@@ -3,7 +3,7 @@
 // runs the device thread's calls in issue order until told to stop.
 import { nextParentMessage, postToParent, threadData } from '@collective/transport/platform';
 import { Device, Pool, type PoolDescriptor, type TransportError } from '@collective/transport';
-import type { PeerRecord } from '../comm/peer_record.js';
+import type { PeerRecord } from '../comm_base/peer_record.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
 import { S, StreamBlock } from './stream_block.js';
 import { StreamRunner } from './stream_runner.js';
