@@ -18,7 +18,7 @@ import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
 import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, processLayout } from './hierarchy.js';
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
-import { envSetting } from '@collective/transport/platform';
+import { envSetting } from '@collective/transport/runtime';
 
 export type { CommId } from './comm/comm_id.js';
 export type { CommOptions } from './comm/comm_setup.js';

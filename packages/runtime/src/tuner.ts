@@ -18,7 +18,7 @@ import { broadcastLl } from './algorithms/broadcast_ll.js';
 import { SMALL_MAX } from './scratch_layout.js';
 import { rulesFor, TUNER_FILE_ENV, tuningTable } from './tuner_rules.js';
 import type { TunerRule, TuningTable } from './tuning_table.js';
-import { envSetting } from '@collective/transport/platform';
+import { envSetting } from '@collective/transport/runtime';
 
 /** The algorithms each collective offers, over each protocol. */
 export const TABLE: Partial<Record<CollectiveKind, readonly Algorithm[]>> = {

@@ -1,4 +1,4 @@
-import { readTextFile } from '@collective/transport/platform';
+import { readTextFile } from '@collective/transport/runtime';
 import { TransportError } from '@collective/transport';
 import { ALGORITHMS, PROTOCOLS } from './algorithm.js';
 import type { CollectiveKind } from './collective_kind.js';

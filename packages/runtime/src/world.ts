@@ -1,6 +1,6 @@
 import { Pool, setJobSecret, TransportError, WASM_PAGE_SIZE } from '@collective/transport';
 import { checkCollectiveOptions } from './collective_options.js';
-import { missingModuleFile, moduleHref, unrefTimer } from '@collective/transport/platform';
+import { missingModuleFile, moduleHref, unrefTimer } from '@collective/transport/runtime';
 import { type DeviceThreads, startDeviceThreads } from './device_threads.js';
 import { CollectiveError } from './comm_errors.js';
 import { setAborted } from './comm_base/abort_state.js';

@@ -9,7 +9,7 @@ import { DTYPE_BYTES, DTYPE_CODE, type Dtype } from '../dtypes.js';
 import { OP_CODE, type ReduceOp } from '../ops.js';
 import { CallWindows } from '../registration/call_windows.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
-import { currentThreadId, hostName, processId } from '@collective/transport/platform';
+import { currentThreadId, hostName, processId } from '@collective/transport/runtime';
 import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from '../comm_base/debug_log.js';
 import { FlightRecorder } from './flight_recorder.js';
 import { abortInfo, setAborted } from '../comm_base/abort_state.js';

@@ -1,5 +1,5 @@
 import { type Device, DmaBuf, type EndpointAddress, Pool, type ProviderName, TransportError } from '@collective/transport';
-import { hostName, processId } from '@collective/transport/platform';
+import { hostName, processId } from '@collective/transport/runtime';
 import { CollectiveError } from '../comm_errors.js';
 import type { Connector } from '../connectors/connector.js';
 import type { ConnectorGroup } from '../connectors/connector_group.js';

@@ -1,5 +1,5 @@
 import { type EndpointAddress, selectProvider, TransportError } from '@collective/transport';
-import { envSetting } from '@collective/transport/platform';
+import { envSetting } from '@collective/transport/runtime';
 
 export type ConnectorChoice = 'auto' | 'shm' | 'net';
 export const CONNECTOR_ENV = 'COLLECTIVE_CONNECTOR';

@@ -1,5 +1,5 @@
 import { type Pool, TransportError } from '@collective/transport';
-import { type PlatformThread, startThread } from '@collective/transport/platform';
+import { type PlatformThread, startThread } from '@collective/transport/runtime';
 import { setAborted } from '../comm_base/abort_state.js';
 import { blockOf } from '../comm/comm_id.js';
 import type { PeerRecord } from '../comm_base/peer_record.js';

@@ -1,7 +1,7 @@
 // A device's communication stream: a thread that shares the pool, opens
 // the device with its owner's grant, joins the streams' communicator and
 // runs the device thread's calls in issue order until told to stop.
-import { nextParentMessage, postToParent, threadData } from '@collective/transport/platform';
+import { nextParentMessage, postToParent, threadData } from '@collective/transport/runtime';
 import { Device, Pool, type PoolDescriptor, type TransportError } from '@collective/transport';
 import type { PeerRecord } from '../comm_base/peer_record.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
