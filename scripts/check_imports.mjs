@@ -1,14 +1,15 @@
 #!/usr/bin/env node
 // Fails when a package's source has an import circle, or when a file of
 // the runtime or the transport imports one on a higher floor of the house
-// (../docs/layout.md draws it). Circles are where a newcomer cannot tell
+// (the README's "How the code is laid out" draws it). Circles are where a newcomer cannot tell
 // which file is the lower floor; ESM also evaluates a circle's modules
 // half-initialised, which has bitten us as TDZ errors.
-import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+// usage: node scripts/check_imports.mjs [workspace root, default: this repository]
+const root = process.argv[2] ? resolve(process.argv[2]) : resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const sources = ['packages/transport/src', 'packages/runtime/src', 'packages/bench/src', 'apps/cli/src'];
 
 function walk(dir, out = []) {
@@ -100,7 +101,7 @@ function floorOf(file) {
 }
 
 const graph = new Map();
-for (const dir of sources) for (const file of walk(join(root, dir))) graph.set(file, edges(file));
+for (const dir of sources) if (existsSync(join(root, dir))) for (const file of walk(join(root, dir))) graph.set(file, edges(file));
 const found = circles(graph);
 const upward = [];
 const unplaced = new Set();

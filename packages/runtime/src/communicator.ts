@@ -59,9 +59,9 @@ export class Communicator {
   readonly #choice: ChoiceContext = { envProto: envSetting(PROTO_ENV), llOk: false, llBytes: 0 };
   #destroyed = false;
   /** the children of hierarchical calls: undefined until first needed, null when this communicator has no process hierarchy */
-  #hier: Hierarchy | null | undefined;
+  #hier: Hierarchy<Communicator> | null | undefined;
   /** the hierarchy the last call composed, undefined when it ran flat: lastAlgorithm reads it */
-  #lastHier: Hierarchy | undefined;
+  #lastHier: Hierarchy<Communicator> | undefined;
   readonly #memory: ArrayBufferLike;
   /**
    * byteOffset is a slow getter in this V8 (tens of ns): the offsets of the
@@ -248,7 +248,7 @@ export class Communicator {
    * (every rank decides alike: same layout, same options), or undefined
    * when the call runs flat.
    */
-  #hierarchy(kind: CollectiveKind, opts: CollectiveOptions): Hierarchy | undefined {
+  #hierarchy(kind: CollectiveKind, opts: CollectiveOptions): Hierarchy<Communicator> | undefined {
     const want = wantsHier(kind, opts?.algo, this.#envAlgo);
     if (want === 'no') return undefined;
     if (this.#hier === undefined) {
@@ -275,7 +275,7 @@ export class Communicator {
   }
 
   /** Runs the steps of a hierarchical call; a failed step fails this communicator and its children on every rank, as a flat call would. */
-  #composed(kind: CollectiveKind, opts: CollectiveOptions, h: Hierarchy, steps: () => void): void {
+  #composed(kind: CollectiveKind, opts: CollectiveOptions, h: Hierarchy<Communicator>, steps: () => void): void {
     this.#checkOptions(kind, opts);
     try {
       steps();
