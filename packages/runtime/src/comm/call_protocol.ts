@@ -87,18 +87,19 @@ export class CallProtocol {
     this.descAt = rankBase(s.rank) + R.DESC;
     this.poolWords = new Int32Array(s.pool.memory.buffer);
     this.llFlagAt = s.connectors.some((c) => c?.type === 'shm') ? (s.scratchBuf.offset + s.layout.smallSlot(s.rank, 0)) >> 2 : -1;
-    const ctx = s.ctx as { checkAbort(): void; late(peer: number, what: string, ms: number): string };
     const port = s.directory !== undefined && s.port?.provider === 'tcp' ? s.port : undefined;
-    ctx.checkAbort = port
-      ? () => {
-          // Waits inside this process still hear of other processes' aborts and deaths.
-          port.watch();
-          if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
-        }
-      : () => {
-          if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
-        };
-    ctx.late = (peer, what, ms) => `${this.callName()}: ${s.peerName(peer)} ${what} within ${ms} ms`;
+    s.ctx.beginCalls({
+      checkAbort: port
+        ? () => {
+            // Waits inside this process still hear of other processes' aborts and deaths.
+            port.watch();
+            if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
+          }
+        : () => {
+            if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
+          },
+      late: (peer, what, ms) => `${this.callName()}: ${s.peerName(peer)} ${what} within ${ms} ms`,
+    });
   }
 
   get sequence(): number {

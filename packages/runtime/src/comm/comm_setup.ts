@@ -22,7 +22,7 @@ import type { PeerRecord } from '../comm_base/peer_record.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
 import { RankSync } from '../comm_base/rank_sync.js';
 import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from '../comm_base/debug_log.js';
-import type { WaitContext } from '../comm_base/wait_context.js';
+import { CommWaitContext } from '../comm_base/wait_context.js';
 
 export interface CommOptions {
   /** default deadline of every call, ms */
@@ -118,14 +118,13 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const slotBytes = options.slotBytes ?? DEFAULT_SLOT_BYTES;
   const clock: CallClock = { timeoutMs, start: 0 };
-  const ctx: WaitContext = {
-    clock,
+  const ctx = new CommWaitContext(clock, {
     checkAbort() {
       const info = abortInfo(words);
       if (info && info.rank !== rank) throw new CollectiveError(info.code, `init: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
     },
     late: (peer, what, ms) => `init: rank ${peer} ${what} within ${ms} ms`,
-  };
+  });
   const cleanup: (() => void)[] = [];
   try {
     const hostRanks = options.hostRanks ?? size;

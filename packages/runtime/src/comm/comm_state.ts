@@ -10,7 +10,7 @@ import type { CallClock } from '../comm_base/call_clock.js';
 import type { CommId } from './comm_id.js';
 import type { RankSync } from '../comm_base/rank_sync.js';
 import type { PeerRecord } from '../comm_base/peer_record.js';
-import type { WaitContext } from '../comm_base/wait_context.js';
+import type { CommWaitContext } from '../comm_base/wait_context.js';
 
 /** Everything a rank holds for one communicator; made by setupComm, used by the call protocol. */
 export interface CommState {
@@ -44,7 +44,7 @@ export interface CommState {
   readonly kernels: ReduceKernels;
   readonly prims: Prims;
   readonly clock: CallClock;
-  readonly ctx: WaitContext;
+  readonly ctx: CommWaitContext;
   /** every rank's record when the communicator spans processes; undefined when all ranks share this pool */
   readonly directory: readonly PeerRecord[] | undefined;
   /** how errors name a rank: with host and pid when it lives in another process */
