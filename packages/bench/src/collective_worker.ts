@@ -4,6 +4,7 @@ import { type DeviceArray, type DeviceContext, DTYPE_BYTES, type Dtype, type Red
 import { type CollectiveName, SPECS } from './collectives.js';
 import { decode, encode, expectedReduce, inputValue, matches } from './exact_inputs.js';
 import { jobFigures } from './job_figures.js';
+import type { Sample } from './sample.js';
 import { batchSizes, WARM_MS } from './timing_plan.js';
 
 export interface WorkerArgs {
@@ -23,24 +24,6 @@ export interface WorkerArgs {
   stat?: 'median' | 'min';
   /** first launch of a world: settle the JIT on a spread of sizes before timing anything */
   settleMs?: number;
-}
-
-export interface Sample {
-  bytes: number;
-  count: number;
-  outUs: number;
-  outWrong: number;
-  /** NaN where the collective has no in-place form */
-  inUs: number;
-  inWrong: number;
-  /**
-   * slowest timed batch over fastest, of the worse placement and the worst
-   * rank: a wide spread means the machine was busy while this size ran
-   */
-  spread: number;
-  /** the algorithm and protocol that ran ('p2p' for sendrecv, which has no choice) */
-  algo: string;
-  proto: string;
 }
 
 /** What every rank returns: the job's figures (the same on every rank) and how this rank reaches each peer. */

@@ -1,4 +1,4 @@
-import type { Sample } from './collective_worker.js';
+import type { Sample } from './sample.js';
 import { NOISY_SPREAD } from './timing_plan.js';
 
 /**

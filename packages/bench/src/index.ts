@@ -6,7 +6,8 @@ export { MAX_POOL_BYTES, collectivePoolBytes, collectiveSizeLimit, kernelPoolByt
 export { checkOutputPath } from './output_path.js';
 export { runMetadata, benchVersion, type RunMetadata } from './run_metadata.js';
 export { runCollectiveBench, type CollectiveBenchOptions, type CollectiveBenchResult } from './run_collective.js';
-export { type Sample, type WorkerArgs, type WorkerResult } from './collective_worker.js';
+export type { WorkerArgs, WorkerResult } from './collective_worker.js';
+export type { Sample } from './sample.js';
 export { jobFigures } from './job_figures.js';
 export { launchedJob } from './bench_job.js';
 export { openBenchWorld, type BenchWorld, type BenchWorldOptions } from './bench_world.js';

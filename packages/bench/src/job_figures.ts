@@ -1,6 +1,6 @@
 // Runs inside a device worker: turns one rank's samples into the job's.
 import type { DeviceContext } from '@collective/runtime';
-import type { Sample } from './collective_worker.js';
+import type { Sample } from './sample.js';
 
 /**
  * The figures of the whole communicator, on every rank: a collective is as

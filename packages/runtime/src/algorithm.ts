@@ -1,54 +1,10 @@
-import type { Dtype } from './dtypes.js';
-import type { ReduceOp } from './ops.js';
-import type { CollectiveKind } from './collective_kind.js';
+import type { Call } from './call.js';
 import { Buf } from './connectors/connector.js';
 import type { Prims } from './primitives.js';
+import type { AlgorithmName, Protocol } from './algorithm_names.js';
 
-export const ALGORITHMS = ['oneshot', 'twoshot', 'ring', 'tree', 'direct'] as const;
-export type AlgorithmName = (typeof ALGORITHMS)[number];
-export const ALGO_CODE: Record<AlgorithmName, number> = { oneshot: 1, twoshot: 2, ring: 3, tree: 4, direct: 5 };
-
-/**
- * How bytes travel (NCCL's protocols): `ll` puts a small input and a flag
- * word carrying the call's sequence number and fingerprint in the sender's
- * own slot, in one cache line for the first 56 bytes, so a call costs one
- * line crossing per peer and no separate handshake; `simple` announces the
- * call (descriptor and sequence word) and moves data through registered
- * buffers or FIFOs.
- */
-export const PROTOCOLS = ['ll', 'simple'] as const;
-export type Protocol = (typeof PROTOCOLS)[number];
-
-/** The algorithm code a descriptor carries: the protocol is part of it, so ranks on different protocols mismatch. */
-export function algoCode(name: AlgorithmName, proto: Protocol): number {
-  return ALGO_CODE[name] + (proto === 'll' ? 8 : 0);
-}
-
-export function algoOfCode(code: number): string {
-  if (code === 0) return 'none';
-  const ll = code > 8;
-  const name = ALGORITHMS[(ll ? code - 8 : code) - 1] ?? String(code);
-  return ll ? `${name}/ll` : name;
-}
-
-/** One call as every rank agreed on it. Buffers are named by role, never by address. */
-export interface Call {
-  kind: CollectiveKind;
-  count: number;
-  dtype: Dtype;
-  elemBytes: number;
-  op: ReduceOp;
-  root: number;
-  /** divisor for avg, else 1 */
-  divisor: number;
-  seq: number;
-  /** send and recv are the same bytes */
-  inPlace: boolean;
-  /** scratch parity prepare() staged this rank's input in, or -1 */
-  staged: number;
-  /** ll: the flag word this call's small slots carry (sequence and fingerprint) */
-  flag: number;
-}
+// The names and codes live below the primitives, for descriptors and tables that need no schedule.
+export { ALGO_CODE, algoCode, algoOfCode, ALGORITHMS, type AlgorithmName, type Protocol, PROTOCOLS } from './algorithm_names.js';
 
 /**
  * An algorithm is a schedule of primitives (NCCL's runRing over

@@ -1,27 +1,29 @@
 import { type Device, type EndpointAddress, type Pool, type ProviderName, TransportError } from '@collective/transport';
-import type { Algorithm, AlgorithmName, Protocol } from './algorithm.js';
+import type { Algorithm } from './algorithm.js';
 import { localCopy } from './algorithms/local_copy.js';
 import { CollectiveError } from './comm_errors.js';
-import { abortInfo } from './comm/abort_state.js';
+import { checkCollectiveOptions, checkTimeoutOption, type CollectiveOptions, type P2pOptions } from './collective_options.js';
+import { abortInfo } from './comm_base/abort_state.js';
 import { CallProtocol, type CallRequest } from './comm/call_protocol.js';
-import { Hdr } from './comm/comm_block.js';
+import { Hdr } from './comm_base/comm_block.js';
 import { Group, HIER_ALGO, STEPS_ALGO } from './comm/flight_recorder.js';
-import { checkPositiveInt, type CommId, createCommId } from './comm/comm_id.js';
-import { type CommOptions, type PeerRecord, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
+import { type CommId, createCommId } from './comm/comm_id.js';
+import { type CommOptions, prepareComm, setupComm, USER_RANKS } from './comm/comm_setup.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
 import type { CommState } from './comm/comm_state.js';
 import { teardownComm } from './comm/comm_teardown.js';
 import type { CollectiveKind } from './collective_kind.js';
 import { type DeviceArray, dtypeOf, poolOffset } from './device_array.js';
 import { checkDtype, DTYPE_BYTES, type Dtype } from './dtypes.js';
-import { checkOp, OP_CODE, type ReduceOp } from './ops.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
 import { AVG_OVER, type ChildOptions, HierScratch, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter, type ProcessLayout, processLayout } from './hierarchy.js';
 import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules, wantsHier } from './tuner.js';
-import { envSetting } from '@collective/transport/platform';
+import { envSetting } from '@collective/transport/runtime';
 
 export type { CommId } from './comm/comm_id.js';
-export type { CommOptions, PeerRecord } from './comm/comm_setup.js';
+export type { CommOptions } from './comm/comm_setup.js';
+export type { PeerRecord } from './comm_base/peer_record.js';
 
 /** @internal A communicator half way through init (Communicator.prepare). */
 export interface PreparedCommunicator {
@@ -31,22 +33,7 @@ export interface PreparedCommunicator {
 }
 export type { P2pSide } from './point_to_point.js';
 
-export interface CollectiveOptions {
-  op?: ReduceOp;
-  /** needed only to call a Uint16Array bfloat16 */
-  dtype?: Dtype;
-  root?: number;
-  /** force an algorithm; also COLLECTIVE_ALGO */
-  algo?: AlgorithmName | string;
-  /** force a protocol (ll or simple); also COLLECTIVE_PROTO */
-  proto?: Protocol | string;
-  timeoutMs?: number;
-}
-
-export interface P2pOptions {
-  dtype?: Dtype;
-  timeoutMs?: number;
-}
+export type { CollectiveOptions, P2pOptions } from './collective_options.js';
 
 /** What register() hands back: proof that a buffer is registered, for deregister(). */
 export interface BufferRegistration {
@@ -75,9 +62,9 @@ export class Communicator {
   /** how the ranks sit in processes, for hierarchical calls: undefined until first asked, null when there is no such layout */
   #layout: ProcessLayout | null | undefined;
   /** the children of hierarchical calls, made inside the first call that needs them */
-  #hier: Hierarchy | undefined;
+  #hier: Hierarchy<Communicator> | undefined;
   /** the hierarchy the last call composed, undefined when it ran flat: lastAlgorithm reads it */
-  #lastHier: Hierarchy | undefined;
+  #lastHier: Hierarchy<Communicator> | undefined;
   /** split() calls so far: a child's name is its parent's, this number and its color, the same on every process */
   #splits = 0;
   /** the deadline of the user's hierarchical call under way: the rounds that make its step groups keep to it */
@@ -218,15 +205,10 @@ export class Communicator {
   #checkOptions(kind: CollectiveKind, opts: CollectiveOptions): void {
     this.#protocol.checkUsable(this.#destroyed, kind);
     if (this.#group) throw new TransportError('EINVAL', `${kind} inside groupStart()/groupEnd(): a group batches send and recv only; end the group first`);
-    if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
+    checkCollectiveOptions(kind, opts, this.size);
     const op = opts.op === undefined ? 'sum' : opts.op;
-    if (OP_CODE[op] === undefined) checkOp('options.op', op);
     const root = opts.root ?? 0;
-    if (!Number.isInteger(root) || root < 0 || root >= this.size) {
-      throw new TransportError('EINVAL', `options.root must be an integer in [0, ${this.size}) (got ${String(root)})`);
-    }
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
-    if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     const r = this.#req;
     r.op = op;
     r.avgOver = (opts as ChildOptions)[AVG_OVER] ?? 0;
@@ -291,7 +273,7 @@ export class Communicator {
    * inside the user's call that needs them: their errors name that call,
    * and they record into this communicator's flight record.
    */
-  #children(): Hierarchy {
+  #children(): Hierarchy<Communicator> {
     if (this.#hier) return this.#hier;
     this.#roundTimeoutMs = this.#req.timeoutMs;
     try {
@@ -302,7 +284,7 @@ export class Communicator {
     return this.#hier;
   }
 
-  #makeChildren(): Hierarchy {
+  #makeChildren(): Hierarchy<Communicator> {
     const layout = this.#layout!;
     const process = Math.floor(this.rank / layout.perProcess);
     // The children's errors name the ranks the user knows, this communicator's.
@@ -328,7 +310,7 @@ export class Communicator {
    * step fails this communicator and its children on every rank, as a flat
    * call would.
    */
-  #composed(kind: CollectiveKind, opts: CollectiveOptions, count: number, dtype: Dtype, steps: (h: Hierarchy) => void): void {
+  #composed(kind: CollectiveKind, opts: CollectiveOptions, count: number, dtype: Dtype, steps: (h: Hierarchy<Communicator>) => void): void {
     this.#checkOptions(kind, opts);
     const p = this.#protocol;
     const mark = p.enterUserCall(kind, count, dtype, this.#req.op, this.#req.root, HIER_ALGO);
@@ -441,8 +423,8 @@ export class Communicator {
       return;
     }
     this.#protocol.checkUsable(this.#destroyed);
+    checkTimeoutOption(opts);
     const timeoutMs = opts.timeoutMs ?? this.#s.timeoutMs;
-    if (opts.timeoutMs !== undefined) checkPositiveInt('options.timeoutMs', timeoutMs);
     if (send) poolOffset(this.#s.pool, send.data, 'send.data');
     if (recv) poolOffset(this.#s.pool, recv.data, 'recv.data');
     this.#p2p.run(send, recv, opts.dtype, timeoutMs);
@@ -475,8 +457,8 @@ export class Communicator {
 
   #grouped(send: P2pSide | undefined, recv: P2pSide | undefined, opts: P2pOptions): void {
     const g = this.#group!;
+    checkTimeoutOption(opts);
     if (opts.timeoutMs !== undefined) {
-      checkPositiveInt('options.timeoutMs', opts.timeoutMs);
       g.timeoutMs = Math.max(g.timeoutMs ?? 0, opts.timeoutMs);
     }
     if (opts.dtype !== undefined) {
@@ -616,7 +598,7 @@ export class Communicator {
     members.sort((a, b) => all[2 * a + 1]! - all[2 * b + 1]! || a - b);
     // Each process's first member makes the child's block there; a second
     // exchange tells the members of that process where it is.
-    const here = (q: number) => s.directory === undefined || s.directory[q]!.pool === s.pool.id;
+    const here = (q: number) => s.directory === undefined || s.directory[q]!.process === s.pool.identity;
     const localMembers = members.filter(here);
     const leader = localMembers[0];
     let idWords: [number, number] = [0, 0];

@@ -1,4 +1,4 @@
-import type { PlatformThread } from '@collective/transport/platform';
+import type { PlatformThread } from '@collective/transport/runtime';
 import { Piscina } from 'piscina';
 import type { WorldTask } from './world_task.js';
 

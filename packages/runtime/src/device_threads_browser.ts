@@ -1,4 +1,4 @@
-import { startThread } from '@collective/transport/platform';
+import { startThread } from '@collective/transport/runtime';
 import { TransportError } from '@collective/transport';
 import type { DeviceThreads } from './device_threads.js';
 import type { DeviceReply } from './device_worker_browser.js';

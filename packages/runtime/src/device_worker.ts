@@ -2,7 +2,7 @@
 // kept across tasks. Every task starts with a barrier, so n tasks submitted
 // together run on n distinct workers, one per rank.
 import { Device, Pool, type PoolDescriptor, TransportError } from '@collective/transport';
-import { moduleHref, threadData } from '@collective/transport/platform';
+import { moduleHref, threadData } from '@collective/transport/runtime';
 import { type CommId, Communicator, type CommOptions, type PreparedCommunicator } from './communicator.js';
 import { DeviceContext, type SpmdFunction } from './device_context.js';
 import type { WorldTask } from './world_task.js';

@@ -1,6 +1,6 @@
 // A device thread of a World in a page: device_worker.js's run() behind
 // the messages device_threads_browser.ts posts (piscina does this in Node).
-import { onParentMessage, postToParent } from '@collective/transport/platform';
+import { onParentMessage, postToParent } from '@collective/transport/runtime';
 import run from './device_worker.js';
 import type { WorldTask } from './world_task.js';
 

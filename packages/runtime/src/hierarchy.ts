@@ -1,6 +1,6 @@
 import type { Device, DeviceBuffer } from '@collective/transport';
-import type { PeerRecord } from './comm/comm_setup.js';
-import type { CollectiveOptions, Communicator } from './communicator.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
+import type { CollectiveOptions } from './collective_options.js';
 import type { DeviceArray } from './device_array.js';
 
 /** How a communicator's ranks sit in processes, when every process holds the same number of consecutive ranks. */
@@ -16,12 +16,12 @@ export interface ProcessLayout {
  */
 export function processLayout(directory: readonly PeerRecord[] | undefined): ProcessLayout | undefined {
   if (!directory) return undefined;
-  const seen = new Set<number>();
+  const seen = new Set<string>();
   const counts: number[] = [];
-  let last: number | undefined;
-  // Equal pools are one process, as setup decides between shm and net.
+  let last: string | undefined;
+  // Equal pool identities are one process, as setup decides between shm and net.
   for (const r of directory) {
-    const key = r.pool;
+    const key = r.process;
     if (key !== last) {
       if (seen.has(key)) return undefined;
       seen.add(key);
@@ -35,15 +35,26 @@ export function processLayout(directory: readonly PeerRecord[] | undefined): Pro
   return { processes: counts.length, perProcess: per };
 }
 
+/** What a hierarchical call does with each of its children: collectives on a communicator of its own. */
+export interface ChildComm {
+  readonly rank: number;
+  readonly size: number;
+  allReduce(send: DeviceArray, recv: DeviceArray, opts?: CollectiveOptions): void;
+  reduceScatter(send: DeviceArray, recv: DeviceArray, opts?: CollectiveOptions): void;
+  allGather(send: DeviceArray, recv: DeviceArray, opts?: CollectiveOptions): void;
+  reduce(send: DeviceArray, recv: DeviceArray, opts?: CollectiveOptions): void;
+  broadcast(send: DeviceArray, recv: DeviceArray, opts?: CollectiveOptions): void;
+}
+
 /**
  * The two children of a hierarchical call: `local`, the ranks of this
  * process (shm), and `cross`, the ranks of every process at this rank's
  * local index (tcp). Local rank = rank % perProcess, cross rank = process.
  */
-export interface Hierarchy {
+export interface Hierarchy<C extends ChildComm = ChildComm> {
   readonly layout: ProcessLayout;
-  readonly local: Communicator;
-  readonly cross: Communicator;
+  readonly local: C;
+  readonly cross: C;
   /** device memory for the reordering steps, kept between calls (the children's registration caches keep it registered) */
   readonly scratch: HierScratch;
 }

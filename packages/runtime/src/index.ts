@@ -12,7 +12,8 @@ export { DataParallel, allReduceHook, DEFAULT_BUCKET_BYTES, type CommHook, type 
 export { bf16CompressHook, toBfloat16, fromBfloat16 } from './adapters/comm_hooks.js';
 export { ALGORITHMS, PROTOCOLS, type AlgorithmName, type Protocol } from './algorithm.js';
 export { chooseAlgorithm, algorithmNames, envAlgorithm, wantsHier, HIER, tunerCandidates, tunedRules, LL_MAX_BYTES, ALGO_ENV, PROTO_ENV, type ChoiceContext } from './tuner.js';
-export { checkTable, TUNER_FILE_ENV, type TunerRule, type TuningTable } from './tuner_rules.js';
+export { checkTable, TUNER_FILE_ENV } from './tuner_rules.js';
+export type { TunerRule, TuningTable } from './tuning_table.js';
 export { DEFAULT_TUNING } from './tuner_default.js';
 export { ReduceKernels, defaultFlavor, type KernelFlavor } from './kernels/reduce_kernels.js';
 export { type CollectiveKind } from './collective_kind.js';

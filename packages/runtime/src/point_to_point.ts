@@ -2,7 +2,7 @@ import { TransportError } from '@collective/transport';
 import { CollectiveError } from './comm_errors.js';
 import type { CallProtocol } from './comm/call_protocol.js';
 import type { CommState } from './comm/comm_state.js';
-import { D, putKey } from './comm/descriptor.js';
+import { D, putKey } from './comm_base/descriptor.js';
 import { Buf } from './connectors/connector.js';
 import { type DeviceArray, dtypeOf } from './device_array.js';
 import { DTYPE_BYTES, DTYPE_CODE, DTYPES, type Dtype } from './dtypes.js';

@@ -1,11 +1,9 @@
-import type { Call } from './algorithm.js';
-import { Hdr, R, rankBase } from './comm/comm_block.js';
-import type { WaitContext } from './comm/wait_context.js';
+import type { Call } from './call.js';
+import type { WaitContext } from './comm_base/wait_context.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connectors/connector.js';
-import type { NetPort } from './connectors/net_port.js';
-import type { ShmGroup } from './connectors/shm_connector.js';
+import type { ConnectorGroup } from './connectors/connector_group.js';
 import { DST_F32, type ReduceKernels, SRC0_F32 } from './kernels/reduce_kernels.js';
-import { GET_BYTES, SMALL_DATA, SMALL_MAX } from './scratch_layout.js';
+import { GET_BYTES, SMALL_MAX } from './scratch_layout.js';
 import type { Dtype } from './dtypes.js';
 
 /**
@@ -31,7 +29,10 @@ export interface LocalBuffers {
  * The primitive layer between algorithms and connectors (NCCL's
  * Primitives, Gloo's Pair/Buffer): FIFO send and receive with reduction on
  * the way, direct access to peers' registered buffers, steps and barriers.
- * Every wait watches the deadline and the abort flag.
+ * Every wait watches the deadline and the abort flag. What is done once
+ * for all peers of a kind (a staged input, a line, the end of a call) goes
+ * to the connector groups; the primitives never learn which transports
+ * are under them.
  */
 export class Prims {
   readonly rank: number;
@@ -43,34 +44,22 @@ export class Prims {
   private readonly srcArray: Ref[] = [];
   private arrivals = 0;
   private stepBase = 0;
-  private readonly allShm: boolean;
-  private readonly mine: number;
-  private centralRounds = 0;
   readonly buffers: LocalBuffers = { sendAt: 0, recvAt: 0, sendRegion: { base: 0, mr: undefined }, recvRegion: { base: 0, mr: undefined } };
 
   constructor(
     rank: number,
     size: number,
     private readonly peers: readonly (Connector | undefined)[],
-    private readonly shm: ShmGroup | undefined,
+    /** one per connector kind this rank uses, each serving all its peers of that kind */
+    private readonly groups: readonly ConnectorGroup[],
     readonly kernels: ReduceKernels,
     readonly ctx: WaitContext,
     slotBytes: number,
-    /** pool offset of this rank's own staged small input slot, per parity */
-    private readonly ownStaged: (parity: number) => number,
-    /** the endpoint of this rank's net connectors, when it has any */
-    private readonly netPort?: NetPort,
   ) {
     this.rank = rank;
     this.size = size;
     this.slotBytes = slotBytes;
-    this.allShm = peers.every((c) => c === undefined || c.type === 'shm');
-    this.mine = rankBase(rank);
-    this.sleepersAt = shm ? shm.words.byteOffset + Hdr.SLEEPERS * 4 : 0;
   }
-
-  /** pool byte offset of the shared block's sleeper count */
-  private readonly sleepersAt: number;
 
   private peer(q: number): Connector {
     return this.peers[q]!;
@@ -126,17 +115,7 @@ export class Prims {
   stage(parity: number, at: number, bytes: number): void {
     if (bytes === 0) return;
     const b = this.buffers;
-    let copied = false;
-    for (let q = 0; q < this.size; q++) {
-      const c = this.peers[q];
-      if (!c) continue;
-      if (c.type === 'shm') {
-        if (!copied) this.kernels.copy(this.ownStaged(parity) + SMALL_DATA, b.sendAt + at, bytes);
-        copied = true;
-      } else {
-        c.pushStaged(parity, b.sendRegion, b.sendAt + at - b.sendRegion.base, bytes, this.ctx);
-      }
-    }
+    for (const g of this.groups) g.stage(parity, b.sendRegion, b.sendAt + at, bytes, this.ctx);
   }
 
   /** Where peer q's staged input for `parity` can be read; this rank's own is byte `at` of its send buffer. */
@@ -195,12 +174,12 @@ export class Prims {
    * Transfers from private scratch are guarded by their own protocols.
    */
   flushUser(): void {
-    if (this.netPort) this.netPort.flushUser(this.ctx);
+    for (const g of this.groups) g.flushUser(this.ctx);
   }
 
   /** The end of an ll call: its messages are in the kernel before it returns (acknowledgements ride on the next call's). */
   leaveLl(): void {
-    if (this.netPort) this.netPort.leave(this.ctx, false);
+    for (const g of this.groups) g.leaveLl(this.ctx);
   }
 
   /** The most a small slot carries, for algorithms that stage or use ll. */
@@ -216,16 +195,9 @@ export class Prims {
    * write to each net peer.
    */
   llPost(call: Call, parity: number, src: Buf, at: number, bytes: number): void {
-    const flag = call.flag;
-    const shm = this.shm;
-    if (shm) {
-      const slot = this.ownStaged(parity);
-      if (this.kernels.llPost(slot, slot + SMALL_DATA, this.local(src, at), bytes, flag, this.sleepersAt) > 0) Atomics.notify(shm.poolWords, slot >> 2);
-    }
-    if (this.allShm) return;
     const region = this.regionOf(src);
-    const off = this.local(src, at) - region.base;
-    for (const c of this.peers) if (c?.type === 'net') c.llPush(parity, flag, call.seq, region, off, bytes, this.ctx);
+    const from = this.local(src, at);
+    for (const g of this.groups) g.llPost(parity, call.flag, call.seq, region, from, bytes, this.ctx);
   }
 
   /** ll: waits for peer q's slot `parity` to carry this call's flag; byte `at` of the data there. */
@@ -253,31 +225,16 @@ export class Prims {
    */
   barrier(): void {
     const a = ++this.arrivals;
-    if (this.allShm && this.shm && this.shm.sync.central) {
-      const target = (++this.centralRounds * this.size) | 0;
-      this.shm.sync.post(this.mine + R.ARRIVE, a);
-      this.shm.sync.arrive(Hdr.ARRIVALS, target);
-      this.shm.sync.waitFor(Hdr.ARRIVALS, target, this.ctx, () => this.lateArrival(a), 'did not reach the barrier');
-      return;
-    }
-    if (this.shm) this.shm.sync.post(this.mine + R.ARRIVE, a);
-    for (const c of this.peers) if (c?.type === 'net') c.signal(Line.ARRIVE, a, this.ctx);
+    if (this.groups.length === 1 && this.groups[0]!.barrierAlone(a, this.ctx)) return;
+    for (const g of this.groups) g.post(Line.ARRIVE, a, this.ctx);
     for (const c of this.peers) c?.waitLine(Line.ARRIVE, a, this.ctx, 'did not reach the barrier');
-  }
-
-  /** The first rank (in the shared block) whose arrival count is behind, for the error. */
-  private lateArrival(a: number): number {
-    const w = this.shm!.words;
-    for (let q = 0; q < this.size; q++) if (((w[rankBase(q) + R.ARRIVE]! - a) | 0) < 0) return q;
-    return -1;
   }
 
   // Steps start at 0, so step k of a call is posted as base + k + 1: a wait
   // for step 0 must not be satisfied by the initial zero.
   postStep(k: number): void {
     const v = (this.stepBase + k + 1) | 0;
-    if (this.shm) this.shm.sync.post(this.mine + R.STEP, v);
-    for (const c of this.peers) if (c?.type === 'net') c.signal(Line.STEP, v, this.ctx);
+    for (const g of this.groups) g.post(Line.STEP, v, this.ctx);
   }
 
   waitStep(q: number, k: number): void {

@@ -16,8 +16,9 @@ import { allgatherLl } from './algorithms/allgather_ll.js';
 import { reducescatterLl } from './algorithms/reducescatter_ll.js';
 import { broadcastLl } from './algorithms/broadcast_ll.js';
 import { SMALL_MAX } from './scratch_layout.js';
-import { rulesFor, TUNER_FILE_ENV, type TunerRule, tuningTable, type TuningTable } from './tuner_rules.js';
-import { envSetting } from '@collective/transport/platform';
+import { rulesFor, TUNER_FILE_ENV, tuningTable } from './tuner_rules.js';
+import type { TunerRule, TuningTable } from './tuning_table.js';
+import { envSetting } from '@collective/transport/runtime';
 
 /** The algorithms each collective offers, over each protocol. */
 export const TABLE: Partial<Record<CollectiveKind, readonly Algorithm[]>> = {

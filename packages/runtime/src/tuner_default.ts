@@ -1,4 +1,4 @@
-import type { TuningTable } from './tuner_rules.js';
+import type { TuningTable } from './tuning_table.js';
 
 /**
  * The tuning table shipped with the runtime. Regenerate it on the target

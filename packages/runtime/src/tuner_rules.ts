@@ -1,31 +1,9 @@
-import { readTextFile } from '@collective/transport/platform';
+import { readTextFile } from '@collective/transport/runtime';
 import { TransportError } from '@collective/transport';
-import { ALGORITHMS, type AlgorithmName, PROTOCOLS, type Protocol } from './algorithm.js';
+import { ALGORITHMS, PROTOCOLS } from './algorithm.js';
 import type { CollectiveKind } from './collective_kind.js';
 import { DEFAULT_TUNING } from './tuner_default.js';
-
-/**
- * One row of a tuning table: calls of up to `maxBytes`, in a world of
- * `ranks` ranks, run (algo, proto). The bytes are the call's count times
- * the element size, where the count is what ncclAllReduce and friends
- * take: the buffer for all-reduce, broadcast and reduce, one rank's block
- * for all-gather (its input) and reduce-scatter (its output).
- */
-export interface TunerRule {
-  collective: CollectiveKind;
-  ranks: number;
-  maxBytes: number;
-  algo: AlgorithmName;
-  proto: Protocol;
-}
-
-/** What `collective-bench tune` writes and the runtime reads. */
-export interface TuningTable {
-  format: 'collective-tuning/1';
-  machine?: string;
-  date?: string;
-  rules: TunerRule[];
-}
+import type { TunerRule, TuningTable } from './tuning_table.js';
 
 export const TUNER_FILE_ENV = 'COLLECTIVE_TUNER_FILE';
 

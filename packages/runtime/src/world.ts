@@ -1,25 +1,23 @@
 import { Pool, setJobSecret, TransportError, WASM_PAGE_SIZE } from '@collective/transport';
-import { missingModuleFile, moduleHref, unrefTimer } from '@collective/transport/platform';
+import { checkCollectiveOptions } from './collective_options.js';
+import { missingModuleFile, moduleHref, unrefTimer } from '@collective/transport/runtime';
 import { type DeviceThreads, startDeviceThreads } from './device_threads.js';
 import { CollectiveError } from './comm_errors.js';
-import { setAborted } from './comm/abort_state.js';
+import { setAborted } from './comm_base/abort_state.js';
 import { blockOf } from './comm/comm_id.js';
-import { R, rankBase } from './comm/comm_block.js';
+import { R, rankBase } from './comm_base/comm_block.js';
 import { checkCommOptions } from './comm/comm_setup.js';
 import { Communicator, type CommId, type CommOptions } from './communicator.js';
 import type { CollectiveOptions } from './communicator.js';
 import { type ControllerArgs, type ControllerKind, controllerKind, outputLength } from './controller_program.js';
 import { type DeviceArray, dtypeOf } from './device_array.js';
-import { checkDtype } from './dtypes.js';
-import { checkOp } from './ops.js';
-import { algorithmNames } from './tuner.js';
 import type { WorldTask } from './world_task.js';
 import { StreamThreads } from './stream/stream_threads.js';
 import { type Rendezvous, rendezvous } from './bootstrap/rendezvous.js';
 import type { JobTopology } from './bootstrap/job_bootstrap.js';
 import { createCommId } from './comm/comm_id.js';
 import { jobCommLabel } from './comm/job_comm_label.js';
-import type { PeerRecord } from './comm/comm_setup.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
 import { exchangeRecords, JoinKeys, markAbort, storeBarrier } from './world_join.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
@@ -349,18 +347,7 @@ export class World {
     if (!Array.isArray(inputs) || inputs.length !== this.localSize) {
       throw new TransportError('EINVAL', `${k} needs one input array per device${this.joined ? ' of this process' : ''} (${this.localSize}), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
     }
-    if (options === null || typeof options !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(options)})`);
-    if (options.dtype !== undefined) checkDtype('options.dtype', options.dtype);
-    if (options.op !== undefined) checkOp('options.op', options.op);
-    if (options.root !== undefined && (!Number.isInteger(options.root) || options.root < 0 || options.root >= this.size)) {
-      throw new TransportError('EINVAL', `options.root must be an integer in [0, ${this.size}) (got ${String(options.root)})`);
-    }
-    if (options.algo !== undefined && !algorithmNames(k).includes(options.algo as never)) {
-      throw new TransportError('EINVAL', `options.algo '${String(options.algo)}' is not an algorithm of ${k}; choose from ${algorithmNames(k).join(', ')}`);
-    }
-    if (options.timeoutMs !== undefined && (!Number.isSafeInteger(options.timeoutMs) || options.timeoutMs <= 0)) {
-      throw new TransportError('EINVAL', `options.timeoutMs must be a positive integer (got ${String(options.timeoutMs)})`);
-    }
+    checkCollectiveOptions(k, options, this.size);
     const dtype = dtypeOf(inputs[0]!, options.dtype);
     for (const [r, a] of inputs.entries()) {
       if (dtypeOf(a, options.dtype) !== dtype) throw new TransportError('EINVAL', `inputs[${r}] is not ${dtype}; every input must have the dtype of inputs[0]`);

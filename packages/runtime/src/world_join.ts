@@ -1,7 +1,7 @@
 import { TransportError } from '@collective/transport';
 import type { Store } from './bootstrap/store.js';
 import { valueToString } from './bootstrap/store.js';
-import type { PeerRecord } from './comm/comm_setup.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
 import { CollectiveError } from './comm_errors.js';
 
 /** How often a wait on the store looks for another process's abort marker. */
@@ -74,7 +74,7 @@ export async function exchangeRecords(store: Store, keys: JoinKeys, mine: readon
   const out: PeerRecord[] = [];
   for (const k of all) {
     const r = JSON.parse(valueToString(await store.get(k))) as PeerRecord;
-    if (!r || typeof r.rank !== 'number' || typeof r.pool !== 'number') throw new TransportError('EINVAL', `the value at '${k}' is not a rank record; is another job using the same store?`);
+    if (!r || typeof r.rank !== 'number' || typeof r.process !== 'string') throw new TransportError('EINVAL', `the value at '${k}' is not a rank record; is another job using the same store?`);
     out.push(r);
   }
   return out;

@@ -1,4 +1,4 @@
-import type { PeerRecord } from './comm/comm_setup.js';
+import type { PeerRecord } from './comm_base/peer_record.js';
 
 /** Messages from World to its device workers. */
 export type WorldTask = { round: number } & (

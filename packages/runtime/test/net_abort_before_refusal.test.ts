@@ -1,6 +1,6 @@
 import { Device, Pool } from '@collective/transport';
 import { describe, expect, it } from 'vitest';
-import type { WaitContext } from '../src/comm/wait_context.js';
+import type { WaitContext } from '../src/comm_base/wait_context.js';
 import { encodeSignal, NetPort } from '../src/connectors/net_port.js';
 
 const ABORT = 5; // Line.ABORT

@@ -36,6 +36,9 @@ export const enum Header {
   /** 32 bytes: the key of the job's challenge-response (never leaves the process) */
   JOB_SECRET = 20,
   JOB_SECRET_WORDS = 8,
+  /** 128 random bits drawn at creation: who this pool (this process's memory) is, for "same process?" across processes */
+  POOL_IDENTITY = 28,
+  POOL_IDENTITY_WORDS = 4,
   /** ring of thread id + 1 of threads known to have died */
   DEAD_RING = 32,
   DEAD_RING_SIZE = 64,

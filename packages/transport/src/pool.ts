@@ -35,6 +35,12 @@ export class Pool {
   readonly ctl: Int32Array;
   readonly layout: Layout;
   readonly id: number;
+  /**
+   * 32 hex digits naming this pool, the same in every thread that attaches
+   * it and different from every other process's: ranks with equal
+   * identities are in one process and reach each other through shm.
+   */
+  readonly identity: string;
 
   private constructor(memory: WebAssembly.Memory, control: SharedArrayBuffer) {
     this.memory = memory;
@@ -53,6 +59,7 @@ export class Pool {
     };
     this.layout = computeLayout(this.ctl[Header.PAGE_COUNT]!, caps);
     this.id = this.ctl[Header.POOL_ID]!;
+    this.identity = Array.from(this.ctl.subarray(Header.POOL_IDENTITY, Header.POOL_IDENTITY + Header.POOL_IDENTITY_WORDS), (w) => (w >>> 0).toString(16).padStart(8, '0')).join('');
     watchNewWorkers(this.ctl);
   }
 
@@ -73,6 +80,11 @@ export class Pool {
     // Pool ids tell handles of one pool from another's; collisions only
     // weaken the foreign-handle check, never break correctness.
     ctl[Header.POOL_ID] = (Math.random() * 0x7fffffff) | 1;
+    // Whether two ranks share memory is decided by this, across every
+    // process of a job: 128 bits from the platform's CSPRNG cannot collide
+    // the way a 31-bit id could (1 in 2000 for 1024 processes).
+    // Drawn into a private array: browsers refuse a view of shared memory.
+    ctl.set(crypto.getRandomValues(new Int32Array(Header.POOL_IDENTITY_WORDS)), Header.POOL_IDENTITY);
     ctl[Header.PAGE_COUNT] = pages;
     ctl[Header.CAP_DEVICES] = caps.devices;
     ctl[Header.CAP_BUFFERS] = caps.buffers;

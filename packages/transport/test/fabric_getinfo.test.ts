@@ -14,9 +14,9 @@ describe('getInfo and provider selection', () => {
   });
 
   it('connects shm endpoints of one pool and refuses endpoints of another process or pool', () => {
-    const a = { provider: 'shm' as const, pool: 1, slot: 0, gen: 1 };
+    const a = { provider: 'shm' as const, pool: 1, identity: 'pool-1', slot: 0, gen: 1 };
     expect(selectProvider(a, { ...a, slot: 1 }).name).toBe('shm');
-    expect(() => selectProvider(a, { ...a, pool: 2 })).toThrow(/ENOTCONN: no provider can connect shm:1 to shm:2/);
+    expect(() => selectProvider(a, { ...a, pool: 2, identity: 'pool-2' })).toThrow(/ENOTCONN: no provider can connect shm:1 to shm:2/);
     const poolA = Pool.create({ bytes: 1 << 20 });
     const poolB = Pool.create({ bytes: 1 << 20 });
     const av = Fabric.open(getInfo()[0]!).domain(poolA).av();

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Device, Fence, PAGE_SIZE, Pool, Usage } from '../src/index.js';
-import { ReusableFence } from '../src/internal.js';
+import { ReusableFence } from '../src/runtime_interface.js';
 import { Actor } from './helpers/actor.js';
 
 describe('a reusable fence', () => {

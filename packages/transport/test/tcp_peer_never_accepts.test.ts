@@ -30,7 +30,7 @@ describe('a peer address that never completes a connection', () => {
     await a?.stop();
   });
 
-  const peer = (port: number) => ({ provider: 'tcp', pool: 12345, slot: 0, gen: 1, host: '127.0.0.1', port, process: '1.abc' });
+  const peer = (port: number) => ({ provider: 'tcp', pool: 12345, identity: 'e'.repeat(32), slot: 0, gen: 1, host: '127.0.0.1', port, process: '1.abc' });
 
   it.each([
     ['refuses every connection', () => closedPort],

@@ -1,4 +1,5 @@
-import { type Algorithm, type Call, reduceEveryInput } from '../algorithm.js';
+import { type Algorithm, reduceEveryInput } from '../algorithm.js';
+import type { Call } from '../call.js';
 import { Buf } from '../connectors/connector.js';
 import type { Prims } from '../primitives.js';
 

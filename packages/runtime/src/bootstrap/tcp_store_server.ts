@@ -1,5 +1,5 @@
 import { type AddressInfo, type Server, type Socket, createServer } from 'node:net';
-import { Level, debugLevel } from '../comm/debug_log.js';
+import { Level, debugLevel } from '../comm_base/debug_log.js';
 import { StoreError } from './store.js';
 import { AUTH_VERSION, authTag, newNonce, tagMatches } from './tcp_store_auth.js';
 import {

@@ -1,5 +1,6 @@
 import { type ErrorCode, TransportError } from '@collective/transport';
-import { type Algorithm, algoOfCode, type Call } from '../algorithm.js';
+import { type Algorithm, algoOfCode } from '../algorithm.js';
+import type { Call } from '../call.js';
 import { CollectiveError } from '../comm_errors.js';
 import type { CollectiveKind } from '../collective_kind.js';
 import { KIND } from '../collective_kind.js';
@@ -8,13 +9,13 @@ import { DTYPE_BYTES, DTYPE_CODE, type Dtype } from '../dtypes.js';
 import { OP_CODE, type ReduceOp } from '../ops.js';
 import { CallWindows } from '../registration/call_windows.js';
 import { type Registration, RegistrationGone } from '../registration/registrations.js';
-import { currentThreadId, hostName, processId } from '@collective/transport/platform';
-import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
+import { currentThreadId, hostName, processId } from '@collective/transport/runtime';
+import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from '../comm_base/debug_log.js';
 import { FlightRecorder, Group, GROUPS } from './flight_recorder.js';
-import { abortInfo, setAborted } from './abort_state.js';
-import { Hdr, R, rankBase } from './comm_block.js';
+import { abortInfo, setAborted } from '../comm_base/abort_state.js';
+import { Hdr, R, rankBase } from '../comm_base/comm_block.js';
 import type { CommState } from './comm_state.js';
-import { D, describeMismatch, fingerprint, firstMismatch, llFlag, putKey } from './descriptor.js';
+import { D, describeMismatch, fingerprint, firstMismatch, llFlag, putKey } from '../comm_base/descriptor.js';
 import { SMALL_BYTES } from '../scratch_layout.js';
 
 /** How long a failing rank waits for peers still inside the call to leave before it gives up its memory. */
@@ -100,18 +101,19 @@ export class CallProtocol {
     this.descAt = rankBase(s.rank) + R.DESC;
     this.poolWords = new Int32Array(s.pool.memory.buffer);
     this.llFlagAt = s.connectors.some((c) => c?.type === 'shm') ? (s.scratchBuf.offset + s.layout.smallSlot(s.rank, 0)) >> 2 : -1;
-    const ctx = s.ctx as { checkAbort(): void; late(peer: number, what: string, ms: number): string };
     const port = s.directory !== undefined && s.port?.provider === 'tcp' ? s.port : undefined;
-    ctx.checkAbort = port
-      ? () => {
-          // Waits inside this process still hear of other processes' aborts and deaths.
-          port.watch();
-          if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
-        }
-      : () => {
-          if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
-        };
-    ctx.late = (peer, what, ms) => `${this.callName()}: ${s.peerName(peer)} ${what} within ${ms} ms`;
+    s.ctx.beginCalls({
+      checkAbort: port
+        ? () => {
+            // Waits inside this process still hear of other processes' aborts and deaths.
+            port.watch();
+            if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
+          }
+        : () => {
+            if (Atomics.load(s.words, Hdr.ABORTED) !== 0) throw this.abortedError();
+          },
+      late: (peer, what, ms) => `${this.callName()}: ${s.peerName(peer)} ${what} within ${ms} ms`,
+    });
   }
 
   get sequence(): number {

@@ -1,6 +1,6 @@
 import { type Pool, TransportError } from '@collective/transport';
-import { allocateHost } from '@collective/transport/internal';
-import { blockWords, COMM_MAGIC, Hdr, MAX_RANKS } from './comm_block.js';
+import { allocateHost } from '@collective/transport/runtime';
+import { blockWords, COMM_MAGIC, Hdr, MAX_RANKS } from '../comm_base/comm_block.js';
 
 /** What ncclGetUniqueId returns: enough for every rank of the pool to find the same shared block. */
 export interface CommId {

@@ -1,24 +1,28 @@
 import { type Device, DmaBuf, type EndpointAddress, Pool, type ProviderName, TransportError } from '@collective/transport';
-import { hostName, processId } from '@collective/transport/platform';
+import { hostName, processId } from '@collective/transport/runtime';
 import { CollectiveError } from '../comm_errors.js';
 import type { Connector } from '../connectors/connector.js';
+import type { ConnectorGroup } from '../connectors/connector_group.js';
 import { NetConnector, type NetGroup } from '../connectors/net_connector.js';
+import { NetConnectorGroup } from '../connectors/net_connector_group.js';
 import { NetPort } from '../connectors/net_port.js';
 import { type ShmGroup, ShmConnector } from '../connectors/shm_connector.js';
+import { ShmConnectorGroup } from '../connectors/shm_connector_group.js';
 import { defaultFlavor, type KernelFlavor, ReduceKernels } from '../kernels/reduce_kernels.js';
 import { Prims } from '../primitives.js';
 import { PeerImports } from '../registration/peer_imports.js';
 import { Registrations } from '../registration/registrations.js';
 import { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
-import { abortInfo, setAborted } from './abort_state.js';
-import type { CallClock } from './call_clock.js';
-import { Hdr, R, rankBase } from './comm_block.js';
+import { abortInfo, setAborted } from '../comm_base/abort_state.js';
+import type { CallClock } from '../comm_base/call_clock.js';
+import { Hdr, R, rankBase } from '../comm_base/comm_block.js';
 import { blockOf, checkPositiveInt, type CommId, commLabel } from './comm_id.js';
 import type { CommState } from './comm_state.js';
+import type { PeerRecord } from '../comm_base/peer_record.js';
 import { chooseConnector, connectorChoice, type ConnectorChoice, locality } from './connector_choice.js';
-import { RankSync } from './rank_sync.js';
-import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from './debug_log.js';
-import type { WaitContext } from './wait_context.js';
+import { RankSync } from '../comm_base/rank_sync.js';
+import { debugLevel, debugLine, debugSubsystems, Level, Subsys } from '../comm_base/debug_log.js';
+import { CommWaitContext } from '../comm_base/wait_context.js';
 
 export interface CommOptions {
   /** default deadline of every call, ms */
@@ -82,18 +86,6 @@ export function checkCommOptions(options: CommOptions): void {
 }
 
 /** What another process needs to know of a rank to reach it: published through the job's store. */
-export interface PeerRecord {
-  rank: number;
-  /** the rank's pool: equal pools are one process, reached through shm */
-  pool: number;
-  host: string;
-  pid: number;
-  /** its tcp endpoint, when it has one */
-  address: EndpointAddress | null;
-  /** the key of its scratch region at that endpoint */
-  scratchKey: number;
-}
-
 /** A rank half way through ncclCommInitRank: its memory and endpoint are up and its record can be published. */
 export interface PreparedComm {
   readonly record: PeerRecord;
@@ -139,14 +131,13 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const slotBytes = options.slotBytes ?? DEFAULT_SLOT_BYTES;
   const clock: CallClock = { timeoutMs, start: 0 };
-  const ctx: WaitContext = {
-    clock,
+  const ctx = new CommWaitContext(clock, {
     checkAbort() {
       const info = abortInfo(words);
       if (info && info.rank !== rank) throw new CollectiveError(info.code, `init: the communicator was aborted by rank ${info.rank}: ${info.reason}`);
     },
     late: (peer, what, ms) => `init: ${initName(options, peer)} ${what} within ${ms} ms`,
-  };
+  });
   const cleanup: (() => void)[] = [];
   try {
     const hostRanks = options.hostRanks ?? size;
@@ -185,7 +176,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     const address = port ? port.address : null;
     const record: PeerRecord = {
       rank,
-      pool: pool.id,
+      process: pool.identity,
       host: address?.host ?? hostName(),
       pid: processId(),
       address: address && address.provider === 'tcp' ? { ...address } : null,
@@ -221,7 +212,7 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
     function finishComm(directory: readonly PeerRecord[] | undefined): CommState {
     if (directory !== undefined && directory.length !== size) throw new CollectiveError('EINVAL', `${directory.length} peer records for a communicator of ${size} ranks`);
     // Ranks of another pool (process) are remote: reached over tcp, never through this block.
-    const remote = (q: number): boolean => directory !== undefined && directory[q]!.pool !== pool.id;
+    const remote = (q: number): boolean => directory !== undefined && directory[q]!.process !== pool.identity;
     for (let q = 0; q < size; q++) if (q !== rank && !remote(q)) sync.waitFor(rankBase(q) + R.READY, 1, ctx, q, 'did not join');
 
     const mem = new Uint8Array(pool.memory.buffer);
@@ -264,12 +255,13 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
         continue;
       }
       // Peers in this pool use shm; over the shm provider when net is forced in one process.
-      addresses.push(port?.provider === 'shm' ? { provider: PROVIDERS[words[b + R.EP_PROVIDER]!] ?? 'shm', pool: words[b + R.POOL]!, slot: words[b + R.EP_SLOT]!, gen: words[b + R.EP_GEN]! } : undefined);
+      addresses.push(port?.provider === 'shm' ? { provider: PROVIDERS[words[b + R.EP_PROVIDER]!] ?? 'shm', pool: words[b + R.POOL]!, identity: pool.identity, slot: words[b + R.EP_SLOT]!, gen: words[b + R.EP_GEN]! } : undefined);
       if (q === rank) {
         connectors.push(undefined);
         continue;
       }
-      const kind = directory !== undefined ? 'shm' : chooseConnector(choice, locality(pool.id), locality(words[b + R.POOL]!), q);
+      // A rank that joined through this pool's block is in this pool: its identity is ours.
+      const kind = directory !== undefined ? 'shm' : chooseConnector(choice, locality(pool.id, pool.identity), locality(words[b + R.POOL]!, pool.identity), q);
       if (kind === 'net') {
         if (!netGroup) throw new CollectiveError('EINVAL', `rank ${q} needs a net connector but this rank opened no endpoint`);
         connectors.push(new NetConnector(q, netGroup, (words[b + R.SCRATCH_KEY_LO]! >>> 0) + (words[b + R.SCRATCH_KEY_HI]! >>> 0) * 2 ** 32));
@@ -283,7 +275,11 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       connectors.push(new ShmConnector(q, shm, att.map().segments[0]!.offset));
     }
     port?.connect(addresses);
-    const prims = new Prims(rank, size, connectors, connectors.some((c) => c?.type === 'shm') ? shm : undefined, kernels, ctx, slotBytes, (parity) => scratchBuf.offset + layout.smallSlot(rank, parity), connectors.some((c) => c?.type === 'net') ? port : undefined);
+    const groups: ConnectorGroup[] = [];
+    if (connectors.some((c) => c?.type === 'shm')) groups.push(new ShmConnectorGroup(shm));
+    const netPeers = connectors.filter((c): c is NetConnector => c?.type === 'net');
+    if (netPeers.length > 0) groups.push(new NetConnectorGroup(port!, netPeers));
+    const prims = new Prims(rank, size, connectors, groups, kernels, ctx, slotBytes);
     const state: CommState = {
       pool,
       device,

@@ -6,11 +6,11 @@ import type { Prims } from '../primitives.js';
 import type { PeerImports } from '../registration/peer_imports.js';
 import type { Registrations } from '../registration/registrations.js';
 import type { PrivateLayout, ScratchLayout } from '../scratch_layout.js';
-import type { CallClock } from './call_clock.js';
+import type { CallClock } from '../comm_base/call_clock.js';
 import type { CommId } from './comm_id.js';
-import type { RankSync } from './rank_sync.js';
-import type { PeerRecord } from './comm_setup.js';
-import type { WaitContext } from './wait_context.js';
+import type { RankSync } from '../comm_base/rank_sync.js';
+import type { PeerRecord } from '../comm_base/peer_record.js';
+import type { CommWaitContext } from '../comm_base/wait_context.js';
 
 /** Everything a rank holds for one communicator; made by setupComm, used by the call protocol. */
 export interface CommState {
@@ -46,7 +46,7 @@ export interface CommState {
   readonly kernels: ReduceKernels;
   readonly prims: Prims;
   readonly clock: CallClock;
-  readonly ctx: WaitContext;
+  readonly ctx: CommWaitContext;
   /** every rank's record when the communicator spans processes; undefined when all ranks share this pool */
   readonly directory: readonly PeerRecord[] | undefined;
   /** how errors name a rank: with host and pid when it lives in another process */

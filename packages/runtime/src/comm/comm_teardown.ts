@@ -1,5 +1,5 @@
-import { freeHost } from '@collective/transport/internal';
-import { Hdr } from './comm_block.js';
+import { freeHost } from '@collective/transport/runtime';
+import { Hdr } from '../comm_base/comm_block.js';
 import type { CommState } from './comm_state.js';
 
 /**

@@ -1,5 +1,5 @@
 import { type EndpointAddress, selectProvider, TransportError } from '@collective/transport';
-import { envSetting } from '@collective/transport/platform';
+import { envSetting } from '@collective/transport/runtime';
 
 export type ConnectorChoice = 'auto' | 'shm' | 'net';
 export const CONNECTOR_ENV = 'COLLECTIVE_CONNECTOR';
@@ -16,9 +16,9 @@ export function connectorChoice(option: unknown, env: string | undefined = envSe
   return env as ConnectorChoice;
 }
 
-/** Where a rank lives, as the provider table sees it. */
-export function locality(pool: number): EndpointAddress {
-  return { provider: 'shm', pool, slot: -1, gen: 0 };
+/** Where a rank lives, as the provider table sees it: its pool's id and identity. */
+export function locality(pool: number, identity: string): EndpointAddress {
+  return { provider: 'shm', pool, identity, slot: -1, gen: 0 };
 }
 
 /**

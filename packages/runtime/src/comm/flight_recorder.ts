@@ -1,4 +1,4 @@
-import { envSetting, writeTextFile } from '@collective/transport/platform';
+import { envSetting, writeTextFile } from '@collective/transport/runtime';
 import { algoOfCode } from '../algorithm.js';
 import { KIND } from '../collective_kind.js';
 import { DTYPES } from '../dtypes.js';

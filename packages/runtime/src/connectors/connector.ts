@@ -1,5 +1,5 @@
 import type { MemoryRegion } from '@collective/transport';
-import type { WaitContext } from '../comm/wait_context.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 
 /** Which of a peer's registered user buffers of the current call. */
 export const enum Buf {

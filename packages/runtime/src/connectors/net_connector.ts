@@ -1,6 +1,6 @@
 import { CollectiveError } from '../comm_errors.js';
-import { D, keyOf } from '../comm/descriptor.js';
-import type { WaitContext } from '../comm/wait_context.js';
+import { D, keyOf } from '../comm_base/descriptor.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 import { FIFO_SLOTS, P2P_STATUS_WORD, type PrivateLayout, type ScratchLayout, SMALL_DATA } from '../scratch_layout.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connector.js';
 import { encodeSignal, type NetPort } from './net_port.js';

@@ -13,10 +13,10 @@ import {
   type ProviderName,
   TransportError,
 } from '@collective/transport';
-import { cpuCount } from '@collective/transport/platform';
+import { cpuCount } from '@collective/transport/runtime';
 import { CollectiveError } from '../comm_errors.js';
-import { deadlineOf } from '../comm/call_clock.js';
-import type { WaitContext } from '../comm/wait_context.js';
+import { deadlineOf } from '../comm_base/call_clock.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 import { Line } from './connector.js';
 
 const VALUE_BITS = 27;

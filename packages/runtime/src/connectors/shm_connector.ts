@@ -1,9 +1,9 @@
 import { CollectiveError } from '../comm_errors.js';
-import { P, p2pBase, R, rankBase } from '../comm/comm_block.js';
-import { D, describeMismatch, firstMismatch } from '../comm/descriptor.js';
-import type { RankSync } from '../comm/rank_sync.js';
+import { P, p2pBase, R, rankBase } from '../comm_base/comm_block.js';
+import { D, describeMismatch, firstMismatch } from '../comm_base/descriptor.js';
+import type { RankSync } from '../comm_base/rank_sync.js';
 import type { ReduceKernels } from '../kernels/reduce_kernels.js';
-import type { WaitContext } from '../comm/wait_context.js';
+import type { WaitContext } from '../comm_base/wait_context.js';
 import type { PeerImports } from '../registration/peer_imports.js';
 import { FIFO_SLOTS, type ScratchLayout, SMALL_DATA } from '../scratch_layout.js';
 import { Buf, type Connector, Line, type LocalRegion } from './connector.js';

@@ -2,7 +2,7 @@ import type { Pool } from '@collective/transport';
 import { DTYPE_CODE, DTYPES, type Dtype } from '../dtypes.js';
 import { OP_CODE, type ReduceOp } from '../ops.js';
 import { KERNELS_SCALAR, KERNELS_SIMD } from './kernels_wasm.js';
-import { envSetting } from '@collective/transport/platform';
+import { envSetting } from '@collective/transport/runtime';
 
 type KernelFn = (dst: number, table: number, nsrc: number, count: number, divisor: number, flags: number) => void;
 type CopyFn = (dst: number, src: number, bytes: number) => void;

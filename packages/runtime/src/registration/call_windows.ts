@@ -4,7 +4,7 @@ import type { Registration } from './registrations.js';
 /**
  * What net peers may reach of this rank's user buffers: the views of the
  * call it is in, from before the call is announced until it leaves (F12).
- * User buffers are registered windowed (NetPort.register), so outside a
+ * User buffers are registered windowed (the registrar's register), so outside a
  * call a key to one reaches nothing, and inside one only that call's bytes:
  * an algorithm's wrong offset, or a peer replaying an old key, is refused
  * instead of reading or writing the rest of the buffer. Views are read by

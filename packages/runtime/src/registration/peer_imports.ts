@@ -1,5 +1,5 @@
 import { DmaBuf, type Attachment, type Mapping, type Pool } from '@collective/transport';
-import { bufferProbe, exportProbe } from '@collective/transport/internal';
+import { bufferProbe, exportProbe } from '@collective/transport/runtime';
 import { CollectiveError } from '../comm_errors.js';
 
 interface Import {

@@ -1,7 +1,7 @@
 import { type Device, type DmaBuf, type MemoryRegion, type Pool, TransportError, Usage, usageFor } from '@collective/transport';
-import { bufferProbe, bufferSlotOfRange, ReusableFence } from '@collective/transport/internal';
+import { bufferProbe, bufferSlotOfRange, ReusableFence } from '@collective/transport/runtime';
 import { CollectiveError } from '../comm_errors.js';
-import type { NetPort } from '../connectors/net_port.js';
+import type { Registrar } from './registrar.js';
 
 /** A registered buffer went bad between calls: the call that meets it must fail on every rank. */
 export class RegistrationGone extends CollectiveError {
@@ -74,12 +74,12 @@ export class Registration {
     else fence.end();
   }
 
-  release(port: NetPort | undefined): void {
+  release(registrar: Registrar | undefined): void {
     if (this.released) return;
     this.released = true;
     this.readFence?.release();
     this.writeFence?.release();
-    if (this.mr && port) port.deregister(this.mr);
+    if (this.mr && registrar) registrar.deregister(this.mr);
     // Releasing the exporter's reference detaches its pinned attachment too.
     this.dmabuf.release();
   }
@@ -106,7 +106,7 @@ export class Registrations {
   constructor(
     private readonly pool: Pool,
     private readonly device: Device,
-    private readonly port: () => NetPort | undefined,
+    private readonly registrar: () => Registrar | undefined,
     private readonly onDrop: () => void,
   ) {
     this.seenFreeGen = pool.freeGeneration;
@@ -154,7 +154,7 @@ export class Registrations {
     try {
       // Pinned for the registration's life: the exporter cannot move it under a peer.
       dmabuf.attach({ dynamic: true, invalidateMappings: () => {} }).pin();
-      mr = this.port()?.register(dmabuf);
+      mr = this.registrar()?.register(dmabuf);
     } catch (e) {
       dmabuf.release();
       throw e;
@@ -182,7 +182,7 @@ export class Registrations {
       this.tombstones.push([reg.base, reg.bytes, reason]);
       if (this.tombstones.length > TOMBSTONES) this.tombstones.shift();
     }
-    reg.release(this.port());
+    reg.release(this.registrar());
     this.onDrop();
   }
 

@@ -2,11 +2,10 @@ import { type Pool, TransportError } from '@collective/transport';
 import { ALGORITHMS, PROTOCOLS } from '../algorithm.js';
 import { CollectiveError } from '../comm_errors.js';
 import type { CollectiveKind } from '../collective_kind.js';
-import type { CollectiveOptions, P2pOptions } from '../communicator.js';
+import { checkCollectiveOptions, checkTimeoutOption, type CollectiveOptions, type P2pOptions } from '../collective_options.js';
 import { type DeviceArray, dtypeOf, poolOffset } from '../device_array.js';
 import { DTYPES } from '../dtypes.js';
-import { checkOp, OPS } from '../ops.js';
-import { algorithmNames } from '../tuner.js';
+import { OPS } from '../ops.js';
 import { E, Op, S, SLOTS, State, StreamBlock } from './stream_block.js';
 import { Work, type WorkSource } from './work.js';
 
@@ -288,25 +287,14 @@ export class CommStream implements WorkSource {
 
   private collective(kind: CollectiveKind, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): Work {
     this.checkIssuable(kind);
-    if (opts === null || typeof opts !== 'object') throw new TransportError('EINVAL', `options must be an object (got ${String(opts)})`);
+    checkCollectiveOptions(kind, opts, this.size);
     const sendType = dtypeOf(send, opts.dtype);
     const recvType = dtypeOf(recv, opts.dtype);
     if (sendType !== recvType) throw new TransportError('EINVAL', `send is ${sendType} but recv is ${recvType}; they must have the same dtype`);
     const sendOff = poolOffset(this.pool, send, 'send');
     const recvOff = poolOffset(this.pool, recv, 'recv');
-    if (opts.op !== undefined) checkOp('options.op', opts.op);
-    let algo = -1;
-    if (opts.algo !== undefined) {
-      const names: string[] = algorithmNames(kind);
-      if (!names.includes(opts.algo)) throw new TransportError('EINVAL', `options.algo '${String(opts.algo)}' is not an algorithm of ${kind}; choose from ${names.join(', ')}`);
-      algo = ALGORITHMS.indexOf(opts.algo as never);
-    }
-    let proto = -1;
-    if (opts.proto !== undefined) {
-      proto = PROTOCOLS.indexOf(opts.proto as never);
-      if (proto < 0) throw new TransportError('EINVAL', `options.proto must be one of ${PROTOCOLS.join(', ')} (got ${String(opts.proto)})`);
-    }
-    if (opts.root !== undefined && typeof opts.root !== 'number') throw new TransportError('EINVAL', `options.root must be an integer in [0, ${this.size}) (got ${String(opts.root)})`);
+    const algo = opts.algo === undefined ? -1 : ALGORITHMS.indexOf(opts.algo as never);
+    const proto = opts.proto === undefined ? -1 : PROTOCOLS.indexOf(opts.proto as never);
     const timeout = checkTimeout(opts);
     const op = OP_OF[kind]!;
     return this.issue((e, at) => {
@@ -392,7 +380,6 @@ export class CommStream implements WorkSource {
 const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 function checkTimeout(opts: { timeoutMs?: number }): number {
-  if (opts.timeoutMs === undefined) return NaN;
-  if (typeof opts.timeoutMs !== 'number') throw new TransportError('EINVAL', `options.timeoutMs must be a positive integer (got ${String(opts.timeoutMs)})`);
-  return opts.timeoutMs;
+  checkTimeoutOption(opts);
+  return opts.timeoutMs ?? NaN;
 }

@@ -1,8 +1,8 @@
 import { type Pool, TransportError } from '@collective/transport';
-import { type PlatformThread, startThread } from '@collective/transport/platform';
-import { setAborted } from '../comm/abort_state.js';
+import { type PlatformThread, startThread } from '@collective/transport/runtime';
+import { setAborted } from '../comm_base/abort_state.js';
 import { blockOf } from '../comm/comm_id.js';
-import type { PeerRecord } from '../comm/comm_setup.js';
+import type { PeerRecord } from '../comm_base/peer_record.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
 import { S, StreamBlock } from './stream_block.js';
 import type { StreamJoinMessage, StreamWorkerData } from './stream_worker.js';

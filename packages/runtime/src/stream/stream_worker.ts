@@ -1,9 +1,9 @@
 // A device's communication stream: a thread that shares the pool, opens
 // the device with its owner's grant, joins the streams' communicator and
 // runs the device thread's calls in issue order until told to stop.
-import { nextParentMessage, postToParent, threadData } from '@collective/transport/platform';
+import { nextParentMessage, postToParent, threadData } from '@collective/transport/runtime';
 import { Device, Pool, type PoolDescriptor, type TransportError } from '@collective/transport';
-import type { PeerRecord } from '../comm/comm_setup.js';
+import type { PeerRecord } from '../comm_base/peer_record.js';
 import { type CommId, Communicator, type CommOptions } from '../communicator.js';
 import { S, StreamBlock } from './stream_block.js';
 import { StreamRunner } from './stream_runner.js';

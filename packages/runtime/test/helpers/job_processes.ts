@@ -3,6 +3,8 @@ import { fixturePath, freePort, run, type ProcResult } from './bootstrap_procs.j
 /** What fixtures/join_job.ts prints for its process. */
 export interface JoinResult {
   process: number;
+  /** the 31-bit id of the process's pool */
+  poolId: number;
   /** hosts the job spans, as the bootstrap grouped them */
   hosts: number;
   size: number;

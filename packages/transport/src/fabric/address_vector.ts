@@ -22,6 +22,7 @@ export class AddressVector {
     if (!address || typeof address !== 'object' || !Number.isInteger(address.slot) || !Number.isInteger(address.gen) || typeof address.provider !== 'string') {
       fail('EINVAL', 'not an endpoint address (expected endpoint.address from the peer)');
     }
+    if (typeof address.identity !== 'string' || !/^[0-9a-f]{32}$/.test(address.identity)) fail('EINVAL', `endpoint address identity must be the peer pool's identity, 32 hex digits (got ${JSON.stringify(address.identity)}); pass endpoint.address from the peer`);
     if (address.provider === 'tcp') checkTcpAddress(address);
     this.accept(address);
     this.entries.push({ ...address });

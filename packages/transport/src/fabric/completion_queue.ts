@@ -1,6 +1,15 @@
 import { defaultWaitMs, LONGER_WAIT_HINT } from '../default_wait.js';
 import { type ErrorCode, fail } from '../errors.js';
-import type { Endpoint } from './endpoint.js';
+
+/**
+ * What a completion queue needs of the endpoints bound to it: reading a
+ * queue makes progress on them, and a waiter sleeps on one's doorbell.
+ * Kept here so the queue sits below the endpoint that binds to it.
+ */
+export interface ProgressSource {
+  progress(): void;
+  waitIncoming(ms: number): void;
+}
 
 export type CompletionOp = 'write' | 'read' | 'send' | 'recv' | 'remote-write';
 
@@ -33,7 +42,7 @@ const WAIT_SLICE_MS = 5;
 export class CompletionQueue {
   private readonly queue: Entry[] = [];
   /** endpoints bound to this CQ, progressed when it is read */
-  readonly endpoints = new Set<Endpoint>();
+  readonly endpoints = new Set<ProgressSource>();
   private closed = false;
 
   constructor(readonly size: number) {}
@@ -95,7 +104,7 @@ export class CompletionQueue {
       if (got.length > 0) return got;
       const left = end - performance.now();
       if (left <= 0) fail('ETIMEDOUT', `no completion within ${timeoutMs} ms; an operation completes when its peer takes it, a receive when a peer sends: check that the peers run, or ${LONGER_WAIT_HINT}`);
-      const first = this.endpoints.values().next().value as Endpoint | undefined;
+      const first = this.endpoints.values().next().value as ProgressSource | undefined;
       if (!first) fail('EINVAL', 'completion queue has no endpoint bound; nothing can complete');
       first.waitIncoming(Math.min(left, WAIT_SLICE_MS));
     }

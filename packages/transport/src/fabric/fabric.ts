@@ -72,7 +72,7 @@ export class Domain {
 
   av(): AddressVector {
     this.checkOpen();
-    const self = { provider: this.info.provider, pool: this.pool.id, slot: -1, gen: 0 };
+    const self = { provider: this.info.provider, pool: this.pool.id, identity: this.pool.identity, slot: -1, gen: 0 };
     return new AddressVector((addr) => void selectProvider(self, addr));
   }
 

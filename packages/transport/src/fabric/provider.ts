@@ -27,6 +27,8 @@ export interface FabricInfo {
 export interface EndpointAddress {
   provider: ProviderName;
   pool: number;
+  /** the pool's identity (Pool.identity): equal on endpoints of one process, and only there */
+  identity: string;
   slot: number;
   gen: number;
   /** tcp: the listener's address (an IPv4 or IPv6 literal) */

@@ -89,7 +89,9 @@ export class PeerProcess {
 
   async stop(): Promise<void> {
     if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    this.child.disconnect();
+    // A process killed a moment ago has lost its channel before its exit is
+    // reported: disconnecting then throws, and only the exit is left to wait for.
+    if (this.child.connected) this.child.disconnect();
     const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
     await this.exited;
     clearTimeout(timer);

@@ -34,7 +34,7 @@ export class ShmEndpoint implements EndpointImpl {
     readonly slot: number,
     gen: number,
   ) {
-    this.address = { provider: 'shm', pool: pool.id, slot, gen };
+    this.address = { provider: 'shm', pool: pool.id, identity: pool.identity, slot, gen };
     this.mailbox = new Mailbox(pool, slot);
   }
 
@@ -56,7 +56,7 @@ export class ShmEndpoint implements EndpointImpl {
   }
 
   private peerLive(remote: EndpointAddress): boolean {
-    return remote.pool === this.pool.id && tables(this.pool).endpoints.get(remote.slot, EndpointField.STATE) === 1 &&
+    return remote.identity === this.pool.identity && tables(this.pool).endpoints.get(remote.slot, EndpointField.STATE) === 1 &&
       tables(this.pool).endpoints.get(remote.slot, EndpointField.GEN) === remote.gen;
   }
 
@@ -66,7 +66,7 @@ export class ShmEndpoint implements EndpointImpl {
    */
   private withPeer<T>(remote: EndpointAddress, fn: () => T): T | TransportError {
     const { endpoints } = tables(this.pool);
-    if (remote.pool !== this.pool.id || remote.slot < 0 || remote.slot >= endpoints.capacity) {
+    if (remote.identity !== this.pool.identity || remote.slot < 0 || remote.slot >= endpoints.capacity) {
       return new TransportError('ENOTCONN', 'remote endpoint is closed or unknown');
     }
     const guard = endpoints.addr(remote.slot, EndpointField.INFLIGHT);

@@ -33,7 +33,7 @@ export const shmProvider: Provider = {
     };
   },
   canConnect(local: EndpointAddress, remote: EndpointAddress): boolean {
-    return local.provider === 'shm' && remote.provider === 'shm' && local.pool === remote.pool;
+    return local.provider === 'shm' && remote.provider === 'shm' && local.identity === remote.identity;
   },
   openDomain(pool: Pool): DomainImpl {
     return new ShmDomain(pool);

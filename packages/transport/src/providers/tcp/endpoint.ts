@@ -91,7 +91,7 @@ export class TcpEndpoint implements EndpointImpl, PairOwner {
     private readonly link: ListenerLink,
   ) {
     this.domain = tables(pool).endpoints.get(slot, EndpointField.DOMAIN);
-    this.address = { provider: 'tcp', pool: pool.id, slot, gen, host: link.host, port: link.port, process: link.process, unix: link.unix, hostId: link.hostId };
+    this.address = { provider: 'tcp', pool: pool.id, identity: pool.identity, slot, gen, host: link.host, port: link.port, process: link.process, unix: link.unix, hostId: link.hostId };
   }
 
   static open(pool: Pool, domainToken: number): TcpEndpoint {

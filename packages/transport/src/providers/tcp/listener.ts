@@ -1,28 +1,18 @@
-import { randomBytes } from 'node:crypto';
-import { readFileSync, readlinkSync } from 'node:fs';
-import { type AddressInfo, connect, createServer, type Server, type Socket } from 'node:net';
-import { PAGE_SIZE } from '../../constants.js';
+import type { Server, Socket } from 'node:net';
 import { EndpointField } from '../../control_layout.js';
-import { fail, TransportError } from '../../errors.js';
 import { scrubAndFreePagesLocked } from '../../page_allocator.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import { debugLine } from './debug_log.js';
-import { listenAddressFromEnv } from './interface_choice.js';
-import {
-  getText, HEARTBEAT_MS, L, L_ERROR_BYTE, L_ERROR_MAX, L_HOST_BYTE, L_HOSTID_BYTE, L_PROCESS_BYTE, L_UNIX_BYTE, LISTENER_PAGES, Phase, putText, R, R_TEXT_MAX, RECORDS, recTextByte,
-  RecState, recWord, TCP_ENDPOINT, TCP_LISTENER, TEXT_FIELD_MAX,
-} from './layout.js';
-import { jobSecretFromEnv, jobSecretOf, userCookie } from '../../job_secret.js';
-import { acceptorProof, challenge, CHALLENGE_BYTES, checkAcceptor, checkDialer, dialerProof, MAC_BYTES, NONCE_BYTES, readChallenge } from './handshake.js';
+import { dials, errCode, proveAndConnect } from './dialer.js';
+import { acceptorProof, challenge, checkDialer, MAC_BYTES, NONCE_BYTES } from './handshake.js';
+import { type Nonces, Permanent, readExactly, writeWhole } from './handshake_io.js';
+import { getText, HEARTBEAT_MS, L, LISTENER_PAGES, Phase, putText, R, R_TEXT_MAX, RECORDS, recTextByte, RecState, recWord, TCP_ENDPOINT, TCP_LISTENER } from './layout.js';
 import { describePeer, Reason } from './reasons.js';
-import { readSome, selfTest, SocketClosed, socketFd, writeSome } from './sync_socket.js';
+import { transportChoice, viaUnix } from './socket_choice.js';
+import { socketFd } from './sync_socket.js';
 import { decodeHello, encodeHello, type Hello, HELLO_BYTES, HelloKind, HelloStatus, parseReach, type Reach, reachText } from './wire.js';
 
-export const CONNECT_TIMEOUT_ENV = 'COLLECTIVE_SOCKET_CONNECT_TIMEOUT_MS';
-/** auto (Unix sockets between processes of one host, tcp between hosts), tcp, or unix. */
-export const SOCKET_TRANSPORT_ENV = 'COLLECTIVE_SOCKET_TRANSPORT';
-const DEFAULT_CONNECT_TIMEOUT_MS = 30_000;
 /** A peer that connects must prove itself and send its hello within this long. */
 const HELLO_TIMEOUT_MS = 10_000;
 /**
@@ -33,95 +23,9 @@ const HELLO_TIMEOUT_MS = 10_000;
  */
 const PENDING_MAX = 64;
 const PENDING_PER_ADDRESS_MAX = 16;
-/** A dialer whose proof was answered by the socket closing this often concludes it was refused. */
-const REFUSALS_TO_GIVE_UP = 3;
-const BACKOFF_FIRST_MS = 10;
-const BACKOFF_MAX_MS = 500;
 
 type WaitAsync = (a: Int32Array, i: number, v: number) => { async: boolean; value: Promise<string> | string };
 const waitAsync = (Atomics as unknown as { waitAsync: WaitAsync }).waitAsync;
-const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
-const errCode = (e: unknown): string => (e as { code?: string }).code ?? (e as Error).message ?? String(e);
-
-function positiveIntEnv(name: string, fallback: number, max: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n <= 0 || n > max) fail('EINVAL', `${name} must be an integer in [1, ${max}] (got ${raw})`);
-  return n;
-}
-
-export type TransportChoice = 'auto' | 'tcp' | 'unix';
-export function transportChoice(env: string | undefined = process.env[SOCKET_TRANSPORT_ENV]): TransportChoice {
-  if (env === undefined || env === '') return 'auto';
-  if (env !== 'auto' && env !== 'tcp' && env !== 'unix') fail('EINVAL', `${SOCKET_TRANSPORT_ENV} must be auto, tcp or unix (got ${env})`);
-  return env;
-}
-
-/**
- * This host as peers must see it to pick a Unix socket: the boot and the
- * network namespace (abstract Unix sockets are per network namespace, and
- * the test "hosts" are namespaces of one machine).
- */
-function hostIdentity(): string {
-  try {
-    const boot = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim().slice(0, 8);
-    const netns = /\[(\d+)\]/.exec(readlinkSync('/proc/self/ns/net'))?.[1] ?? '';
-    return `${boot}.${netns}`;
-  } catch {
-    // Without /proc (macOS) a host name is the best guess; the Unix path still has to exist here.
-    return `host.${process.env.HOSTNAME ?? ''}`.slice(0, 50);
-  }
-}
-
-/** Whether the dial to `peer` goes over its Unix socket. */
-export function viaUnix(self: Pick<Reach, 'hostId'>, peer: Pick<Reach, 'hostId' | 'unix'>, choice: TransportChoice): boolean {
-  if (choice === 'tcp') return false;
-  const same = peer.unix !== '' && peer.hostId === self.hostId;
-  if (choice === 'unix' && !same) fail('EINVAL', `${SOCKET_TRANSPORT_ENV}=unix, but the peer is on another host (or network namespace); use auto or tcp`);
-  return same;
-}
-
-const unixPath = (text: string): string => (text.startsWith('@') ? `\0${text.slice(1)}` : text);
-
-/** Reads exactly `n` bytes of a paused socket's descriptor, polling, within `timeoutMs`. */
-async function readExactly(fd: number, n: number, timeoutMs: number): Promise<Buffer> {
-  const b = Buffer.alloc(n);
-  const end = performance.now() + timeoutMs;
-  let got = 0;
-  let pause = 0;
-  while (got < n) {
-    const k = readSome(fd, b, got, n - got);
-    got += k;
-    if (got === n) break;
-    if (performance.now() > end) throw Object.assign(new Error('no hello from the peer in time'), { code: 'ETIMEDOUT' });
-    if (k === 0) {
-      pause = Math.min(pause + 1, 20);
-      await sleep(pause);
-    }
-  }
-  return b;
-}
-
-/** A fresh socket's send buffer always takes a handshake message whole. */
-function writeWhole(fd: number, hello: Buffer): void {
-  if (writeSome(fd, [hello]) !== hello.length) throw Object.assign(new Error('the hello did not fit the socket'), { code: 'EIO' });
-}
-
-/** The two nonces of one handshake: the dialer's (theirs, for an acceptor) and the acceptor's. */
-interface Nonces {
-  theirs: Buffer;
-  ours: Buffer;
-}
-
-class Permanent extends Error {
-  constructor(
-    readonly reason: Reason,
-    readonly detail: string,
-  ) {
-    super(detail);
-  }
-}
 
 /**
  * The process's listener thread: listens on tcp and on a Unix socket,
@@ -297,50 +201,6 @@ export class Listener {
     else void this.knock(rec, me, peer, unix);
   }
 
-  /** One connection and its hello answered, retried with back-off until the deadline. */
-  private async handshake(peer: Reach, unix: boolean, hello: Hello, deadline: number): Promise<{ socket: Socket; fd: number }> {
-    let backoff = BACKOFF_FIRST_MS;
-    let attempts = 0;
-    let refused = 0;
-    let last = '';
-    for (;;) {
-      attempts++;
-      let socket: Socket | undefined;
-      let proved = false;
-      try {
-        socket = await dial(peer, unix, deadline - performance.now());
-        const fd = socketFd(socket);
-        const left = () => Math.max(1, deadline - performance.now());
-        const theirNonce = readChallenge(await readExactly(fd, CHALLENGE_BYTES, left()));
-        if (typeof theirNonce === 'string') throw new Permanent(Reason.PROTOCOL, theirNonce);
-        const proof = dialerProof(this.key, theirNonce, encodeHello(hello));
-        writeWhole(fd, proof);
-        proved = true;
-        const reply = await readExactly(fd, MAC_BYTES + HELLO_BYTES, left());
-        const answerBytes = checkAcceptor(this.key, proof.subarray(0, NONCE_BYTES), theirNonce, reply);
-        if (!answerBytes) throw new Permanent(Reason.NOT_AUTHENTICATED, 'its answer does not prove it holds the job secret');
-        const answer = decodeHello(answerBytes);
-        if (typeof answer === 'string') throw new Permanent(Reason.PROTOCOL, answer);
-        if (answer.kind !== HelloKind.ANSWER) throw new Permanent(Reason.PROTOCOL, `hello answered with kind ${answer.kind}`);
-        if (answer.status === HelloStatus.WRONG_PROCESS) throw new Permanent(Reason.WRONG_PROCESS, answer.from.process);
-        if (answer.status === HelloStatus.NO_ENDPOINT) throw new Permanent(Reason.ENDPOINT_GONE, '');
-        return { socket, fd };
-      } catch (e) {
-        socket?.destroy();
-        if (e instanceof Permanent || this.stopped) throw e;
-        // A listener refuses by closing: the same answer to our proof, again and again, is a refusal.
-        if (proved && e instanceof SocketClosed && ++refused >= REFUSALS_TO_GIVE_UP) {
-          throw new Permanent(Reason.NOT_AUTHENTICATED, 'it closed the connection after the hello each time');
-        }
-        last = e instanceof SocketClosed ? e.code : errCode(e);
-        const remaining = deadline - performance.now();
-        if (remaining <= 0) throw Object.assign(new Error(last), { attempts, last });
-        await sleep(Math.min(backoff, remaining));
-        backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
-      }
-    }
-  }
-
   private failDial(rec: number, e: unknown): void {
     if (e instanceof Permanent) this.failRecord(rec, e.reason, e.detail);
     else this.failRecord(rec, Reason.CONNECT_FAILED, (e as { last?: string }).last ?? errCode(e), this.connectTimeoutMs, (e as { attempts?: number }).attempts ?? 1);
@@ -348,7 +208,7 @@ export class Listener {
 
   private async dialData(rec: number, me: Reach, peer: Reach, unix: boolean, adopt = false): Promise<void> {
     try {
-      const { socket, fd } = await this.handshake(peer, unix, { kind: HelloKind.DATA, status: HelloStatus.OK, from: me, toSlot: peer.slot, toGen: peer.gen, expect: peer.process }, performance.now() + this.connectTimeoutMs);
+      const { socket, fd } = await proveAndConnect(this.key, peer, unix, { kind: HelloKind.DATA, status: HelloStatus.OK, from: me, toSlot: peer.slot, toGen: peer.gen, expect: peer.process }, performance.now() + this.connectTimeoutMs, () => this.stopped);
       if (this.w(rec, R.STATE) !== RecState.WORKING) {
         socket.destroy();
         return;
@@ -363,7 +223,7 @@ export class Listener {
   /** Asks the peer's listener to dial this endpoint; the record waits for that connection. */
   private async knock(rec: number, me: Reach, peer: Reach, unix: boolean): Promise<void> {
     try {
-      const { socket } = await this.handshake(peer, unix, { kind: HelloKind.KNOCK, status: HelloStatus.OK, from: me, toSlot: peer.slot, toGen: peer.gen, expect: peer.process }, performance.now() + this.connectTimeoutMs);
+      const { socket } = await proveAndConnect(this.key, peer, unix, { kind: HelloKind.KNOCK, status: HelloStatus.OK, from: me, toSlot: peer.slot, toGen: peer.gen, expect: peer.process }, performance.now() + this.connectTimeoutMs, () => this.stopped);
       socket.destroy();
       // The peer dials back within its own connect deadline; a record still waiting after both fails.
       setTimeout(() => {
@@ -511,109 +371,3 @@ export class Listener {
   }
 }
 
-/** The deterministic dial direction between two endpoints: the smaller (process, slot, gen) dials. */
-export function dials(me: Reach, peer: Reach): boolean {
-  if (me.process !== peer.process) return me.process < peer.process;
-  return me.slot !== peer.slot ? me.slot < peer.slot : me.gen < peer.gen;
-}
-
-/** Connects one paused socket (Node never reads it), or rejects with the socket error within `timeoutMs`. */
-function dial(peer: Reach, unix: boolean, timeoutMs: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const socket = unix ? connect({ path: unixPath(peer.unix) }) : connect({ host: peer.host, port: peer.port, noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
-    socket.pause();
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(Object.assign(new Error('connect timed out'), { code: 'ETIMEDOUT' }));
-    }, Math.max(1, timeoutMs));
-    const onError = (e: Error) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(e);
-    };
-    socket.once('connect', () => {
-      clearTimeout(timer);
-      // Later errors show up in the endpoint's own reads and writes; an unheard 'error' would end this thread.
-      socket.off('error', onError);
-      socket.on('error', () => {});
-      resolve(socket);
-    });
-    socket.once('error', onError);
-  });
-}
-
-function listenOn(server: Server, where: { host: string; port: number } | { path: string }, what: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    server.once('error', (e: NodeJS.ErrnoException) => reject(new TransportError('ENOTCONN', `the socket listener cannot listen on ${what}: ${e.code ?? e.message}`)));
-    server.listen({ ...where, backlog: 511 }, () => resolve());
-  });
-}
-
-function writeFailure(b: Int32Array, u8: Uint8Array, e: unknown): void {
-  const text = e instanceof TransportError ? e.message : `EIO: the socket listener failed to start: ${(e as Error).message ?? String(e)}`;
-  Atomics.store(b, L.ERROR_LEN, putText(u8, L_ERROR_BYTE, L_ERROR_MAX, text));
-  Atomics.store(b, L.PHASE, Phase.FAILED);
-  Atomics.notify(b, L.PHASE);
-}
-
-/**
- * The listener thread's main: proves that sockets can be driven
- * synchronously here, picks the interface, listens on tcp and (on Unix) on
- * a Unix socket, publishes its addresses in the listener block and serves
- * until the last socket endpoint of the process closes. A failure to start
- * is written into the block for the thread that waits on it.
- */
-export async function runListener(pool: Pool, slot: number, gen: number): Promise<void> {
-  const { endpoints } = tables(pool);
-  if (endpoints.get(slot, EndpointField.STATE) !== TCP_LISTENER || endpoints.get(slot, EndpointField.GEN) !== gen) return;
-  const byte = endpoints.get(slot, EndpointField.MAILBOX_PAGE) * PAGE_SIZE;
-  const b = new Int32Array(pool.memory.buffer, byte, (LISTENER_PAGES * PAGE_SIZE) / 4);
-  const u8 = pool.u8(byte, PAGE_SIZE);
-  const servers: Server[] = [];
-  try {
-    // The start-up waits (the self-test's local sockets, listen(), the route
-    // lookup, 2 s) need no deadline of their own: the endpoint that started
-    // this thread gives up on it after START_TIMEOUT_MS (listener_link.ts).
-    await selfTest();
-    const connectTimeoutMs = positiveIntEnv(CONNECT_TIMEOUT_ENV, DEFAULT_CONNECT_TIMEOUT_MS, 3_600_000);
-    transportChoice();
-    const choice = await listenAddressFromEnv();
-    const identity = `${process.pid}.${randomBytes(6).toString('hex')}`;
-    // The job's secret (World.join sets it from the launcher), else the environment's, else
-    // this user's cookie; failing all, a secret of this process alone.
-    const given = jobSecretOf(pool) ?? jobSecretFromEnv();
-    const cookie = given ? undefined : userCookie();
-    const key = given ?? cookie?.secret ?? new Uint8Array(randomBytes(32));
-    const keyFrom = given ? 'the job secret' : cookie ? `this user's cookie ${cookie.path}` : "a secret of this process alone (no job secret was given and the user's cookie is unusable): no other process can connect";
-    const tcp = createServer({ pauseOnConnect: true, noDelay: true, keepAlive: true, keepAliveInitialDelay: 10_000 });
-    servers.push(tcp);
-    await listenOn(tcp, { host: choice.address, port: 0 }, choice.address);
-    const port = (tcp.address() as AddressInfo).port;
-    let unix = '';
-    if (process.platform !== 'win32') {
-      const path = process.platform === 'linux' ? `@collective.${identity}` : `${process.env.TMPDIR ?? '/tmp'}/collective.${identity}.sock`;
-      const server = createServer({ pauseOnConnect: true });
-      servers.push(server);
-      await listenOn(server, { path: unixPath(path) }, `Unix socket ${path}`);
-      unix = path;
-    }
-    const self = { host: choice.address, port, unix, hostId: hostIdentity(), process: identity };
-    Atomics.store(b, L.HOST_LEN, putText(u8, L_HOST_BYTE, TEXT_FIELD_MAX, self.host));
-    Atomics.store(b, L.PROCESS_LEN, putText(u8, L_PROCESS_BYTE, TEXT_FIELD_MAX, self.process));
-    Atomics.store(b, L.UNIX_LEN, putText(u8, L_UNIX_BYTE, TEXT_FIELD_MAX, self.unix));
-    Atomics.store(b, L.HOSTID_LEN, putText(u8, L_HOSTID_BYTE, TEXT_FIELD_MAX, self.hostId));
-    Atomics.store(b, L.PORT, port);
-    const listener = new Listener(pool, b, byte, servers, self, connectTimeoutMs, { slot, gen }, key);
-    if (Atomics.compareExchange(b, L.PHASE, Phase.STARTING, Phase.RUNNING) !== Phase.STARTING) {
-      // Every endpoint that wanted it is gone already.
-      listener.stop();
-      return;
-    }
-    Atomics.notify(b, L.PHASE);
-    debugLine(`listener of pool ${pool.id} listens on ${self.host}:${port} (${choice.name || 'no interface'}: ${choice.why})${unix ? ` and ${unix}` : ''}, identity ${self.process}; connections authenticate with ${keyFrom}`);
-    listener.run();
-  } catch (e) {
-    for (const s of servers) s.close();
-    writeFailure(b, u8, e);
-  }
-}

@@ -27,8 +27,7 @@ class TcpDomain implements DomainImpl {
 
 /** Whether two addresses name endpoints of one process (one pool): those stay on shm. */
 function samePool(a: EndpointAddress, b: EndpointAddress): boolean {
-  if (a.process !== undefined && b.process !== undefined) return a.process === b.process;
-  return a.pool === b.pool;
+  return a.identity === b.identity;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { algoOfCode } from '../algorithm.js';
+import { algoOfCode } from '../algorithm_names.js';
 import { KIND } from '../collective_kind.js';
 import { DTYPES } from '../dtypes.js';
 import { OPS } from '../ops.js';

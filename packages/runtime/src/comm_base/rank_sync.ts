@@ -1,4 +1,4 @@
-import { cpuCount } from '@collective/transport/platform';
+import { cpuCount } from '@collective/transport/runtime';
 import { CollectiveError } from '../comm_errors.js';
 import { deadlineOf } from './call_clock.js';
 import { Hdr } from './comm_block.js';

@@ -1,4 +1,4 @@
-import { envSetting, logLine, processId } from '@collective/transport/platform';
+import { envSetting, logLine, processId } from '@collective/transport/runtime';
 /**
  * COLLECTIVE_DEBUG=INFO logs communicator setup (and, with the COLL
  * subsystem, the algorithm of every call); TRACE adds registrations and
