@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 const NODE_ONLY = ['userCookie'];
 
 describe("the transport's browser entry", () => {
-  it('exports everything index.ts does but the reader of the user's cookie file', async () => {
+  it("exports everything index.ts does but the reader of the user's cookie file", async () => {
     const node = Object.keys(await import('../src/index.js')).sort();
     const browser = Object.keys(await import('../src/index_browser.js')).sort();
     expect(browser).toEqual(node.filter((k) => !NODE_ONLY.includes(k)));
