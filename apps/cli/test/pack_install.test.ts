@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const exec = promisify(execFile);
 const repo = fileURLToPath(new URL('../../../', import.meta.url));
-const PACKAGES = { '@collective/transport': 'packages/transport', '@collective/runtime': 'packages/runtime', '@collective/bench': 'packages/bench', '@collective/cli': 'apps/cli' } as const;
+const PACKAGES = { '@collective/rendezvous': 'packages/rendezvous', '@collective/transport': 'packages/transport', '@collective/runtime': 'packages/runtime', '@collective/bench': 'packages/bench', '@collective/cli': 'apps/cli' } as const;
 type Name = keyof typeof PACKAGES;
 const NAMES = Object.keys(PACKAGES) as Name[];
 const versionOf = (name: Name) => (JSON.parse(readFileSync(join(repo, PACKAGES[name], 'package.json'), 'utf8')) as { version: string }).version;

@@ -1,17 +1,16 @@
 // What must not reach a page's bundle: Node's modules, the Node side of
 // the platform module and of the World's threads, the tcp/Unix-socket
-// provider, the job secret's file and environment readers, the bootstrap
-// (stores, rendezvous, launch environments; bootstrap/store.js is only the
-// Store interface the World's join code names), piscina and the CLI with
-// its launcher.
+// provider, the user's cookie reader, @collective/rendezvous (stores, the
+// job secret's readers, launch environments, rendezvous), piscina and the
+// CLI with its launcher.
 const NODE_ONLY = [
   /^node:/,
   /(^|\/)transport\/dist\/platform\.js$/,
   /(^|\/)runtime\/dist\/device_threads\.js$/,
   /(^|\/)transport\/dist\/fabric\/provider_table\.js$/,
   /(^|\/)providers\/tcp\//,
-  /(^|\/)transport\/dist\/job_secret\.js$/,
-  /(^|\/)runtime\/dist\/bootstrap\/(?!store\.js$)/,
+  /(^|\/)transport\/dist\/user_cookie\.js$/,
+  /(^|\/)rendezvous\/dist\//,
   /(^|\/)piscina\//,
   /(^|\/)apps\/cli\//,
 ];

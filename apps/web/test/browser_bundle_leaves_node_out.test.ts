@@ -26,6 +26,8 @@ describe("the page's bundle", () => {
     expect(parts).toContain('node:worker_threads');
     expect(parts.some((p) => /transport\/dist\/platform\.js$/.test(p))).toBe(true);
     expect(parts.some((p) => /providers\/tcp\//.test(p))).toBe(true);
+    expect(parts.some((p) => /rendezvous\/dist\/tcp_store\.js$/.test(p))).toBe(true);
+    expect(parts.some((p) => /transport\/dist\/user_cookie\.js$/.test(p))).toBe(true);
     expect(parts.some((p) => /runtime\/dist\/device_threads\.js$/.test(p))).toBe(true);
   }, 60_000);
 });

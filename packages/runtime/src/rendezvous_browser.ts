@@ -1,7 +1,7 @@
-// A page's side of bootstrap/rendezvous.ts (package.json's "browser" map):
+// A page's side of join_rendezvous.ts (package.json's "browser" map):
 // a page is one process with no sockets, so there is no job to join.
 import { TransportError } from '@collective/transport';
-import type { Rendezvous, RendezvousOptions } from './bootstrap/rendezvous.js';
+import type { Rendezvous, RendezvousOptions } from '@collective/rendezvous';
 
 export type { Rendezvous, RendezvousOptions };
 

@@ -13,8 +13,8 @@ import { type ControllerArgs, type ControllerKind, controllerKind, outputLength 
 import { type DeviceArray, dtypeOf } from './device_array.js';
 import type { WorldTask } from './world_task.js';
 import { StreamThreads } from './stream/stream_threads.js';
-import { type Rendezvous, rendezvous } from './bootstrap/rendezvous.js';
-import type { JobTopology } from './bootstrap/job_bootstrap.js';
+import type { JobTopology } from '@collective/rendezvous';
+import { type Rendezvous, rendezvous } from './join_rendezvous.js';
 import { createCommId } from './comm/comm_id.js';
 import { jobCommLabel } from './comm/job_comm_label.js';
 import type { PeerRecord } from './comm_base/peer_record.js';

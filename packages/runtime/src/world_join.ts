@@ -1,11 +1,16 @@
 import { TransportError } from '@collective/transport';
-import type { Store } from './bootstrap/store.js';
-import { valueToString } from './bootstrap/store.js';
+import type { Store } from '@collective/rendezvous';
 import type { PeerRecord } from './comm_base/peer_record.js';
 import { CollectiveError } from './comm_errors.js';
 
 /** How often a wait on the store looks for another process's abort marker. */
 const SLICE_MS = 200;
+
+// The store's values are UTF-8. Decoded here, not with the rendezvous package's
+// valueToString, so that a page's bundle (world.ts imports this file) does not
+// pull that package's Node-only index in.
+const decoder = new TextDecoder();
+const valueToString = (value: Uint8Array): string => decoder.decode(value);
 
 /**
  * The store keys of one World.join of a job. Every process joins its

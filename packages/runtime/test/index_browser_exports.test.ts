@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 // must be added there too.
 describe("the runtime's browser entry", () => {
   it('exports everything index.ts does but the bootstrap', async () => {
-    const bootstrap = new Set(Object.keys(await import('../src/bootstrap/index.js')));
+    const bootstrap = new Set(Object.keys(await import('@collective/rendezvous')));
     const node = Object.keys(await import('../src/index.js')).sort();
     const browser = Object.keys(await import('../src/index_browser.js')).sort();
     expect(browser).toEqual(node.filter((k) => !bootstrap.has(k)));

@@ -1,7 +1,7 @@
 // The package's entry in a web page (the "browser" export condition): the
 // same API as index.ts but for what needs a process, files or sockets: the
-// job secret's environment, file and cookie readers (the tcp provider's
-// business) are left out, and the provider table holds shm alone.
+// reader of the user's cookie file (the tcp provider's business) is left
+// out, and the provider table holds shm alone.
 export { PAGE_SIZE, WASM_PAGE_SIZE } from './constants.js';
 export { TransportError, type ErrorCode } from './errors.js';
 export { DEFAULT_WAIT_MS, WAIT_TIMEOUT_ENV } from './default_wait.js';

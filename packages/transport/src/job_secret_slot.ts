@@ -1,6 +1,7 @@
 // The job secret's place in the pool: setting and reading it needs no
 // file or process, so a page's build has it too (the tcp provider, which
-// checks it, and the environment and cookie readers stay in job_secret.ts).
+// checks it, and the readers of the environment (@collective/rendezvous) and of
+// the user's cookie (user_cookie.ts) stay outside).
 import { Header } from './control_layout.js';
 import { fail } from './errors.js';
 import type { Pool } from './pool.js';

@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { StoreError, TCPStore, TCPStoreServer, jobSecretFromEnv, newJobSecretText, storeListenAddress, valueToString } from '@collective/runtime';
+import { StoreError, TCPStore, TCPStoreServer, jobSecretFromEnv, newJobSecretText, storeListenAddress, valueToString } from '@collective/rendezvous';
 import type { RunPlan } from './options.js';
 
 /**

@@ -1,4 +1,4 @@
-import type { JobTopology } from '../bootstrap/job_bootstrap.js';
+import type { JobTopology } from '@collective/rendezvous';
 
 /**
  * The name of a job's World communicator in flight records and logs, the

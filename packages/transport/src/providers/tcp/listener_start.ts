@@ -3,7 +3,9 @@ import { type AddressInfo, createServer, type Server } from 'node:net';
 import { PAGE_SIZE } from '../../constants.js';
 import { EndpointField } from '../../control_layout.js';
 import { fail, TransportError } from '../../errors.js';
-import { jobSecretFromEnv, jobSecretOf, userCookie } from '../../job_secret.js';
+import { jobSecretFromEnv, RendezvousError } from '@collective/rendezvous';
+import { jobSecretOf } from '../../job_secret_slot.js';
+import { userCookie } from '../../user_cookie.js';
 import { tables } from '../../pool_tables.js';
 import type { Pool } from '../../pool.js';
 import { debugLine } from './debug_log.js';
@@ -33,7 +35,8 @@ function listenOn(server: Server, where: { host: string; port: number } | { path
 }
 
 function writeFailure(b: Int32Array, u8: Uint8Array, e: unknown): void {
-  const text = e instanceof TransportError ? e.message : `EIO: the socket listener failed to start: ${(e as Error).message ?? String(e)}`;
+  // Our own errors (a bad setting, a secret the environment gives wrongly) reach the user as they are.
+  const text = e instanceof TransportError || e instanceof RendezvousError ? e.message : `EIO: the socket listener failed to start: ${(e as Error).message ?? String(e)}`;
   Atomics.store(b, L.ERROR_LEN, putText(u8, L_ERROR_BYTE, L_ERROR_MAX, text));
   Atomics.store(b, L.PHASE, Phase.FAILED);
   Atomics.notify(b, L.PHASE);
