@@ -6,24 +6,23 @@ import { checkCollectiveOptions, checkTimeoutOption, type CollectiveOptions, typ
 import { type DeviceArray, dtypeOf, poolOffset } from '../device_array.js';
 import { DTYPES } from '../dtypes.js';
 import { OPS } from '../ops.js';
-import { E, Op, S, SLOTS, State, StreamBlock } from './stream_block.js';
+import { E, Op, S, SLOTS, StreamBlock } from './stream_block.js';
+import { StreamWaits, WAIT_SLICE_MS } from './stream_waits.js';
 import { Work, type WorkSource } from './work.js';
 
-/** Spins on DONE this long before sleeping: a small call on an idle stream finishes within it. */
-const SPIN_MS = 0.05;
-/** Sleep slice: the stream's death is noticed this often. */
-const WAIT_SLICE_MS = 20;
 /** How long close() waits for the stream to finish its queue and leave. */
 const STOP_TIMEOUT_MS = 60_000;
 
-const OP_OF: Partial<Record<CollectiveKind, Op>> = {
+/** The collectives a stream runs, and each one's entry op. */
+const OP_OF = {
   allReduce: Op.ALL_REDUCE,
   allGather: Op.ALL_GATHER,
   reduceScatter: Op.REDUCE_SCATTER,
   broadcast: Op.BROADCAST,
   reduce: Op.REDUCE,
   allToAll: Op.ALL_TO_ALL,
-};
+} as const satisfies Partial<Record<CollectiveKind, Op>>;
+type StreamCollective = keyof typeof OP_OF;
 
 /**
  * A device's communication stream, as the device thread sees it: the
@@ -42,9 +41,8 @@ const OP_OF: Partial<Record<CollectiveKind, Op>> = {
 export class CommStream implements WorkSource {
   private readonly block: StreamBlock;
   private readonly w: Int32Array;
+  private readonly waits: StreamWaits;
   private issued = 0;
-  /** failures of slots since reused: seq → error */
-  private readonly failures = new Map<number, Error>();
   private groupDepth = 0;
   private closed = false;
 
@@ -56,57 +54,24 @@ export class CommStream implements WorkSource {
   ) {
     this.block = new StreamBlock(sab);
     this.w = this.block.words;
+    this.waits = new StreamWaits(this.block, rank);
   }
 
   // ---- collectives ----------------------------------------------------------------
 
-  allReduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    this.allReduceAsync(send, recv, opts).wait();
-  }
-
-  allReduceAsync(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): Work {
-    return this.collective('allReduce', send, recv, opts);
-  }
-
-  allGather(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    this.allGatherAsync(send, recv, opts).wait();
-  }
-
-  allGatherAsync(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): Work {
-    return this.collective('allGather', send, recv, opts);
-  }
-
-  reduceScatter(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    this.reduceScatterAsync(send, recv, opts).wait();
-  }
-
-  reduceScatterAsync(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): Work {
-    return this.collective('reduceScatter', send, recv, opts);
-  }
-
-  broadcast(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    this.broadcastAsync(send, recv, opts).wait();
-  }
-
-  broadcastAsync(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): Work {
-    return this.collective('broadcast', send, recv, opts);
-  }
-
-  reduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    this.reduceAsync(send, recv, opts).wait();
-  }
-
-  reduceAsync(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): Work {
-    return this.collective('reduce', send, recv, opts);
-  }
-
-  allToAll(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    this.allToAllAsync(send, recv, opts).wait();
-  }
-
-  allToAllAsync(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): Work {
-    return this.collective('allToAll', send, recv, opts);
-  }
+  // Both forms of every collective come from one path (collective()), so the twelve cannot drift apart.
+  readonly allReduce = this.blockingForm('allReduce');
+  readonly allReduceAsync = this.asyncForm('allReduce');
+  readonly allGather = this.blockingForm('allGather');
+  readonly allGatherAsync = this.asyncForm('allGather');
+  readonly reduceScatter = this.blockingForm('reduceScatter');
+  readonly reduceScatterAsync = this.asyncForm('reduceScatter');
+  readonly broadcast = this.blockingForm('broadcast');
+  readonly broadcastAsync = this.asyncForm('broadcast');
+  readonly reduce = this.blockingForm('reduce');
+  readonly reduceAsync = this.asyncForm('reduce');
+  readonly allToAll = this.blockingForm('allToAll');
+  readonly allToAllAsync = this.asyncForm('allToAll');
 
   barrier(opts: { timeoutMs?: number } = {}): void {
     this.barrierAsync(opts).wait();
@@ -194,7 +159,7 @@ export class CommStream implements WorkSource {
    * Work.wait(): each call ends at its own timeoutMs.
    */
   synchronize(timeoutMs = Infinity): void {
-    this.awaitFinished(this.issued, timeoutMs);
+    this.waits.awaitFinished(this.issued, timeoutMs);
     const e = this.asyncError();
     if (e) throw e;
   }
@@ -206,86 +171,38 @@ export class CommStream implements WorkSource {
 
   /** ncclCommGetAsyncError: the error that made the stream's communicator unusable, if any. */
   asyncError(): Error | undefined {
-    const a = this.block.asyncError();
-    if (a) return new CollectiveError(a.code, a.message);
-    if (Atomics.load(this.w, S.DEAD) !== 0) return this.deadError();
-    return undefined;
+    return this.waits.asyncError();
   }
 
   finished(seq: number): boolean {
-    return Atomics.load(this.w, S.DONE) >= seq || Atomics.load(this.w, S.DEAD) !== 0;
+    return this.waits.finished(seq);
   }
 
   errorOf(seq: number): Error | undefined {
-    if (Atomics.load(this.w, S.DONE) < seq) return Atomics.load(this.w, S.DEAD) !== 0 ? this.deadError() : undefined;
-    if (this.block.statusSeq(seq) === seq) {
-      if (this.block.statusState(seq) === State.OK) return undefined;
-      const m = this.block.message(seq);
-      return new CollectiveError(m.code, m.message);
-    }
-    return this.failures.get(seq);
+    return this.waits.errorOf(seq);
   }
 
   waitFor(seq: number, timeoutMs: number): void {
-    this.awaitFinished(seq, timeoutMs);
-    const e = this.errorOf(seq);
-    if (e) throw e;
+    this.waits.waitFor(seq, timeoutMs);
   }
 
-  /** Bounded as awaitFinished: by the calls' own deadlines, or the stream's death (DEAD). */
-  async finishedAsync(seq: number): Promise<void> {
-    const w = this.w;
-    for (;;) {
-      if (this.finished(seq)) return;
-      const cur = Atomics.load(w, S.DONE);
-      Atomics.add(w, S.WAITERS, 1);
-      try {
-        if (this.finished(seq)) return;
-        // Atomics.waitAsync leaves the event loop free while the stream works.
-        const r = waitAsync(w, S.DONE, cur, WAIT_SLICE_MS);
-        if (r.async) await r.value;
-      } finally {
-        Atomics.sub(w, S.WAITERS, 1);
-      }
-    }
-  }
-
-  /**
-   * Waits until call `seq` finished or the stream died. With timeoutMs
-   * Infinity it is still bounded: the stream runs one call at a time, each
-   * ends at its own deadline (its timeoutMs, or the communicator's), and a
-   * stream thread that dies sets DEAD (StreamThreads, from its exit).
-   */
-  private awaitFinished(seq: number, timeoutMs: number): void {
-    const w = this.w;
-    if (this.finished(seq)) return;
-    const start = performance.now();
-    const spinUntil = start + SPIN_MS;
-    while (performance.now() < spinUntil) if (this.finished(seq)) return;
-    const deadline = start + timeoutMs;
-    Atomics.add(w, S.WAITERS, 1);
-    try {
-      for (;;) {
-        const cur = Atomics.load(w, S.DONE);
-        if (cur >= seq || Atomics.load(w, S.DEAD) !== 0) return;
-        const left = deadline - performance.now();
-        if (left <= 0) {
-          throw new CollectiveError('ETIMEDOUT', `call #${seq} on the stream of rank ${this.rank} has not finished within ${timeoutMs} ms (${this.issued - cur} call(s) still queued or running); it goes on: wait again or synchronize()`);
-        }
-        Atomics.wait(w, S.DONE, cur, Math.min(left, WAIT_SLICE_MS));
-      }
-    } finally {
-      Atomics.sub(w, S.WAITERS, 1);
-    }
-  }
-
-  private deadError(): Error {
-    return new CollectiveError('EIO', `the communication stream of rank ${this.rank} is gone (its thread died or could not start); calls it had not finished are lost`);
+  finishedAsync(seq: number): Promise<void> {
+    return this.waits.finishedAsync(seq);
   }
 
   // ---- issuing --------------------------------------------------------------------
 
-  private collective(kind: CollectiveKind, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): Work {
+  /** A collective's blocking form: issue, then wait. */
+  private blockingForm(kind: StreamCollective): (send: DeviceArray, recv: DeviceArray, opts?: CollectiveOptions) => void {
+    return (send, recv, opts = {}) => this.collective(kind, send, recv, opts).wait();
+  }
+
+  /** A collective's Async form: issue, and return the Work. */
+  private asyncForm(kind: StreamCollective): (send: DeviceArray, recv: DeviceArray, opts?: CollectiveOptions) => Work {
+    return (send, recv, opts = {}) => this.collective(kind, send, recv, opts);
+  }
+
+  private collective(kind: StreamCollective, send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions): Work {
     this.checkIssuable(kind);
     checkCollectiveOptions(kind, opts, this.size);
     const sendType = dtypeOf(send, opts.dtype);
@@ -296,7 +213,7 @@ export class CommStream implements WorkSource {
     const algo = opts.algo === undefined ? -1 : ALGORITHMS.indexOf(opts.algo as never);
     const proto = opts.proto === undefined ? -1 : PROTOCOLS.indexOf(opts.proto as never);
     const timeout = checkTimeout(opts);
-    const op = OP_OF[kind]!;
+    const op = OP_OF[kind];
     return this.issue((e, at) => {
       e[at + E.OP] = op;
       e[at + E.DTYPE] = DTYPES.indexOf(sendType);
@@ -326,11 +243,9 @@ export class CommStream implements WorkSource {
     const seq = this.issued + 1;
     if (seq > SLOTS) {
       // The ring is full: the oldest call's own deadline bounds this.
-      this.awaitFinished(seq - SLOTS, Infinity);
-      if (Atomics.load(this.w, S.DONE) < seq - SLOTS) throw this.deadError();
-      const old = seq - SLOTS;
-      const err = this.errorOf(old);
-      if (err) this.failures.set(old, err);
+      this.waits.awaitFinished(seq - SLOTS, Infinity);
+      if (Atomics.load(this.w, S.DONE) < seq - SLOTS) throw this.waits.deadError();
+      this.waits.retire(seq - SLOTS);
     }
     const e = this.block.entries;
     const at = this.block.entryAt(seq);
@@ -354,11 +269,11 @@ export class CommStream implements WorkSource {
   quiesce(): void {
     if (this.closed || Atomics.load(this.w, S.DEAD) !== 0) return;
     // Both waits end at the calls' own deadlines (a sweep has none of its own: its drains are bounded).
-    this.awaitFinished(this.issued, Infinity);
+    this.waits.awaitFinished(this.issued, Infinity);
     const work = this.issue((e, at) => {
       e[at + E.OP] = Op.SWEEP;
     });
-    this.awaitFinished(work.seq, Infinity);
+    this.waits.awaitFinished(work.seq, Infinity);
   }
 
   /** @internal Lets the stream finish its queue and leave (World.close). */
@@ -376,8 +291,6 @@ export class CommStream implements WorkSource {
   }
 }
 
-/** Atomics.waitAsync (Node 16+), typed here: the TypeScript lib this build targets predates it. */
-const waitAsync = (Atomics as unknown as { waitAsync(a: Int32Array, i: number, v: number, t: number): { async: boolean; value: Promise<string> | string } }).waitAsync;
 
 function checkTimeout(opts: { timeoutMs?: number }): number {
   checkTimeoutOption(opts);
