@@ -1,8 +1,6 @@
 import { type Device, type EndpointAddress, type Pool, type ProviderName, TransportError } from '@collective/transport';
-import { envSetting } from '@collective/transport/runtime';
-import type { Algorithm } from './algorithm.js';
-import { localCopy } from './algorithms/local_copy.js';
 import { CallArgs, overlap, placement } from './call_args.js';
+import { CallChoice } from './call_choice.js';
 import { CollectiveError } from './comm_errors.js';
 import { checkCollectiveOptions, checkTimeoutOption, type CollectiveOptions, type P2pOptions } from './collective_options.js';
 import { abortInfo } from './comm_base/abort_state.js';
@@ -22,7 +20,6 @@ import { DTYPE_BYTES, type Dtype } from './dtypes.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
 import type { Registration } from './registration/registrations.js';
 import { AVG_OVER, type ChildOptions, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter } from './hierarchy.js';
-import { ALGO_ENV, type ChoiceContext, chooseAlgorithm, PROTO_ENV, tunedRules } from './tuner.js';
 
 export type { CommId } from './comm/comm_id.js';
 export type { CommOptions } from './comm/comm_setup.js';
@@ -51,9 +48,8 @@ export class Communicator {
   readonly #s: CommState;
   readonly #protocol: CallProtocol;
   readonly #p2p: PointToPoint;
-  /** COLLECTIVE_ALGO and COLLECTIVE_PROTO, read once: process.env is slow on a hot path */
-  readonly #envAlgo = envSetting(ALGO_ENV);
-  readonly #choice: ChoiceContext = { envProto: envSetting(PROTO_ENV), llOk: false, llBytes: 0 };
+  /** the calls' algorithms */
+  readonly #choice: CallChoice;
   #destroyed = false;
   /** hierarchical calls and their children */
   readonly #hier: CommHierarchy<Communicator>;
@@ -63,24 +59,19 @@ export class Communicator {
   readonly #args: CallArgs;
   /** transfers collected between groupStart() and groupEnd() */
   readonly #group = new P2pGroupCollector();
-  /** the last call's choice of algorithm, reused while the call does not change */
-  readonly #last = { kind: '', bytes: -1, algo: undefined as string | undefined, proto: undefined as string | undefined, alg: undefined as Algorithm | undefined };
   /** one request object, refilled per call: calls never overlap on a rank */
   readonly #req: CallRequest = { kind: 'barrier', send: undefined, recv: undefined, sendOff: 0, recvOff: 0, count: 0, dtype: 'uint8', op: 'sum', avgOver: 0, root: 0, timeoutMs: 0, alg: undefined, inPlace: false, reads: false, writes: false };
 
   private constructor(s: CommState) {
     this.#s = s;
     this.#args = new CallArgs(s.pool);
-    // ll runs over both connectors: shm peers read this rank's slot, net peers get flag and data in one write.
-    this.#choice.llOk = true;
-    this.#choice.net = s.directory !== undefined;
-    this.#choice.rules = tunedRules(s.size);
+    this.#choice = new CallChoice(s.size, s.directory !== undefined);
     this.#protocol = new CallProtocol(s);
     this.#p2p = new PointToPoint(s, this.#protocol);
     this.#hier = new CommHierarchy<Communicator>({
       s,
       protocol: this.#protocol,
-      envAlgo: this.#envAlgo,
+      envAlgo: this.#choice.envAlgo,
       protocolOf: (c) => c.#protocol,
       split: (color, key, options) => this.split(color, key, options),
     });
@@ -132,7 +123,7 @@ export class Communicator {
   get lastAlgorithm(): { algo: string; proto: string } | undefined {
     const h = this.#hier.last;
     if (h) return { algo: 'hier', proto: [...new Set([h.local.lastAlgorithm?.proto, h.cross.lastAlgorithm?.proto].filter((p) => p !== undefined))].join('+') };
-    const a = this.#last.alg;
+    const a = this.#choice.last;
     return a && { algo: a.name, proto: a.proto };
   }
 
@@ -171,21 +162,7 @@ export class Communicator {
   #execute(kind: CollectiveKind, send: DeviceArray | undefined, sendOff: number, recv: DeviceArray | undefined, recvOff: number, count: number, dtype: Dtype, opts: CollectiveOptions, inPlace: boolean, reads: boolean, writes: boolean): void {
     this.#checkOptions(kind, opts);
     const bytes = count * DTYPE_BYTES[dtype];
-    const last = this.#last;
-    let alg: Algorithm | undefined;
-    if (kind === last.kind && bytes === last.bytes && opts.algo === last.algo && opts.proto === last.proto) {
-      alg = last.alg;
-    } else {
-      const choice = this.#choice;
-      choice.proto = opts.proto;
-      choice.llBytes = kind === 'reduceScatter' ? bytes * this.size : bytes;
-      alg = kind === 'barrier' ? undefined : this.size === 1 ? localCopy : chooseAlgorithm(kind, bytes, this.size, opts.algo, this.#envAlgo, choice);
-      last.kind = kind;
-      last.bytes = bytes;
-      last.algo = opts.algo;
-      last.proto = opts.proto;
-      last.alg = alg;
-    }
+    const alg = this.#choice.pick(kind, bytes, opts);
     this.#hier.last = undefined;
     const r = this.#req;
     r.kind = kind;
