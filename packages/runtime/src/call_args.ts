@@ -17,6 +17,10 @@ export class CallArgs {
   readonly #offsets = [0, 0, 0, 0];
   readonly #kinds: Dtype[] = ['uint8', 'uint8', 'uint8', 'uint8'];
   #nextView = 0;
+  /** what the last check() found: the views' pool offsets, and whether the call runs in place */
+  sendOff = 0;
+  recvOff = 0;
+  inPlace = false;
 
   constructor(pool: Pool) {
     this.#pool = pool;
@@ -48,6 +52,39 @@ export class CallArgs {
     return a.byteOffset;
   }
 
+  /**
+   * A collective's send and recv, checked as NCCL checks them: one dtype,
+   * lengths the collective can use, and either separate or in place (see
+   * placement). Returns the dtype and leaves the views' offsets and whether
+   * the call runs in place in sendOff, recvOff and inPlace (no object per
+   * call). `root`: whether this rank is the root (broadcast and reduce).
+   */
+  check(kind: ArgsKind, send: DeviceArray, recv: DeviceArray, hint: Dtype | undefined, rank: number, size: number, root: boolean): Dtype {
+    const dtype = this.pair(send, recv, hint);
+    checkLengths(kind, send, recv, size, root);
+    // Checked on every rank, though a broadcast reads send only on the root: ranks must refuse the same calls.
+    const so = (this.sendOff = this.offsetOf(send));
+    const ro = (this.recvOff = this.offsetOf(recv));
+    switch (kind) {
+      case 'allGather':
+        this.inPlace = placement(kind, send, so, recv, ro, rank * send.length);
+        break;
+      case 'reduceScatter':
+        this.inPlace = placement(kind, recv, ro, send, so, rank * recv.length);
+        break;
+      case 'broadcast':
+        this.inPlace = placement(kind, send, so, recv, ro, 0) && root;
+        break;
+      case 'allToAll':
+        if (overlap(so, send.length * send.BYTES_PER_ELEMENT, ro, recv.length * recv.BYTES_PER_ELEMENT) && size > 1) throw new TransportError('EINVAL', 'allToAll cannot run in place; pass a separate recv buffer');
+        this.inPlace = false;
+        break;
+      default:
+        this.inPlace = placement(kind, send, so, recv, ro, 0);
+    }
+    return dtype;
+  }
+
   /** The dtype of a call's send and recv, which must agree. */
   pair(send: DeviceArray, recv: DeviceArray, hint: Dtype | undefined): Dtype {
     const sd = this.dtype('send', send, hint);
@@ -57,12 +94,40 @@ export class CallArgs {
   }
 }
 
+/** The collectives whose send and recv check() takes. */
+export type ArgsKind = 'allReduce' | 'allGather' | 'reduceScatter' | 'broadcast' | 'reduce' | 'allToAll';
+
+/** Refuses send and recv lengths the collective cannot use, saying what they must be. */
+function checkLengths(kind: ArgsKind, send: DeviceArray, recv: DeviceArray, size: number, root: boolean): void {
+  switch (kind) {
+    case 'allReduce':
+    case 'reduce':
+      if (recv.length !== send.length) throw new TransportError('EINVAL', `${kind}: recv has ${recv.length} elements, send has ${send.length}; they must match`);
+      return;
+    case 'allGather':
+      if (recv.length !== send.length * size) throw new TransportError('EINVAL', `allGather: recv must hold size × send.length = ${send.length * size} elements (got ${recv.length})`);
+      return;
+    case 'reduceScatter':
+      if (send.length !== recv.length * size) {
+        throw new TransportError('EINVAL', `reduceScatter: send must hold size × recv.length = ${recv.length * size} elements (got ${send.length}); pad it to a multiple of ${size}`);
+      }
+      return;
+    case 'broadcast':
+      if (root && send.length < recv.length) throw new TransportError('EINVAL', `broadcast: the root's send has ${send.length} elements, fewer than recv's ${recv.length}`);
+      return;
+    case 'allToAll':
+      if (send.length !== recv.length || send.length % size !== 0) {
+        throw new TransportError('EINVAL', `allToAll: send and recv must have the same length, a multiple of size ${size} (got ${send.length} and ${recv.length})`);
+      }
+  }
+}
+
 /**
  * NCCL's placement rules: `inner` is in place when it starts at `at` inside
  * `outer` (the same view for allReduce, broadcast and reduce; this rank's
  * block for allGather and reduceScatter); any other overlap is refused.
  */
-export function placement(kind: string, inner: DeviceArray, io: number, outer: DeviceArray, oo: number, atElement: number): boolean {
+function placement(kind: string, inner: DeviceArray, io: number, outer: DeviceArray, oo: number, atElement: number): boolean {
   const ib = inner.length * inner.BYTES_PER_ELEMENT;
   const ob = outer.length * outer.BYTES_PER_ELEMENT;
   if (!overlap(io, ib, oo, ob)) return false;
@@ -71,6 +136,6 @@ export function placement(kind: string, inner: DeviceArray, io: number, outer: D
 }
 
 /** Whether two byte ranges share a byte. */
-export function overlap(ao: number, ab: number, bo: number, bb: number): boolean {
+function overlap(ao: number, ab: number, bo: number, bb: number): boolean {
   return ab > 0 && bb > 0 && ao < bo + bb && bo < ao + ab;
 }

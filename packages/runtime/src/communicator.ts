@@ -1,5 +1,5 @@
 import { type Device, type EndpointAddress, type Pool, type ProviderName, TransportError } from '@collective/transport';
-import { CallArgs, overlap, placement } from './call_args.js';
+import { CallArgs } from './call_args.js';
 import { CallChoice } from './call_choice.js';
 import { CollectiveError } from './comm_errors.js';
 import { checkCollectiveOptions, checkTimeoutOption, type CollectiveOptions, type P2pOptions } from './collective_options.js';
@@ -12,13 +12,13 @@ import { type CommOptions, prepareComm, setupComm } from './comm/comm_setup.js';
 import type { CommState } from './comm/comm_state.js';
 import { teardownComm } from './comm/comm_teardown.js';
 import { P2pGroupCollector } from './comm_group.js';
+import { type BufferRegistration, deregisterBuffer, netReachOf, registerBuffer } from './comm_registration.js';
 import { CommHierarchy } from './comm_hier.js';
 import { checkSplitArgs, type PreparedComm, type SplitParent, splitComm } from './comm_split.js';
 import type { CollectiveKind } from './collective_kind.js';
 import { type DeviceArray, poolOffset } from './device_array.js';
 import { DTYPE_BYTES, type Dtype } from './dtypes.js';
 import { type P2pSide, PointToPoint } from './point_to_point.js';
-import type { Registration } from './registration/registrations.js';
 import { AVG_OVER, type ChildOptions, type Hierarchy, hierAllGather, hierAllReduce, hierBroadcast, hierReduceScatter } from './hierarchy.js';
 
 export type { CommId } from './comm/comm_id.js';
@@ -31,12 +31,7 @@ export type { P2pSide } from './point_to_point.js';
 
 export type { CollectiveOptions, P2pOptions } from './collective_options.js';
 
-/** What register() hands back: proof that a buffer is registered, for deregister(). */
-export interface BufferRegistration {
-  readonly bytes: number;
-}
-
-const registrations = new WeakMap<BufferRegistration, Registration>();
+export type { BufferRegistration } from './comm_registration.js';
 
 /**
  * A group of ranks, one per device, that run collectives together
@@ -141,7 +136,6 @@ export class Communicator {
     return undefined;
   }
 
-
   // ---- collectives -------------------------------------------------------------
 
   /** Refuses a call's bad options before anything is announced; the checked op, root and timeout go into the request. */
@@ -187,81 +181,57 @@ export class Communicator {
 
   /** ncclAllReduce: every rank gets the reduction of every rank's send. In place when send and recv are the same view. */
   allReduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const dtype = this.#args.pair(send, recv, opts.dtype);
-    if (recv.length !== send.length) throw new TransportError('EINVAL', `allReduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
-    const so = this.#args.offsetOf(send);
-    const ro = this.#args.offsetOf(recv);
-    const inPlace = placement('allReduce', send, so, recv, ro, 0);
+    const a = this.#args;
+    const dtype = a.check('allReduce', send, recv, opts.dtype, this.rank, this.size, false);
     if (this.#s.directory && this.#hier.wanted('allReduce', opts, this.#destroyed)) return this.#composed('allReduce', opts, send.length, dtype, (h) => hierAllReduce(h, send, recv, opts));
-    this.#execute('allReduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
+    this.#execute('allReduce', send, a.sendOff, recv, a.recvOff, send.length, dtype, opts, a.inPlace, true, true);
   }
 
   /** ncclAllGather: rank q's send lands at block q of every rank's recv. In place when send is this rank's block of recv. */
   allGather(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const dtype = this.#args.pair(send, recv, opts.dtype);
-    if (recv.length !== send.length * this.size) {
-      throw new TransportError('EINVAL', `allGather: recv must hold size × send.length = ${send.length * this.size} elements (got ${recv.length})`);
-    }
-    const so = this.#args.offsetOf(send);
-    const ro = this.#args.offsetOf(recv);
-    const inPlace = placement('allGather', send, so, recv, ro, this.rank * send.length);
+    const a = this.#args;
+    const dtype = a.check('allGather', send, recv, opts.dtype, this.rank, this.size, false);
     if (this.#s.directory && this.#hier.wanted('allGather', opts, this.#destroyed)) return this.#composed('allGather', opts, send.length, dtype, (h) => hierAllGather(h, send, recv, opts));
-    this.#execute('allGather', send, so, recv, ro, send.length, dtype, opts, inPlace, true, true);
+    this.#execute('allGather', send, a.sendOff, recv, a.recvOff, send.length, dtype, opts, a.inPlace, true, true);
   }
 
   /** ncclReduceScatter: block r of the reduction lands in rank r's recv. In place when recv is this rank's block of send. */
   reduceScatter(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const dtype = this.#args.pair(send, recv, opts.dtype);
-    if (send.length !== recv.length * this.size) {
-      throw new TransportError('EINVAL', `reduceScatter: send must hold size × recv.length = ${recv.length * this.size} elements (got ${send.length}); pad it to a multiple of ${this.size}`);
-    }
-    const so = this.#args.offsetOf(send);
-    const ro = this.#args.offsetOf(recv);
-    const inPlace = placement('reduceScatter', recv, ro, send, so, this.rank * recv.length);
+    const a = this.#args;
+    const dtype = a.check('reduceScatter', send, recv, opts.dtype, this.rank, this.size, false);
     if (this.#s.directory && this.#hier.wanted('reduceScatter', opts, this.#destroyed)) return this.#composed('reduceScatter', opts, recv.length, dtype, (h) => hierReduceScatter(h, send, recv, opts));
-    this.#execute('reduceScatter', send, so, recv, ro, recv.length, dtype, opts, inPlace, true, true);
+    this.#execute('reduceScatter', send, a.sendOff, recv, a.recvOff, recv.length, dtype, opts, a.inPlace, true, true);
   }
 
   /** ncclBroadcast: the root's send lands in every rank's recv; send is read only on the root. */
   broadcast(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const dtype = this.#args.pair(send, recv, opts.dtype);
     const root = this.rank === (opts.root ?? 0);
-    if (root && send.length < recv.length) throw new TransportError('EINVAL', `broadcast: the root's send has ${send.length} elements, fewer than recv's ${recv.length}`);
-    // Checked on every rank, though only the root reads send: ranks must refuse the same calls.
-    const so = this.#args.offsetOf(send);
-    const ro = this.#args.offsetOf(recv);
-    const inPlace = placement('broadcast', send, so, recv, ro, 0) && root;
+    const a = this.#args;
+    const dtype = a.check('broadcast', send, recv, opts.dtype, this.rank, this.size, root);
     if (this.#s.directory && this.#hier.wanted('broadcast', opts, this.#destroyed)) return this.#composed('broadcast', opts, recv.length, dtype, (h) => hierBroadcast(h, send, recv, opts));
-    this.#execute('broadcast', root ? send : undefined, so, recv, ro, recv.length, dtype, opts, inPlace, root, true);
+    this.#execute('broadcast', root ? send : undefined, a.sendOff, recv, a.recvOff, recv.length, dtype, opts, a.inPlace, root, true);
   }
 
   /** ncclReduce: the reduction lands in the root's recv; other ranks' recv is untouched. */
   reduce(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const dtype = this.#args.pair(send, recv, opts.dtype);
-    if (recv.length !== send.length) throw new TransportError('EINVAL', `reduce: recv has ${recv.length} elements, send has ${send.length}; they must match`);
-    const so = this.#args.offsetOf(send);
-    const ro = this.#args.offsetOf(recv);
-    const inPlace = placement('reduce', send, so, recv, ro, 0);
     const root = this.rank === (opts.root ?? 0);
-    this.#execute('reduce', send, so, recv, ro, send.length, dtype, opts, inPlace, true, root);
+    const a = this.#args;
+    const dtype = a.check('reduce', send, recv, opts.dtype, this.rank, this.size, root);
+    this.#execute('reduce', send, a.sendOff, recv, a.recvOff, send.length, dtype, opts, a.inPlace, true, root);
   }
 
   /** ncclAlltoAll: block q of send goes to rank q, landing at block `rank` of its recv. */
   allToAll(send: DeviceArray, recv: DeviceArray, opts: CollectiveOptions = {}): void {
-    const dtype = this.#args.pair(send, recv, opts.dtype);
-    if (send.length !== recv.length || send.length % this.size !== 0) {
-      throw new TransportError('EINVAL', `allToAll: send and recv must have the same length, a multiple of size ${this.size} (got ${send.length} and ${recv.length})`);
-    }
-    const so = this.#args.offsetOf(send);
-    const ro = this.#args.offsetOf(recv);
-    if (overlap(so, send.length * send.BYTES_PER_ELEMENT, ro, recv.length * recv.BYTES_PER_ELEMENT) && this.size > 1) throw new TransportError('EINVAL', 'allToAll cannot run in place; pass a separate recv buffer');
-    this.#execute('allToAll', send, so, recv, ro, send.length / this.size, dtype, opts, false, true, true);
+    const a = this.#args;
+    const dtype = a.check('allToAll', send, recv, opts.dtype, this.rank, this.size, false);
+    this.#execute('allToAll', send, a.sendOff, recv, a.recvOff, send.length / this.size, dtype, opts, false, true, true);
   }
 
   /** ncclBarrier-like: returns when every rank has called it. */
   barrier(opts: { timeoutMs?: number } = {}): void {
     this.#execute('barrier', undefined, 0, undefined, 0, 0, 'uint8', opts, false, false, false);
   }
+
   // ---- point to point -------------------------------------------------------------
 
   /**
@@ -321,19 +291,13 @@ export class Communicator {
    */
   register(data: DeviceArray): BufferRegistration {
     this.#protocol.checkUsable(this.#destroyed);
-    poolOffset(this.#s.pool, data, 'data');
-    const reg = this.#protocol.registration(data, 'data');
-    const handle: BufferRegistration = { bytes: reg.bytes };
-    registrations.set(handle, reg);
-    return handle;
+    return registerBuffer(this.#s, this.#protocol, data);
   }
 
   /** ncclCommDeregister: peers let go of their imports at their next call; the buffer can then move or be freed for good. */
   deregister(handle: BufferRegistration): void {
     if (this.#destroyed) throw new CollectiveError('EINVAL', 'communicator is destroyed');
-    const reg = registrations.get(handle);
-    if (!reg) throw new TransportError('EINVAL', 'not a registration returned by register()');
-    this.#s.regs.deregister(reg);
+    deregisterBuffer(this.#s, handle);
   }
 
   /**
@@ -344,10 +308,7 @@ export class Communicator {
    */
   netReach(data: DeviceArray): { address: EndpointAddress; key: number } | undefined {
     this.#protocol.checkUsable(this.#destroyed);
-    poolOffset(this.#s.pool, data, 'data');
-    const reg = this.#protocol.registration(data, 'data');
-    const port = this.#s.port;
-    return port && reg.mr ? { address: port.address, key: reg.mr.key } : undefined;
+    return netReachOf(this.#s, this.#protocol, data);
   }
 
   /**
