@@ -91,7 +91,7 @@ const FLOORS = {
     ['primitives'],
     ['algorithm', 'algorithms/', 'tuner'],
     ['comm/'],
-    ['collective_options', 'point_to_point', 'hierarchy', 'communicator'],
+    ['collective_options', 'point_to_point', 'hierarchy', 'call_args', 'call_choice', 'comm_group', 'comm_hier', 'comm_registration', 'comm_split', 'communicator'],
     ['stream/', 'adapters/', 'device_context', 'controller_program'],
     ['world', 'device_', 'join_rendezvous', 'rendezvous_browser'],
     ['index'],

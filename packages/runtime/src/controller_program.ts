@@ -2,8 +2,8 @@
 // its input from the controller's message into device memory, runs one
 // collective, and sends its output back.
 import { TransportError } from '@collective/transport';
-import type { CollectiveOptions } from './communicator.js';
-import type { DeviceArray } from './device_array.js';
+import { checkCollectiveOptions, type CollectiveOptions } from './collective_options.js';
+import { type DeviceArray, dtypeOf } from './device_array.js';
 import type { DeviceContext } from './device_context.js';
 import type { Dtype } from './dtypes.js';
 
@@ -41,6 +41,27 @@ export interface ControllerArgs {
   dtype: Dtype;
   inputs: ArrayBufferView[];
   options: CollectiveOptions;
+}
+
+/**
+ * A single-controller call's arguments, checked on the main thread before
+ * any device starts, so bad ones leave the World usable: one input per
+ * device of this process (`localSize`), all of one dtype and length.
+ */
+export function controllerArgs(kind: ControllerKind | string, inputs: unknown, options: CollectiveOptions, localSize: number, size: number, joined: boolean): ControllerArgs {
+  const k = controllerKind(kind);
+  if (!Array.isArray(inputs) || inputs.length !== localSize) {
+    throw new TransportError('EINVAL', `${k} needs one input array per device${joined ? ' of this process' : ''} (${localSize}), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
+  }
+  const arrays = inputs as DeviceArray[];
+  checkCollectiveOptions(k, options, size);
+  const dtype = dtypeOf(arrays[0]!, options.dtype);
+  for (const [r, a] of arrays.entries()) {
+    if (dtypeOf(a, options.dtype) !== dtype) throw new TransportError('EINVAL', `inputs[${r}] is not ${dtype}; every input must have the dtype of inputs[0]`);
+    if (a.length !== arrays[0]!.length) throw new TransportError('EINVAL', `inputs[${r}] has ${a.length} elements but inputs[0] has ${arrays[0]!.length}; every input must have the same length`);
+  }
+  outputLength(k, arrays[0]!.length, size);
+  return { kind: k, dtype, inputs: arrays, options };
 }
 
 export default function controllerProgram(ctx: DeviceContext): ArrayBufferView {

@@ -1,45 +1,23 @@
-import { Pool, setJobSecret, TransportError, WASM_PAGE_SIZE } from '@collective/transport';
-import { checkCollectiveOptions } from './collective_options.js';
-import { missingModuleFile, moduleHref, unrefTimer } from '@collective/transport/runtime';
+import { Pool, setJobSecret, TransportError } from '@collective/transport';
+import { missingModuleFile, moduleHref } from '@collective/transport/runtime';
 import { type DeviceThreads, startDeviceThreads } from './device_threads.js';
-import { CollectiveError } from './comm_errors.js';
-import { setAborted } from './comm_base/abort_state.js';
-import { blockOf } from './comm/comm_id.js';
-import { R, rankBase } from './comm_base/comm_block.js';
 import { checkCommOptions } from './comm/comm_setup.js';
 import { Communicator, type CommId, type CommOptions } from './communicator.js';
 import type { CollectiveOptions } from './communicator.js';
-import { type ControllerArgs, type ControllerKind, controllerKind, outputLength } from './controller_program.js';
-import { type DeviceArray, dtypeOf } from './device_array.js';
+import { type ControllerKind, controllerArgs } from './controller_program.js';
+import type { DeviceArray } from './device_array.js';
 import type { WorldTask } from './world_task.js';
 import { StreamThreads } from './stream/stream_threads.js';
 import type { JobTopology } from '@collective/rendezvous';
 import { type Rendezvous, rendezvous } from './join_rendezvous.js';
 import { createCommId } from './comm/comm_id.js';
 import { jobCommLabel } from './comm/job_comm_label.js';
-import type { PeerRecord } from './comm_base/peer_record.js';
-import { exchangeRecords, JoinKeys, markAbort, storeBarrier } from './world_join.js';
+import { joinRounds, type JoinKeys, leaveTogether, nextJoinKeys } from './world_join.js';
+import { checkWorldSizing } from './world_options.js';
+import { watchDeviceWorkers } from './world_death_watch.js';
+import { deviceControl, roundFailure, watchdog } from './world_watchdog.js';
 
 type DistributiveOmit<T, K extends keyof T> = T extends unknown ? Omit<T, K> : never;
-
-/** How long a joined World waits for the other processes to reach close(). */
-const LEAVE_TIMEOUT_MS = 60_000;
-
-/** One worker thread per device: the tasks of one round must all run at once, so nothing queues past n. */
-/**
- * After a rank of a launch() failed, how long the others may take to return
- * before the watchdog stops their threads (torch's NCCL watchdog tears the
- * process down the same way): a rank stuck in user code, or sleeping, would
- * otherwise keep launch() from settling long after its peers failed.
- */
-const WATCHDOG_MS = 10_000;
-
-/** The device workers' shared words: two for the rounds, then one per local rank, 1 while it runs a task. */
-const BUSY_BYTE = 8;
-const workerControl = (n: number): SharedArrayBuffer => new SharedArrayBuffer(BUSY_BYTE + 4 * n);
-
-/** Counts this process's joins: the n-th join of every process of a job meets under the same store keys. */
-let joins = 0;
 
 export interface JoinOptions extends CommOptions {
   /** devices (worker threads) of this process */
@@ -52,14 +30,6 @@ export interface JoinOptions extends CommOptions {
   rendezvous?: Rendezvous;
   /** deadline of the rendezvous and of the join, ms (default 120 s) */
   joinTimeoutMs?: number;
-}
-
-function checkPoolBytes(v: unknown): number {
-  const poolBytes = v ?? 256 * 1024 * 1024;
-  if (typeof poolBytes !== 'number' || !Number.isSafeInteger(poolBytes) || poolBytes <= 0 || poolBytes % WASM_PAGE_SIZE !== 0) {
-    throw new TransportError('EINVAL', `options.poolBytes must be a positive multiple of ${WASM_PAGE_SIZE} (got ${String(v)})`);
-  }
-  return poolBytes;
 }
 
 export interface WorldOptions extends CommOptions {
@@ -92,6 +62,8 @@ export class World {
     private readonly workers: DeviceThreads,
     private readonly id: CommId,
     private readonly streams: StreamThreads | undefined,
+    /** one word per local rank, 1 while its device worker runs a task */
+    private readonly busy: Int32Array,
     /** devices of this process */
     readonly localSize: number = size,
     /** global rank of this process's first device (ranks are numbered process by process) */
@@ -114,11 +86,7 @@ export class World {
    * process's devices, in step with the other processes' calls.
    */
   static async join(options: JoinOptions): Promise<World> {
-    if (!options || typeof options !== 'object') throw new TransportError('EINVAL', 'World.join needs an options object such as { devices: 2 }');
-    const n = options.devices;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new TransportError('EINVAL', `options.devices must be a positive integer (got ${String(n)})`);
-    const poolBytes = checkPoolBytes(options.poolBytes);
-    if (options.streams !== undefined && typeof options.streams !== 'boolean') throw new TransportError('EINVAL', `options.streams must be true or false (got ${String(options.streams)})`);
+    const { n, poolBytes } = checkWorldSizing('World.join', options);
     const { devices: _d, poolBytes: _p, streams: withStreams, rendezvous: given, joinTimeoutMs, ...commOptions } = options;
     checkCommOptions(commOptions);
     const timeoutMs = joinTimeoutMs ?? 120_000;
@@ -138,7 +106,7 @@ export class World {
     // Threads of processes on this machine share its cores, network namespaces or not.
     // With streams, a stream thread communicates while its device thread computes: twice the threads.
     commOptions.hostRanks ??= rv.job.ranks.filter((r) => r.hostname === me.hostname).reduce((n, r) => n + r.devices, 0) * (withStreams ? 2 : 1);
-    const keys = new JoinKeys(`collective/world/${++joins}`);
+    const keys = nextJoinKeys();
     const pool = Pool.create({ bytes: poolBytes });
     // Before any endpoint opens: the socket listener authenticates every connection with it.
     setJobSecret(pool, rv.secret);
@@ -147,28 +115,13 @@ export class World {
     const id = createCommId(pool, size, n, label);
     // The streams' communicator spans the job too: one stream per device, ranked as the devices.
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions, { id: createCommId(pool, size, n, `${label}-streams`), offset }) : undefined;
-    const control = workerControl(n);
+    const { control, busy } = deviceControl(n);
     const workers = startDeviceThreads(n, { pool: pool.describe(), id, control, size: n, options: commOptions, job: { offset, size }, streams: streams?.blocks });
-    const world = new World(pool, size, workers, id, streams, n, offset, { rendezvous: rv, keys });
-    world.busy = new Int32Array(control, BUSY_BYTE, n);
+    const world = new World(pool, size, workers, id, streams, busy, n, offset, { rendezvous: rv, keys });
     world.watchDeviceWorkers();
-    let stage = 'prepare';
     try {
-      const records = (await world.all({ type: 'prepare' })) as PeerRecord[];
-      stage = 'exchange';
-      const directory = await exchangeRecords(rv.store, keys, records, size, timeoutMs);
-      if (streams) {
-        stage = 'streams';
-        const streamKeys = new JoinKeys(`${keys.prefix}/streams`);
-        streams.finish(await exchangeRecords(rv.store, streamKeys, await streams.records(timeoutMs), size, timeoutMs));
-      }
-      stage = 'finish';
-      await world.all({ type: 'finish', directory });
-      stage = 'joined';
-      // No process sends before every endpoint knows every peer: a message ahead of that would have no sender.
-      await storeBarrier(rv.store, keys, 'joined', rv.job.worldSize, timeoutMs);
+      await joinRounds({ store: rv.store, job: rv.job, keys, size, timeoutMs, streams, all: (task) => world.all(task) });
     } catch (e) {
-      await markAbort(rv.store, keys, `process ${rv.job.rank} (host ${me.hostname}, pid ${me.pid}) failed at ${stage}: ${(e as Error).message}`);
       world.closed = true;
       streams?.finish({ abandon: (e as Error).message });
       await workers.destroy();
@@ -183,23 +136,15 @@ export class World {
   private ownsRendezvous = false;
 
   static async start(options: WorldOptions): Promise<World> {
-    if (!options || typeof options !== 'object') throw new TransportError('EINVAL', 'World.start needs an options object such as { devices: 2 }');
-    const n = options.devices;
-    if (typeof n !== 'number' || !Number.isSafeInteger(n) || n <= 0) throw new TransportError('EINVAL', `options.devices must be a positive integer (got ${String(n)})`);
-    const poolBytes = options.poolBytes ?? 256 * 1024 * 1024;
-    if (typeof poolBytes !== 'number' || !Number.isSafeInteger(poolBytes) || poolBytes <= 0 || poolBytes % WASM_PAGE_SIZE !== 0) {
-      throw new TransportError('EINVAL', `options.poolBytes must be a positive multiple of ${WASM_PAGE_SIZE} (got ${String(options.poolBytes)})`);
-    }
-    if (options.streams !== undefined && typeof options.streams !== 'boolean') throw new TransportError('EINVAL', `options.streams must be true or false (got ${String(options.streams)})`);
+    const { n, poolBytes } = checkWorldSizing('World.start', options);
     const { devices: _d, poolBytes: _p, streams: withStreams, ...commOptions } = options;
     checkCommOptions(commOptions);
     const pool = Pool.create({ bytes: poolBytes });
     const id = Communicator.createId(pool, n);
     const streams = withStreams ? StreamThreads.start(pool, n, commOptions) : undefined;
-    const control = workerControl(n);
+    const { control, busy } = deviceControl(n);
     const workers = startDeviceThreads(n, { pool: pool.describe(), id, control, size: n, options: commOptions, streams: streams?.blocks });
-    const world = new World(pool, n, workers, id, streams);
-    world.busy = new Int32Array(control, BUSY_BYTE, n);
+    const world = new World(pool, n, workers, id, streams, busy);
     world.watchDeviceWorkers();
     try {
       await world.all({ type: 'init' });
@@ -215,53 +160,17 @@ export class World {
     return world;
   }
 
-  private readonly watched = new WeakSet<object>();
-
-  /**
-   * A worker that dies (a crash, process.exit, terminate) releases what it
-   * held in the pool and aborts the communicator, so nobody waits on it:
-   * every worker is watched, also those started later.
-   */
+  /** A device worker that dies aborts the communicator (world_death_watch.ts). */
   private watchDeviceWorkers(): void {
-    this.workers.onThreadCreate(() => this.watchWorkers());
-    this.watchWorkers();
+    watchDeviceWorkers({ pool: this.pool, workers: this.workers, id: this.id, size: this.size, rankOffset: this.rankOffset, streams: this.streams, closed: () => this.closed });
   }
-
-  private watchWorkers(): void {
-    for (const t of this.workers.threads) {
-      if (this.watched.has(t)) continue;
-      this.watched.add(t);
-      // The id must be read now: an exited Worker reports -1.
-      const owner = t.threadId + 1;
-      this.pool.watch(t);
-      t.once('exit', () => this.onWorkerDeath(owner));
-    }
-  }
-
-  private onWorkerDeath(owner: number): void {
-    if (this.closed) return;
-    try {
-      const words = blockOf(this.pool, this.id);
-      for (let q = 0; q < this.size; q++) {
-        if (words[rankBase(q) + R.THREAD] === owner) {
-          setAborted(words, q, 'EIO', `the device worker of rank ${q} died`);
-          this.streams?.lost(q - this.rankOffset, `the device worker of rank ${q} died`);
-        }
-      }
-    } catch {
-      // The communicator is already gone.
-    }
-  }
-
-  /** one word per local rank, 1 while its device worker runs a task */
-  private busy: Int32Array | undefined;
 
   /**
    * Runs one task on every device thread and waits for all of them. The
    * World's own tasks are bounded inside (the round barrier's 60 s, the
    * calls' timeoutMs, the stream's start and stop); a launch runs the user's
    * module, as long as it runs, unless a rank failed: then the others get
-   * WATCHDOG_MS (watchdog()). A task queues behind a launch still running
+   * the watchdog's grace (world_watchdog.ts). A task queues behind a launch still running
    * on its thread (close() during a launch waits for the launch).
    */
   private async all(body: DistributiveOmit<WorldTask, 'round'>): Promise<unknown[]> {
@@ -269,18 +178,11 @@ export class World {
     if (this.broken) throw new TransportError('EIO', `world is unusable after an earlier failure (${this.broken.message}); close it and start a new one`);
     const task = { ...body, round: ++this.round } as WorldTask;
     const runs = Array.from({ length: this.localSize }, () => this.workers.run(task) as Promise<{ rank: number; value: unknown }>);
-    const { stuck, first } = await this.watchdog(runs);
+    const { stuck, first } = await watchdog(runs, { workers: this.workers, busy: this.busy, localSize: this.localSize, rankOffset: this.rankOffset });
     const settled = await Promise.allSettled(runs);
     const failed = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected').map((s) => s.reason as Error);
     if (failed.length > 0) {
-      // The failing rank is the story; its peers' cancellations and timeouts
-      // follow from it. (Errors cross threads without their code property.)
-      let cause = failed.find((e) => !/^(ECANCELED|ETIMEDOUT):|was aborted by rank|Terminating worker thread/.test(e.message)) ?? failed[0]!;
-      if (stuck.length > 0) {
-        // The failure that started the watchdog is the story, not the stopped threads' exits.
-        cause = first ?? cause;
-        cause = new CollectiveError('ETIMEDOUT', `${cause.message.replace(/^[A-Z]+: /, '')}; rank${stuck.length === 1 ? '' : 's'} ${stuck.join(', ')} did not return within ${WATCHDOG_MS} ms after that (stuck in its own code?), and the watchdog stopped ${stuck.length === 1 ? 'its thread' : 'their threads'}: close this World`);
-      }
+      const cause = roundFailure(failed, stuck, first);
       this.broken = cause;
       throw cause;
     }
@@ -290,37 +192,6 @@ export class World {
       out[v.rank - this.rankOffset] = v.value;
     }
     return out;
-  }
-
-  /**
-   * Once a rank's task failed, gives the others WATCHDOG_MS to return, then
-   * terminates the device threads still running theirs (their tasks then
-   * fail too) and names their ranks. The World is unusable after a failure
-   * anyway; without this a rank stuck in user code would keep the caller
-   * waiting for ever.
-   */
-  private watchdog(runs: Promise<unknown>[]): Promise<{ stuck: number[]; first?: Error }> {
-    return new Promise((resolve) => {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      let first: Error | undefined;
-      void Promise.allSettled(runs).then(() => {
-        clearTimeout(timer);
-        resolve({ stuck: [] });
-      });
-      for (const p of runs) {
-        p.catch((e: Error) => {
-          first ??= e;
-          timer ??= setTimeout(() => {
-            const stuck: number[] = [];
-            for (let i = 0; i < this.localSize; i++) if (this.busy && Atomics.load(this.busy, i) === 1) stuck.push(this.rankOffset + i);
-            if (stuck.length === 0) return;
-            for (const t of this.workers.threads) void t.terminate();
-            resolve({ stuck, first });
-          }, WATCHDOG_MS);
-          unrefTimer(timer);
-        });
-      }
-    });
   }
 
   /**
@@ -343,18 +214,7 @@ export class World {
    * starts, so the World stays usable.
    */
   async collective<T extends DeviceArray>(kind: ControllerKind | string, inputs: T[], options: CollectiveOptions = {}): Promise<T[]> {
-    const k = controllerKind(kind);
-    if (!Array.isArray(inputs) || inputs.length !== this.localSize) {
-      throw new TransportError('EINVAL', `${k} needs one input array per device${this.joined ? ' of this process' : ''} (${this.localSize}), got ${Array.isArray(inputs) ? inputs.length : typeof inputs}`);
-    }
-    checkCollectiveOptions(k, options, this.size);
-    const dtype = dtypeOf(inputs[0]!, options.dtype);
-    for (const [r, a] of inputs.entries()) {
-      if (dtypeOf(a, options.dtype) !== dtype) throw new TransportError('EINVAL', `inputs[${r}] is not ${dtype}; every input must have the dtype of inputs[0]`);
-      if (a.length !== inputs[0]!.length) throw new TransportError('EINVAL', `inputs[${r}] has ${a.length} elements but inputs[0] has ${inputs[0]!.length}; every input must have the same length`);
-    }
-    outputLength(k, inputs[0]!.length, this.size);
-    const args: ControllerArgs = { kind: k, dtype, inputs, options };
+    const args = controllerArgs(kind, inputs, options, this.localSize, this.size, this.joined !== undefined);
     return this.launch<T>(new URL('./controller_program.js', import.meta.url), args);
   }
 
@@ -390,16 +250,11 @@ export class World {
     let healthy = !this.broken;
     try {
       if (this.joined && healthy) {
-        // A healthy job leaves together: a process that closed its endpoint
-        // while a peer still finishes its last call (an acknowledgement on
-        // its way) would fail that call.
+        // A healthy job leaves together (leaveTogether says why).
         healthy = ((await this.all({ type: 'health' })) as boolean[]).every((ok) => ok);
         if (healthy) {
           const { rendezvous: rv, keys } = this.joined;
-          healthy = await storeBarrier(rv.store, keys, 'leave', rv.job.worldSize, LEAVE_TIMEOUT_MS).then(
-            () => true,
-            () => false,
-          );
+          healthy = await leaveTogether(rv.store, keys, rv.job.worldSize);
         }
       }
       if (!this.broken) healthy = ((await this.all({ type: 'close' })) as boolean[]).every((ok) => ok) && healthy;

@@ -1,7 +1,8 @@
 import { TransportError } from '@collective/transport';
-import type { Store } from '@collective/rendezvous';
+import type { JobTopology, Store } from '@collective/rendezvous';
 import type { PeerRecord } from './comm_base/peer_record.js';
 import { CollectiveError } from './comm_errors.js';
+import type { StreamThreads } from './stream/stream_threads.js';
 
 /** How often a wait on the store looks for another process's abort marker. */
 const SLICE_MS = 200;
@@ -35,6 +36,73 @@ export class JoinKeys {
   done(name: string): string {
     return `${this.prefix}/${name}/done`;
   }
+}
+
+/** Counts this process's joins: the n-th join of every process of a job meets under the same store keys. */
+let joins = 0;
+
+/** The store keys of this process's next World.join. */
+export function nextJoinKeys(): JoinKeys {
+  return new JoinKeys(`collective/world/${++joins}`);
+}
+
+/** How long a joined World waits for the other processes to reach close(). */
+const LEAVE_TIMEOUT_MS = 60_000;
+
+/** What the join protocol drives of a World being joined. */
+export interface Joining {
+  readonly store: Store;
+  readonly job: JobTopology;
+  readonly keys: JoinKeys;
+  /** ranks of the job */
+  readonly size: number;
+  readonly timeoutMs: number;
+  readonly streams: StreamThreads | undefined;
+  /** runs one task on every device thread of this process and waits for all of them */
+  all(task: { type: 'prepare' } | { type: 'finish'; directory: PeerRecord[] }): Promise<unknown[]>;
+}
+
+/**
+ * World.join's rounds once the threads run: every device prepares its rank,
+ * the records cross through the store (the streams' too), every device
+ * finishes with every rank's record, and no process goes on before all
+ * have. A failure tells the other processes why, so they stop waiting, and
+ * is thrown.
+ */
+export async function joinRounds(j: Joining): Promise<void> {
+  const { store, job, keys, size, timeoutMs, streams } = j;
+  const me = job.ranks[job.rank]!;
+  let stage = 'prepare';
+  try {
+    const records = (await j.all({ type: 'prepare' })) as PeerRecord[];
+    stage = 'exchange';
+    const directory = await exchangeRecords(store, keys, records, size, timeoutMs);
+    if (streams) {
+      stage = 'streams';
+      const streamKeys = new JoinKeys(`${keys.prefix}/streams`);
+      streams.finish(await exchangeRecords(store, streamKeys, await streams.records(timeoutMs), size, timeoutMs));
+    }
+    stage = 'finish';
+    await j.all({ type: 'finish', directory });
+    stage = 'joined';
+    // No process sends before every endpoint knows every peer: a message ahead of that would have no sender.
+    await storeBarrier(store, keys, 'joined', job.worldSize, timeoutMs);
+  } catch (e) {
+    await markAbort(store, keys, `process ${job.rank} (host ${me.hostname}, pid ${me.pid}) failed at ${stage}: ${(e as Error).message}`);
+    throw e;
+  }
+}
+
+/**
+ * A healthy job leaves together: a process that closed its endpoint while
+ * a peer still finishes its last call (an acknowledgement on its way) would
+ * fail that call. Whether every process arrived in time.
+ */
+export function leaveTogether(store: Store, keys: JoinKeys, processes: number): Promise<boolean> {
+  return storeBarrier(store, keys, 'leave', processes, LEAVE_TIMEOUT_MS).then(
+    () => true,
+    () => false,
+  );
 }
 
 /** Tells the other processes of the job that this join failed, and why, so they stop waiting at once. */
