@@ -1,7 +1,10 @@
 // Blocking vs overlapped (DataParallel on the communication streams)
 // gradient exchange for the data-parallel tfjs example, on one World:
 //   node examples/dist/tfjs_overlap_bench.js [--devices 4] [--hidden 512] [--depth 3] [--batch 16]
-//     [--steps 30] [--warmup 5] [--rounds 2] [--bucket-bytes 1048576] [--lr 0.05]
+//     [--steps 30] [--warmup 5] [--rounds 2] [--bucket-bytes 1048576] [--lr 0.05] [--join]
+// With --join it runs in every process of a job a launcher started
+// (collective-run, torchrun, mpirun; --devices per process), so that the
+// gradients cross processes; the process of job rank 0 prints.
 // Each round trains once per variant (blocking; ddp with the given buckets;
 // ddp with one bucket, which can overlap nothing with backward), each for
 // warmup + steps steps; the warm-up steps of every run are dropped. The
@@ -76,6 +79,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '2' },
       'bucket-bytes': { type: 'string', default: String(1 << 20) },
       lr: { type: 'string', default: '0.05' },
+      join: { type: 'boolean', default: false },
     },
   });
   const devices = positive('devices', values.devices);
@@ -102,7 +106,9 @@ async function main(): Promise<void> {
   const load: number[] = [];
   const sampler = setInterval(() => load.push(loadavg()[0]!), 1000);
   const started = performance.now();
-  const world = await World.start(worldOptions(variants[1]!.config, devices));
+  const options = worldOptions(variants[1]!.config, devices);
+  const world = values.join ? await World.join(options) : await World.start(options);
+  const quiet = values.join && world.job!.rank !== 0;
   try {
     // Every variant once, briefly: tfjs loads and the JIT warms up in every worker.
     for (const v of variants) await trainDataParallel(world, { ...v.config, steps: 2 });
@@ -121,8 +127,10 @@ async function main(): Promise<void> {
     await world.close();
   }
   const seconds = (performance.now() - started) / 1000;
+  if (quiet) return;
 
-  console.log(`MLP 2→${base.hidden}×${base.depth} tanh→1 (${parameterCount(base)} parameters, ${((parameterCount(base) * 4) / 2 ** 20).toFixed(2)} MiB of gradients), ${devices} devices × ${base.perRankBatch} rows, SGD lr ${base.learningRate}`);
+  const where = values.join ? `${world.size / world.localSize} processes × ${devices} devices (step times: the slowest of this process's ranks; every step ends in an exchange across processes)` : `${devices} devices`;
+  console.log(`MLP 2→${base.hidden}×${base.depth} tanh→1 (${parameterCount(base)} parameters, ${((parameterCount(base) * 4) / 2 ** 20).toFixed(2)} MiB of gradients), ${where} × ${base.perRankBatch} rows, SGD lr ${base.learningRate}`);
   console.log(`${rounds} round(s) × ${base.steps - warmup} measured steps per variant (first ${warmup} of each run dropped), ${seconds.toFixed(0)} s in all`);
   console.log('variant                                                      buckets  median step  10th pct  fwd+bwd   exchange*  CPU/step**  final loss  median step per round');
   variants.forEach((v, i) => {
@@ -143,7 +151,8 @@ async function main(): Promise<void> {
 }
 
 const USAGE = `usage: node examples/dist/tfjs_overlap_bench.js [--devices 4] [--hidden 512] [--depth 3] [--batch 16]
-    [--steps 30] [--warmup 5] [--rounds 2] [--bucket-bytes 1048576] [--lr 0.05]
-  blocking against overlapped (DataParallel on the communication streams) gradient exchange of the tfjs example`;
+    [--steps 30] [--warmup 5] [--rounds 2] [--bucket-bytes 1048576] [--lr 0.05] [--join]
+  blocking against overlapped (DataParallel on the communication streams) gradient exchange of the tfjs example;
+  --join: every process of a job started by collective-run, torchrun or mpirun runs it (--devices per process)`;
 
 if (isMain(import.meta.url)) runMain(main, USAGE);
