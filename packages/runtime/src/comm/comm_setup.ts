@@ -217,8 +217,6 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
 
     const mem = new Uint8Array(pool.memory.buffer);
     const kernels = new ReduceKernels(pool, options.kernels ?? defaultFlavor(), privBuf.offset + priv.kernelTable);
-    const imports = new PeerImports(pool);
-    cleanup.push(() => imports.close());
     const poolWords = new Int32Array(pool.memory.buffer);
     sync.spinHi16 = kernels.spinHi16;
     const peerRank = (q: number): number => (options as InternalCommOptions)[USER_RANKS]?.[q]?.rank ?? q;
@@ -230,6 +228,8 @@ export function prepareComm(device: Device, id: CommId, rank: number, options: C
       if (user === undefined) return where ? `rank ${q} (${where})` : `rank ${q}`;
       return `rank ${user.rank} (${where ? `${where}; ` : ''}rank ${q} of the step's group)`;
     };
+    const imports = new PeerImports(pool, peerName);
+    cleanup.push(() => imports.close());
     const shm: ShmGroup = { rank, size, words, sync, kernels, layout, scratchBase: scratchBuf.offset, imports, poolWords, peerName };
     const netGroup: NetGroup | undefined = port && {
       rank,

@@ -26,7 +26,11 @@ const LIVE = 1;
 export class PeerImports {
   private readonly byExport = new Map<number, Import>();
 
-  constructor(private readonly pool: Pool) {}
+  constructor(
+    private readonly pool: Pool,
+    /** how errors name peer q: the rank the user knows (a hierarchy's step groups number theirs differently) */
+    private readonly name: (q: number) => string = (q) => `rank ${q}`,
+  ) {}
 
   /** Pool offset of the first byte of peer `q`'s export (slot, gen), for `what` in errors. */
   resolve(q: number, slot: number, gen: number, size: number, what: string): number {
@@ -41,7 +45,7 @@ export class PeerImports {
     const at = imp.at;
     if (ctl[at.gen] !== gen || Atomics.load(ctl, at.state) !== LIVE || Atomics.load(ctl, at.released) !== 0 || Atomics.load(ctl, at.epoch) !== imp.mapping.epoch) {
       this.drop(slot, imp);
-      throw new CollectiveError('EIO', `rank ${q}'s ${what} buffer is no longer registered (revoked, moved or released by its owner)`);
+      throw new CollectiveError('EIO', `${this.name(q)}'s ${what} buffer is no longer registered (revoked, moved or released by its owner)`);
     }
     return imp.base;
   }
@@ -51,7 +55,7 @@ export class PeerImports {
     try {
       dmabuf = DmaBuf.import(this.pool, { kind: 'dmabuf', pool: this.pool.id, slot, gen, size });
     } catch (e) {
-      throw new CollectiveError('EIO', `rank ${q}'s ${what} buffer cannot be imported: ${(e as Error).message}`);
+      throw new CollectiveError('EIO', `${this.name(q)}'s ${what} buffer cannot be imported: ${(e as Error).message}`);
     }
     const entry = { gen, size, stale: false } as Import;
     const attachment = dmabuf.attach({ dynamic: true, invalidateMappings: () => (entry.stale = true) });
